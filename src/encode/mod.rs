@@ -1,0 +1,2 @@
+//! Encoders: Connect schema + value → record bytes.
+pub mod json;

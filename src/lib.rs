@@ -1,0 +1,22 @@
+//! cdc-connector: a Debezium-compatible MySQL/MariaDB change-data-capture pipeline.
+//!
+//! The data path is a straight line of modules:
+//!
+//! `config` → `source` (binlog events, positions) → `schema` (table schemas, DDL) → `decode`
+//! (binlog row → typed column values) → `envelope` (Connect-style key/value/source) → `encode`
+//! (Kafka Connect JsonConverter bytes) → `sink` (Kafka producer) → `offsets` (Connect-format store).
+//!
+//! `connect` holds the Kafka Connect schema/value model that sits in the middle: both of
+//! Debezium's converters derive their bytes from it. `pipeline` is wiring only.
+
+pub mod config;
+pub mod connect;
+pub mod decode;
+pub mod encode;
+pub mod envelope;
+pub mod inspect;
+pub mod offsets;
+pub mod pipeline;
+pub mod schema;
+pub mod sink;
+pub mod source;

@@ -1,0 +1,1 @@
+//! Integration tests against real services started by e2e/services.sh.
