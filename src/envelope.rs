@@ -1,1 +1,253 @@
-//! TODO
+//! Debezium's record layout: the Connect schemas and values of keys, change envelopes and
+//! `source` blocks.
+//!
+//! A data record is `(topic, key, value, headers)` where the value is the envelope struct
+//! `<prefix>.<db>.<table>.Envelope` with fields, in this order: `before`, `after`, `source`,
+//! `transaction`, `op`, `ts_ms`, `ts_us`, `ts_ns`. The field order decides the bytes and the
+//! registered schema id, so it is fixed here once. Per-table schemas are built once per table
+//! version (`TableSchemas`) and shared by every record of that table; building a record only
+//! assembles values.
+//!
+//! Invariants: `source.pos` is the start of the rows event that carried the row and `source.row`
+//! its 0-based index in that event; streaming records carry `snapshot: "false"`.
+
+use std::sync::Arc;
+
+use crate::connect::{Field, Schema, SchemaType, Value};
+
+/// Debezium version string reported in `source.version`.
+pub const DEBEZIUM_VERSION: &str = "3.6.3.Final";
+/// `source.connector`.
+pub const CONNECTOR: &str = "mysql";
+
+/// The allowed values of `source.snapshot`, in Debezium's order.
+const SNAPSHOT_ALLOWED: &str = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
+
+fn int64() -> Schema {
+    Schema::new(SchemaType::Int64)
+}
+fn string() -> Schema {
+    Schema::new(SchemaType::String)
+}
+
+/// `io.debezium.connector.mysql.Source` (version 1) with its 17 fields.
+pub fn source_schema() -> Arc<Schema> {
+    let f = |n: &str, s: Schema| Field::new(n, s.arc());
+    Schema::new(SchemaType::Struct(vec![
+        f("version", string()),
+        f("connector", string()),
+        f("name", string()),
+        f("ts_ms", int64()),
+        f(
+            "snapshot",
+            string()
+                .optional()
+                .named("io.debezium.data.Enum")
+                .version(1)
+                .param("allowed", SNAPSHOT_ALLOWED)
+                .default_value(Value::str("false")),
+        ),
+        f("db", string()),
+        f("sequence", string().optional()),
+        f("ts_us", int64().optional()),
+        f("ts_ns", int64().optional()),
+        f("table", string().optional()),
+        f("server_id", int64()),
+        f("gtid", string().optional()),
+        f("file", string()),
+        f("pos", int64()),
+        f("row", Schema::new(SchemaType::Int32)),
+        f("thread", int64().optional()),
+        f("query", string().optional()),
+    ]))
+    .named("io.debezium.connector.mysql.Source")
+    .version(1)
+    .arc()
+}
+
+/// The optional transaction block `event.block` (version 1).
+pub fn transaction_block_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![
+        Field::new("id", string().arc()),
+        Field::new("total_order", int64().arc()),
+        Field::new("data_collection_order", int64().arc()),
+    ]))
+    .optional()
+    .named("event.block")
+    .version(1)
+    .arc()
+}
+
+/// The envelope schema around a row `Value` struct (which must be optional).
+pub fn envelope_schema(envelope_name: &str, row: &Arc<Schema>, source: &Arc<Schema>) -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![
+        Field::new("before", row.clone()),
+        Field::new("after", row.clone()),
+        Field::new("source", source.clone()),
+        Field::new("transaction", transaction_block_schema()),
+        Field::new("op", string().arc()),
+        Field::new("ts_ms", int64().optional().arc()),
+        Field::new("ts_us", int64().optional().arc()),
+        Field::new("ts_ns", int64().optional().arc()),
+    ]))
+    .named(envelope_name)
+    .version(2)
+    .arc()
+}
+
+/// The schemas of one table version: key (None when the table has no key), row and envelope.
+#[derive(Debug, Clone)]
+pub struct TableSchemas {
+    pub topic: String,
+    pub key: Option<Arc<Schema>>,
+    pub row: Arc<Schema>,
+    pub envelope: Arc<Schema>,
+    /// Indexes of the key columns in the row's column order.
+    pub key_indexes: Vec<usize>,
+}
+
+impl TableSchemas {
+    /// Assemble from the key/row schemas built by `schema::connect_schema`.
+    pub fn new(
+        topic: String,
+        key: Option<Arc<Schema>>,
+        row: Arc<Schema>,
+        key_indexes: Vec<usize>,
+        source: &Arc<Schema>,
+    ) -> TableSchemas {
+        let envelope = envelope_schema(&format!("{topic}.Envelope"), &row, source);
+        TableSchemas { topic, key, row, envelope, key_indexes }
+    }
+
+    /// The key struct value of a row (None when the table has no key).
+    pub fn key_value(&self, row: &[Value]) -> Option<Value> {
+        self.key.as_ref()?;
+        Some(Value::Struct(self.key_indexes.iter().map(|&i| row.get(i).cloned().unwrap_or(Value::Null)).collect()))
+    }
+}
+
+/// Where in the binlog a change came from; becomes the `source` block.
+#[derive(Debug, Clone)]
+pub struct SourceInfo<'a> {
+    pub server_name: &'a str,
+    /// Event time in milliseconds since the epoch.
+    pub ts_ms: i64,
+    pub snapshot: &'a str,
+    pub db: &'a str,
+    pub table: Option<&'a str>,
+    pub server_id: i64,
+    pub gtid: Option<&'a str>,
+    pub file: &'a str,
+    pub pos: i64,
+    pub row: i32,
+    pub thread: Option<i64>,
+    pub query: Option<&'a str>,
+}
+
+impl SourceInfo<'_> {
+    /// The `source` struct value (field order of `source_schema`).
+    pub fn to_value(&self) -> Value {
+        Value::Struct(vec![
+            Value::str(DEBEZIUM_VERSION),
+            Value::str(CONNECTOR),
+            Value::str(self.server_name),
+            Value::Int(self.ts_ms),
+            Value::str(self.snapshot),
+            Value::str(self.db),
+            Value::Null,
+            Value::Int(self.ts_ms.saturating_mul(1_000)),
+            Value::Int(self.ts_ms.saturating_mul(1_000_000)),
+            Value::opt_str(self.table),
+            Value::Int(self.server_id),
+            Value::opt_str(self.gtid),
+            Value::str(self.file),
+            Value::Int(self.pos),
+            Value::Int(self.row as i64),
+            self.thread.map(Value::Int).unwrap_or(Value::Null),
+            Value::opt_str(self.query),
+        ])
+    }
+}
+
+/// Change operation codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Truncate,
+}
+
+impl Op {
+    pub fn code(self) -> &'static str {
+        match self {
+            Op::Read => "r",
+            Op::Create => "c",
+            Op::Update => "u",
+            Op::Delete => "d",
+            Op::Truncate => "t",
+        }
+    }
+}
+
+/// Processing time for the envelope's `ts_ms`/`ts_us`/`ts_ns`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessingTime {
+    pub ns: i64,
+}
+
+impl ProcessingTime {
+    pub fn now() -> ProcessingTime {
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        ProcessingTime { ns: d.as_nanos() as i64 }
+    }
+}
+
+/// The envelope value (field order of `envelope_schema`).
+pub fn envelope_value(
+    before: Option<Value>,
+    after: Option<Value>,
+    source: Value,
+    op: Op,
+    now: ProcessingTime,
+) -> Value {
+    Value::Struct(vec![
+        before.unwrap_or(Value::Null),
+        after.unwrap_or(Value::Null),
+        source,
+        Value::Null,
+        Value::str(op.code()),
+        Value::Int(now.ns / 1_000_000),
+        Value::Int(now.ns / 1_000),
+        Value::Int(now.ns),
+    ])
+}
+
+/// The Connect headers Debezium puts on every data and schema-change record, in order.
+pub fn context_headers(logical_name: &str, run_id: &str) -> [(&'static str, String); 4] {
+    [
+        ("__debezium.context.connectorLogicalName", logical_name.to_string()),
+        ("__debezium.context.taskId", "0".to_string()),
+        ("__debezium.context.connectorName", CONNECTOR.to_string()),
+        ("__debezium.context.runId", run_id.to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_has_debezium_field_order() {
+        let s = source_schema();
+        let names: Vec<&str> = s.fields().iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns", "table",
+                "server_id", "gtid", "file", "pos", "row", "thread", "query"
+            ]
+        );
+    }
+}

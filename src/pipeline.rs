@@ -1,1 +1,563 @@
-//! TODO
+//! Wiring of the streaming pipeline: binlog source → schema → decode → envelope → encode →
+//! Kafka → offsets. No format logic lives here; each step is a call into its module.
+//!
+//! Positions: a record's offset is `{file, pos: <start of its transaction>, event: <rows events
+//! of the transaction already completed>, row: <rows of the current event emitted>}` — MySQL
+//! semantics, kept on MariaDB too because we see its GTID event. On resume we reconnect at
+//! `pos`, skip `event` rows events and then `row` rows, so no row is lost or repeated.
+//! Offsets are written only after Kafka acknowledged every record up to the one they belong to.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use mysql_common::binlog::events::EventData;
+use tracing::{info, warn};
+
+use crate::connect::Value;
+use crate::decode;
+use crate::encode::json::{header_value, JsonEncoder};
+use crate::envelope::{self, context_headers, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
+use crate::offsets::file::FileOffsetStore;
+use crate::offsets::SourceOffset;
+use crate::schema::{connect_schema, table_changes, Catalog, TableId};
+use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
+use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
+
+/// Where streaming starts (`--binlog-pos`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartPosition {
+    /// The stored offset; fail if there is none.
+    Resume,
+    /// The current end of the binlog.
+    Latest,
+    /// The oldest binlog file the server still has.
+    Earliest,
+    /// An explicit file:pos.
+    At(BinlogPosition),
+}
+
+impl std::str::FromStr for StartPosition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "resume" => Ok(StartPosition::Resume),
+            "latest" => Ok(StartPosition::Latest),
+            "earliest" => Ok(StartPosition::Earliest),
+            other => {
+                let (file, pos) = other
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("--binlog-pos must be resume, latest, earliest or FILE:POS, not '{other}'"))?;
+                let pos: u64 = pos.parse().map_err(|_| format!("--binlog-pos {other}: '{pos}' is not a binlog position"))?;
+                if file.is_empty() {
+                    return Err(format!("--binlog-pos {other}: the file name is empty"));
+                }
+                Ok(StartPosition::At(BinlogPosition { file: file.to_string(), pos }))
+            }
+        }
+    }
+}
+
+/// Decides which tables are captured (from the connector's include/exclude lists).
+pub type TableFilterFn = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// Everything the pipeline needs, resolved from the worker and connector configs.
+#[derive(Clone)]
+pub struct PipelineConfig {
+    pub connector_name: String,
+    pub prefix: String,
+    pub db: ConnectOptions,
+    pub server_id: u32,
+    pub table_filter: TableFilterFn,
+    pub db_filter: TableFilterFn,
+    pub include_schema_changes: bool,
+    pub tombstones_on_delete: bool,
+    pub key_schemas_enable: bool,
+    pub value_schemas_enable: bool,
+    pub sink: SinkConfig,
+    pub offsets_file: PathBuf,
+    pub offset_flush_interval: Duration,
+    pub heartbeat_ms: u64,
+}
+
+/// Errors that stop the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Source(#[from] binlog::SourceError),
+    #[error(transparent)]
+    Sink(#[from] crate::sink::kafka::SinkError),
+    #[error(transparent)]
+    Offsets(#[from] crate::offsets::OffsetError),
+    #[error("no stored offset for connector '{name}' (server '{prefix}') in {file}: start with --binlog-pos latest, earliest or FILE:POS first")]
+    NoOffset { name: String, prefix: String, file: String },
+    #[error("cannot apply DDL at {file}:{pos} (database '{db}'): {message}")]
+    Ddl { file: String, pos: u64, db: String, message: String },
+    #[error("cannot decode row of table {table} at {file}:{pos}: {message}")]
+    Decode { table: String, file: String, pos: u64, message: String },
+    #[error("table {table} at {file}:{pos} is not known to the connector's schema (it was captured but its CREATE TABLE was never seen)")]
+    UnknownTable { table: String, file: String, pos: u64 },
+    #[error("loading table schemas from the server failed: {0}")]
+    LoadSchema(String),
+}
+
+/// Pending offset: becomes committable once record `seq` is acknowledged.
+struct PendingOffset {
+    seq: Seq,
+    offset: SourceOffset,
+}
+
+struct Streamer {
+    cfg: PipelineConfig,
+    catalog: Catalog,
+    schemas: HashMap<TableId, Arc<TableSchemas>>,
+    source_schema: Arc<crate::connect::Schema>,
+    sink: KafkaSink,
+    key_enc: JsonEncoder,
+    value_enc: JsonEncoder,
+    run_id: String,
+    store: FileOffsetStore,
+    pending: VecDeque<PendingOffset>,
+    last_flush: Instant,
+    // position state
+    file: Arc<str>,
+    tx_pos: u64,
+    tx_events: u64,
+    gtid: Option<String>,
+    /// Id of the server that wrote the current event (`source.server_id`).
+    server_id: i64,
+    skip_events: u64,
+    skip_rows: u64,
+    // scratch buffers reused across records
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+    before_vals: Vec<Value>,
+    after_vals: Vec<Value>,
+}
+
+/// Run the streaming pipeline until the stream ends or `shutdown` resolves.
+pub async fn run(
+    cfg: PipelineConfig,
+    start: StartPosition,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), PipelineError> {
+    let mut conn = binlog::connect(&cfg.db).await?;
+    let info = binlog::check_server(&mut conn, &cfg.db).await?;
+    info!(server = %info.version, mariadb = info.is_mariadb, "connected");
+    let store = FileOffsetStore::open(&cfg.offsets_file)?;
+    let (begin, skip_events, skip_rows) = match &start {
+        StartPosition::Resume => {
+            let off = store.get(&cfg.connector_name, &cfg.prefix)?.ok_or_else(|| PipelineError::NoOffset {
+                name: cfg.connector_name.clone(),
+                prefix: cfg.prefix.clone(),
+                file: cfg.offsets_file.display().to_string(),
+            })?;
+            (
+                BinlogPosition { file: off.file.clone(), pos: off.pos },
+                off.event.unwrap_or(0),
+                off.row.unwrap_or(0),
+            )
+        }
+        StartPosition::Latest => (binlog::current_position(&mut conn, &cfg.db, &info).await?, 0, 0),
+        StartPosition::Earliest => (binlog::earliest_position(&mut conn, &cfg.db).await?, 0, 0),
+        StartPosition::At(p) => (p.clone(), 0, 0),
+    };
+    let mut catalog = Catalog::default();
+    load_schemas(&mut conn, &cfg, &mut catalog).await?;
+    info!(position = %begin, skip_events, skip_rows, tables = catalog.len(), "starting binlog stream");
+    let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
+    let sink = KafkaSink::new(cfg.sink.clone())?;
+    let mut s = Streamer {
+        key_enc: JsonEncoder::new(cfg.key_schemas_enable),
+        value_enc: JsonEncoder::new(cfg.value_schemas_enable),
+        run_id: uuid::Uuid::now_v7().to_string(),
+        source_schema: envelope::source_schema(),
+        catalog,
+        schemas: HashMap::new(),
+        sink,
+        store,
+        pending: VecDeque::new(),
+        last_flush: Instant::now(),
+        file: Arc::from(begin.file.as_str()),
+        tx_pos: begin.pos,
+        tx_events: 0,
+        gtid: None,
+        server_id: 0,
+        skip_events,
+        skip_rows,
+        key_buf: Vec::with_capacity(256),
+        value_buf: Vec::with_capacity(4096),
+        before_vals: Vec::new(),
+        after_vals: Vec::new(),
+        cfg,
+    };
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let result = loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break Ok(()),
+            _ = tick.tick() => {
+                if let Err(e) = s.maybe_flush_offsets(false) { break Err(e); }
+            }
+            ev = source.next(&s.cfg.db.user) => {
+                match ev {
+                    Err(e) => break Err(e.into()),
+                    Ok(None) => break Ok(()),
+                    Ok(Some(ev)) => {
+                        if let Err(e) = s.handle(ev, &source).await { break Err(e); }
+                    }
+                }
+            }
+        }
+    };
+    // Drain: wait for Kafka, then commit what was stored, whatever ended the loop.
+    let flushed = s.sink.flush(Duration::from_secs(30)).await;
+    let committed = s.maybe_flush_offsets(true);
+    source.close().await;
+    result?;
+    flushed?;
+    committed?;
+    Ok(())
+}
+
+/// Load `SHOW CREATE DATABASE` / `SHOW CREATE TABLE` of every captured database into the catalog.
+async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catalog) -> Result<(), PipelineError> {
+    let err = |e: mysql_async::Error| PipelineError::LoadSchema(e.to_string());
+    let dbs: Vec<String> = conn.query("SHOW DATABASES").await.map_err(err)?;
+    for db in dbs {
+        if matches!(db.as_str(), "information_schema" | "performance_schema" | "mysql" | "sys") || !(cfg.db_filter)(&db, "") {
+            continue;
+        }
+        let create_db: Option<(String, String)> =
+            conn.query_first(format!("SHOW CREATE DATABASE `{}`", db.replace('`', "``"))).await.map_err(err)?;
+        if let Some((_, ddl)) = create_db {
+            catalog.apply_ddl("", &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}: {e}")))?;
+        }
+        let tables: Vec<(String, String)> = conn
+            .query(format!("SHOW FULL TABLES FROM `{}` WHERE Table_type = 'BASE TABLE'", db.replace('`', "``")))
+            .await
+            .map_err(err)?;
+        for (table, _) in tables {
+            if !(cfg.table_filter)(&db, &table) {
+                continue;
+            }
+            let row: Option<(String, String)> = conn
+                .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
+                .await
+                .map_err(err)?;
+            if let Some((_, ddl)) = row {
+                catalog
+                    .apply_ddl(&db, &ddl)
+                    .map_err(|e| PipelineError::LoadSchema(format!("{db}.{table}: {e}")))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Streamer {
+    async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
+        match ev {
+            SourceEvent::Rotate { file, pos } => {
+                if *self.file != *file {
+                    self.file = Arc::from(file.as_str());
+                    self.tx_pos = pos;
+                    self.tx_events = 0;
+                }
+            }
+            SourceEvent::Begin { pos, gtid, .. } => {
+                self.tx_pos = pos;
+                self.tx_events = 0;
+                self.gtid = gtid;
+            }
+            SourceEvent::Commit { end_pos } => {
+                self.tx_pos = end_pos;
+                self.tx_events = 0;
+                self.skip_events = 0;
+                self.skip_rows = 0;
+            }
+            SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
+                self.server_id = server_id as i64;
+                self.handle_ddl(pos, ts, &db, &sql).await?;
+                self.tx_pos = end_pos;
+                self.tx_events = 0;
+            }
+            SourceEvent::Rows { pos, ts, server_id, event, .. } => {
+                self.server_id = server_id as i64;
+                self.handle_rows(pos, ts, &event, source).await?;
+                self.tx_events += 1;
+            }
+            SourceEvent::TableMap { .. } | SourceEvent::Other { .. } => {}
+        }
+        Ok(())
+    }
+
+    async fn handle_ddl(&mut self, pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
+        let changes = self.catalog.apply_ddl(db, sql).map_err(|e| PipelineError::Ddl {
+            file: self.file.to_string(),
+            pos,
+            db: db.to_string(),
+            message: e.to_string(),
+        })?;
+        for c in &changes {
+            self.schemas.remove(c.table_id());
+        }
+        let captured: Vec<_> = changes.iter().filter(|c| (self.cfg.table_filter)(&c.table_id().db, &c.table_id().table)).collect();
+        if captured.is_empty() || !self.cfg.include_schema_changes {
+            return Ok(());
+        }
+        let first = captured[0].table_id().clone();
+        let database = if db.is_empty() { first.db.clone() } else { db.to_string() };
+        let source = SourceInfo {
+            server_name: &self.cfg.prefix,
+            ts_ms: ts as i64 * 1000,
+            snapshot: "false",
+            db: &database,
+            table: Some(&first.table),
+            server_id: self.server_id,
+            gtid: self.gtid.as_deref(),
+            file: &self.file,
+            pos: pos as i64,
+            row: 0,
+            thread: None,
+            query: None,
+        }
+        .to_value();
+        let now = ProcessingTime::now();
+        let (key_schema, key) = table_changes::schema_change_key(&database);
+        let (value_schema, value) =
+            table_changes::schema_change_value(&self.source_schema, source, now.ns / 1_000_000, &database, sql, &captured);
+        self.key_buf.clear();
+        self.key_enc.encode(&key_schema, &key, &mut self.key_buf);
+        self.value_buf.clear();
+        self.value_enc.encode(&value_schema, &value, &mut self.value_buf);
+        let topic = self.cfg.prefix.clone();
+        self.sink.ensure_topic(&topic, Some(1)).await?;
+        let ctx = context_headers(&self.cfg.prefix, &self.run_id);
+        let headers: Vec<(&str, &[u8])> = ctx.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        let seq = self
+            .sink
+            .send(&OutRecord { topic: &topic, key: Some(&self.key_buf), value: Some(&self.value_buf), headers: &headers, partition: Some(0) })
+            .await?;
+        let offset = self.offset_after(pos, 0, 0);
+        self.pending.push_back(PendingOffset { seq, offset });
+        Ok(())
+    }
+
+    fn table_schemas(&mut self, id: &TableId) -> Option<Arc<TableSchemas>> {
+        if let Some(s) = self.schemas.get(id) {
+            return Some(s.clone());
+        }
+        let table = self.catalog.table(id)?;
+        let (key, row) = connect_schema::table_schemas(&self.cfg.prefix, table);
+        let topic = format!("{}.{}.{}", self.cfg.prefix, id.db, id.table);
+        let ts = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema));
+        self.schemas.insert(id.clone(), ts.clone());
+        Some(ts)
+    }
+
+    fn offset_after(&self, _pos: u64, event: u64, row: u64) -> SourceOffset {
+        SourceOffset {
+            file: self.file.to_string(),
+            pos: self.tx_pos,
+            row: if row > 0 { Some(row) } else { None },
+            event: if event > 0 { Some(event) } else { None },
+            server_id: Some(self.server_id as u64),
+            gtids: None,
+            ts_sec: Some(ProcessingTime::now().ns / 1_000_000_000),
+            snapshot: None,
+            snapshot_completed: None,
+            transaction_id: None,
+        }
+    }
+
+    async fn handle_rows(
+        &mut self,
+        pos: u64,
+        ts: u32,
+        event: &mysql_common::binlog::events::Event,
+        source: &BinlogSource,
+    ) -> Result<(), PipelineError> {
+        if self.skip_events > 0 {
+            self.skip_events -= 1;
+            return Ok(());
+        }
+        let data = event.read_data().map_err(|e| PipelineError::Decode {
+            table: "?".into(),
+            file: self.file.to_string(),
+            pos,
+            message: e.to_string(),
+        })?;
+        let Some(EventData::RowsEvent(rows)) = data else { return Ok(()) };
+        let Some(tme) = source.table_map(rows.table_id()) else {
+            return Err(PipelineError::Decode {
+                table: format!("table_id {}", rows.table_id()),
+                file: self.file.to_string(),
+                pos,
+                message: "rows event without a preceding TABLE_MAP event".into(),
+            });
+        };
+        let id = TableId::new(tme.database_name(), tme.table_name());
+        if !(self.cfg.table_filter)(&id.db, &id.table) {
+            return Ok(());
+        }
+        let Some(schemas) = self.table_schemas(&id) else {
+            return Err(PipelineError::UnknownTable { table: id.to_string(), file: self.file.to_string(), pos });
+        };
+        let op_kind = rows.event_type();
+        use mysql_common::binlog::consts::EventType as ET;
+        let base_op = match op_kind {
+            ET::WRITE_ROWS_EVENT | ET::WRITE_ROWS_EVENT_V1 => Op::Create,
+            ET::UPDATE_ROWS_EVENT | ET::UPDATE_ROWS_EVENT_V1 | ET::PARTIAL_UPDATE_ROWS_EVENT => Op::Update,
+            _ => Op::Delete,
+        };
+        let skip_rows = std::mem::take(&mut self.skip_rows);
+        for (row_idx, item) in rows.rows(tme).enumerate() {
+            let (before, after) = item.map_err(|e| PipelineError::Decode {
+                table: id.to_string(),
+                file: self.file.to_string(),
+                pos,
+                message: e.to_string(),
+            })?;
+            if (row_idx as u64) < skip_rows {
+                continue;
+            }
+            let table = self.catalog.table(&id).expect("schemas exist only for known tables");
+            let dec_err = |e: decode::DecodeError| PipelineError::Decode {
+                table: id.to_string(),
+                file: self.file.to_string(),
+                pos,
+                message: e.to_string(),
+            };
+            self.before_vals.clear();
+            self.after_vals.clear();
+            if let Some(r) = &before {
+                decode::decode_row(table, r, &mut self.before_vals).map_err(dec_err)?;
+            }
+            if let Some(r) = &after {
+                decode::decode_row(table, r, &mut self.after_vals).map_err(dec_err)?;
+            }
+            let key_before = before.as_ref().and_then(|_| schemas.key_value(&self.before_vals));
+            let key_after = after.as_ref().and_then(|_| schemas.key_value(&self.after_vals));
+            let before_v = before.as_ref().map(|_| Value::Struct(std::mem::take(&mut self.before_vals)));
+            let after_v = after.as_ref().map(|_| Value::Struct(std::mem::take(&mut self.after_vals)));
+            let source_v = SourceInfo {
+                server_name: &self.cfg.prefix,
+                ts_ms: ts as i64 * 1000,
+                snapshot: "false",
+                db: &id.db,
+                table: Some(&id.table),
+                server_id: self.server_id,
+                gtid: self.gtid.as_deref(),
+                file: &self.file,
+                pos: pos as i64,
+                row: row_idx as i32,
+                thread: None,
+                query: None,
+            }
+            .to_value();
+            let offset = self.offset_after(pos, self.tx_events, row_idx as u64 + 1);
+            self.emit_change(&schemas, base_op, (key_before, before_v), (key_after, after_v), source_v, offset).await?;
+        }
+        Ok(())
+    }
+
+    async fn emit_change(
+        &mut self,
+        schemas: &Arc<TableSchemas>,
+        op: Op,
+        (key_before, before): (Option<Value>, Option<Value>),
+        (key_after, after): (Option<Value>, Option<Value>),
+        source: Value,
+        offset: SourceOffset,
+    ) -> Result<(), PipelineError> {
+        self.sink.ensure_topic(&schemas.topic, None).await?;
+        let now = ProcessingTime::now();
+        let ctx = context_headers(&self.cfg.prefix, &self.run_id);
+        let mut last_seq;
+        if op == Op::Update && schemas.key.is_some() && key_before != key_after {
+            // Primary key change: delete (+ tombstone) of the old key, create of the new one.
+            let key_schema = schemas.key.as_ref().expect("checked");
+            let newkey = header_value(key_schema, key_after.as_ref().expect("update has after"));
+            let oldkey = header_value(key_schema, key_before.as_ref().expect("update has before"));
+            let del = envelope_value(before.clone(), None, source.clone(), Op::Delete, now);
+            last_seq = self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx, Some(("__debezium.newkey", &newkey))).await?;
+            if self.cfg.tombstones_on_delete {
+                last_seq = self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey))).await?;
+            }
+            let create = envelope_value(None, after, source, Op::Create, now);
+            last_seq = self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey))).await?;
+        } else {
+            let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
+            let value = envelope_value(before, after, source, op, now);
+            last_seq = self.send_one(schemas, key, Some(&value), &ctx, None).await?;
+            if op == Op::Delete && self.cfg.tombstones_on_delete {
+                last_seq = self.send_one(schemas, key, None, &ctx, None).await?;
+            }
+        }
+        self.pending.push_back(PendingOffset { seq: last_seq, offset });
+        Ok(())
+    }
+
+    async fn send_one(
+        &mut self,
+        schemas: &TableSchemas,
+        key: Option<&Value>,
+        value: Option<&Value>,
+        ctx: &[(&'static str, String); 4],
+        extra: Option<(&'static str, &[u8])>,
+    ) -> Result<Seq, PipelineError> {
+        self.key_buf.clear();
+        let key_bytes = match (key, &schemas.key) {
+            (Some(k), Some(ks)) => {
+                self.key_enc.encode(ks, k, &mut self.key_buf);
+                Some(&self.key_buf[..])
+            }
+            _ => None,
+        };
+        self.value_buf.clear();
+        let value_bytes = match value {
+            Some(v) => {
+                self.value_enc.encode(&schemas.envelope, v, &mut self.value_buf);
+                Some(&self.value_buf[..])
+            }
+            None => None,
+        };
+        let mut headers: Vec<(&str, &[u8])> = Vec::with_capacity(5);
+        if let Some((k, v)) = extra {
+            headers.push((k, v));
+        }
+        headers.extend(ctx.iter().map(|(k, v)| (*k, v.as_bytes())));
+        let seq = self
+            .sink
+            .send(&OutRecord { topic: &schemas.topic, key: key_bytes, value: value_bytes, headers: &headers, partition: None })
+            .await?;
+        Ok(seq)
+    }
+
+    /// Commit the newest offset whose records Kafka has acknowledged (every
+    /// `offset.flush.interval.ms`, or now when `force`).
+    fn maybe_flush_offsets(&mut self, force: bool) -> Result<(), PipelineError> {
+        if let Some(e) = self.sink.tracker().take_error() {
+            return Err(e.into());
+        }
+        if !force && self.last_flush.elapsed() < self.cfg.offset_flush_interval {
+            return Ok(());
+        }
+        let acked = self.sink.tracker().acked_upto();
+        let mut newest = None;
+        while self.pending.front().is_some_and(|p| p.seq < acked) {
+            newest = self.pending.pop_front().map(|p| p.offset);
+        }
+        if let Some(off) = newest {
+            self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &off);
+            self.store.flush()?;
+        }
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+}

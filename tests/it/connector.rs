@@ -1,0 +1,182 @@
+//! Running the `cdc-connector` binary the way a user does: a worker.properties, a connector JSON
+//! and `--binlog-pos`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::services::Services;
+
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub prefix: String,
+    pub name: String,
+}
+
+impl Setup {
+    /// A worker + connector config in a fresh directory, capturing the oracle's databases.
+    pub fn new(svc: &Services, prefix: &str, extra: &[(&str, &str)]) -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name = format!("{prefix}-connector");
+        let worker = format!(
+            "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=0\n",
+            svc.kafka,
+            dir.path().join("offsets.dat").display()
+        );
+        std::fs::write(dir.path().join("worker.properties"), worker).expect("write worker");
+        let mut config = serde_json::Map::new();
+        for (k, v) in [
+            ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
+            ("tasks.max", "1"),
+            ("database.hostname", svc.mysql_host.as_str()),
+            ("database.user", "debezium"),
+            ("database.password", "dbz"),
+            ("database.server.id", "184054"),
+            ("topic.prefix", prefix),
+            ("database.include.list", "inventory,final,types"),
+        ] {
+            config.insert(k.into(), v.into());
+        }
+        config.insert("database.port".into(), svc.mysql_port.to_string().into());
+        for (k, v) in extra {
+            config.insert(k.to_string(), v.to_string().into());
+        }
+        let json = serde_json::json!({"name": name, "config": config});
+        std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&json).unwrap()).expect("write connector");
+        Setup { dir, prefix: prefix.to_string(), name }
+    }
+
+    pub fn worker(&self) -> PathBuf {
+        self.dir.path().join("worker.properties")
+    }
+    pub fn connector(&self) -> PathBuf {
+        self.dir.path().join("connector.json")
+    }
+    pub fn offsets(&self) -> PathBuf {
+        self.dir.path().join("offsets.dat")
+    }
+
+    /// Start the connector; returns once it logs that the binlog stream started.
+    pub fn start(&self, binlog_pos: &str) -> Running {
+        Running::spawn(&self.worker(), &self.connector(), binlog_pos)
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cdc-connector")
+}
+
+pub struct Running {
+    pub child: Child,
+    pub log: mpsc::Receiver<String>,
+    pub lines: Vec<String>,
+}
+
+impl Running {
+    pub fn spawn(worker: &Path, connector: &Path, binlog_pos: &str) -> Running {
+        let mut child = Command::new(bin())
+            .arg("--worker")
+            .arg(worker)
+            .arg("--connector")
+            .arg(connector)
+            .arg("--binlog-pos")
+            .arg(binlog_pos)
+            .env("RUST_LOG", "info")
+            .env("CDC_LOG_FORMAT", "text")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cdc-connector");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[connector] {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut r = Running { child, log: rx, lines: Vec::new() };
+        r.wait_for_log("binlog stream started", Duration::from_secs(60));
+        r
+    }
+
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.lines.iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                while let Ok(l) = self.log.try_recv() {
+                    self.lines.push(l);
+                }
+                panic!("cdc-connector exited ({status}) before logging '{needle}':\n{}", self.lines.join("\n"));
+            }
+            assert!(Instant::now() < deadline, "no '{needle}' in the connector log within {timeout:?}");
+            if let Ok(l) = self.log.recv_timeout(Duration::from_millis(100)) {
+                self.lines.push(l);
+            }
+        }
+    }
+
+    /// SIGTERM and wait (the connector flushes and commits offsets on the way out).
+    pub fn stop(mut self) {
+        unsafe_kill(self.child.id(), "TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("cdc-connector did not stop within 30 s of SIGTERM");
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+/// Run the binary to completion (for commands that are expected to fail fast).
+pub fn run_to_end(args: &[&str], timeout: Duration) -> (i32, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("CDC_LOG_FORMAT", "text")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cdc-connector");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("cdc-connector {args:?} did not exit within {timeout:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}

@@ -1,0 +1,166 @@
+//! Access to the services `e2e/services.sh up` starts (MariaDB with a ROW binlog, tansu).
+//! Tests fail loudly when a service is missing: they never skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// Tests that touch the shared MariaDB binlog run one at a time.
+static DB_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    DB_LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: start the test services with `eval \"$(e2e/services.sh up)\"` (or run e2e/test.sh)")
+    })
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn shared() -> PathBuf {
+    repo().join("../shared")
+}
+
+pub struct Services {
+    pub mysql_host: String,
+    pub mysql_port: u16,
+    pub root_user: String,
+    pub root_password: String,
+    pub kafka: String,
+}
+
+pub fn services() -> Services {
+    Services {
+        mysql_host: env("MYSQL_HOST"),
+        mysql_port: env("MYSQL_PORT").parse().expect("MYSQL_PORT is a port number"),
+        root_user: std::env::var("MYSQL_ROOT_USER").unwrap_or_else(|_| "root".into()),
+        root_password: std::env::var("MYSQL_ROOT_PASSWORD").unwrap_or_default(),
+        kafka: env("KAFKA_BOOTSTRAP"),
+    }
+}
+
+impl Services {
+    /// Run SQL text through the `mariadb` command-line client as root (the client the oracle uses).
+    pub fn sql(&self, sql: &str) {
+        let mut child = self.client().stdin(Stdio::piped()).spawn().expect("run the mariadb client");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write SQL");
+        let out = child.wait_with_output().expect("mariadb client");
+        assert!(out.status.success(), "SQL failed: {}\n{}", String::from_utf8_lossy(&out.stderr), sql.chars().take(300).collect::<String>());
+    }
+
+    /// Run a SQL file as root.
+    pub fn sql_file(&self, path: &Path) {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        self.sql(&text);
+    }
+
+    /// Query one column of output (tab-separated, no headers).
+    pub fn query(&self, sql: &str) -> String {
+        let out = self.client().arg("-N").arg("-B").arg("-e").arg(sql).output().expect("mariadb client");
+        assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn client(&self) -> Command {
+        let mut c = Command::new("mariadb");
+        c.arg("--no-defaults")
+            .arg(format!("-h{}", self.mysql_host))
+            .arg(format!("-P{}", self.mysql_port))
+            .arg(format!("-u{}", self.root_user))
+            .arg("--protocol=TCP")
+            .arg("--default-character-set=utf8mb4");
+        if !self.root_password.is_empty() {
+            c.arg(format!("-p{}", self.root_password));
+        }
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    }
+
+    /// Fresh databases and a fresh binlog, then the oracle's seed: the same binlog history the
+    /// golden files were recorded on.
+    pub fn reset_with_seed(&self) {
+        self.sql("DROP DATABASE IF EXISTS inventory; DROP DATABASE IF EXISTS `final`; DROP DATABASE IF EXISTS types; DROP DATABASE IF EXISTS perf; RESET MASTER;");
+        self.sql_file(&shared().join("oracle/sql/10-seed.sql"));
+    }
+}
+
+/// One record read back from Kafka.
+#[derive(Debug, Clone)]
+pub struct Consumed {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// Read every record of the topics whose names start with `prefix` (all partitions, from the
+/// beginning to the current end).
+pub fn read_topics(kafka: &str, prefix: &str) -> Vec<Consumed> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka)
+        .set("group.id", format!("it-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("consumer");
+    let md = consumer.fetch_metadata(None, Duration::from_secs(10)).expect("metadata");
+    let mut out = Vec::new();
+    for t in md.topics() {
+        if !(t.name() == prefix || t.name().starts_with(&format!("{prefix}."))) {
+            continue;
+        }
+        for p in t.partitions() {
+            let (lo, hi) = consumer.fetch_watermarks(t.name(), p.id(), Duration::from_secs(10)).expect("watermarks");
+            if hi <= lo {
+                continue;
+            }
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(t.name(), p.id(), Offset::Offset(lo)).expect("tpl");
+            consumer.assign(&tpl).expect("assign");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut next = lo;
+            while next < hi {
+                assert!(Instant::now() < deadline, "timed out reading {}:{}", t.name(), p.id());
+                match consumer.poll(Duration::from_millis(500)) {
+                    Some(Ok(m)) => {
+                        let headers = m
+                            .headers()
+                            .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
+                            .unwrap_or_default();
+                        next = m.offset() + 1;
+                        out.push(Consumed {
+                            topic: m.topic().to_string(),
+                            partition: m.partition(),
+                            offset: m.offset(),
+                            key: m.key().map(|k| k.to_vec()),
+                            value: m.payload().map(|v| v.to_vec()),
+                            headers,
+                        });
+                    }
+                    Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) | None => {}
+                    Some(Err(e)) => panic!("consume {}: {e}", t.name()),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A unique name for this test run (tansu topics are never deleted, so every run uses new ones).
+pub fn unique(base: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{base}{}", nanos % 1_000_000_000_000)
+}
