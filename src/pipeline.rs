@@ -367,11 +367,8 @@ impl Streamer {
             row: if row > 0 { Some(row) } else { None },
             event: if event > 0 { Some(event) } else { None },
             server_id: Some(self.server_id as u64),
-            gtids: None,
             ts_sec: Some(ProcessingTime::now().ns / 1_000_000_000),
-            snapshot: None,
-            snapshot_completed: None,
-            transaction_id: None,
+            ..SourceOffset::default()
         }
     }
 
