@@ -4,11 +4,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use cdc_connector::inspect::{inspect_file, ReadOptions};
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "cdc-connector", version, about = "Debezium-compatible MySQL/MariaDB change-data-capture")]
+#[command(
+    name = "cdc-connector",
+    version,
+    about = "Debezium-compatible MySQL/MariaDB change-data-capture"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +34,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Inspect { files, max_payload_bytes } => inspect(&files, &ReadOptions { max_payload_bytes }),
+        Command::Inspect {
+            files,
+            max_payload_bytes,
+        } => inspect(&files, &ReadOptions { max_payload_bytes }),
     }
 }
 
