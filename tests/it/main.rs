@@ -1,8 +1,10 @@
-//! Integration tests against real services started by `e2e/services.sh up` (MariaDB with a ROW
-//! binlog, tansu). Run them through `e2e/test.sh`; they fail loudly when a service is missing.
+//! Integration tests. `fixtures` reads binlog files from disk and needs no server; the others
+//! run against the services `e2e/services.sh up` starts (MariaDB with a ROW binlog, tansu) and
+//! fail loudly when a service is missing. Run them all through `e2e/test.sh`.
 
 mod bad_input;
 mod connector;
+mod fixtures;
 mod golden;
 mod parity;
 mod partitioning;
