@@ -27,6 +27,7 @@
 mod connector;
 mod converter;
 mod filters;
+mod modes;
 mod worker;
 
 #[cfg(test)]
@@ -39,14 +40,17 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use connector::{
-    BigintUnsignedHandlingMode, BinaryHandlingMode, ColumnTransform, ColumnTransformKind,
-    ConnectionConfig, ConnectorClass, ConnectorConfig, DecimalHandlingMode, FailureHandlingMode,
-    SchemaHistoryConfig, SchemaHistoryKind, SignalConfig, SkippedOperations, SnapshotConfig,
-    SnapshotLockingMode, SnapshotMode, SslMode, StreamingConfig, TimePrecisionMode,
-    TopicCreationDefaults, TypeConfig,
+    ColumnTransform, ColumnTransformKind, ConnectionConfig, ConnectorConfig, SchemaHistoryConfig,
+    SignalConfig, SkippedOperations, SnapshotConfig, StreamingConfig, TopicCreationDefaults,
+    TypeConfig,
 };
 pub use converter::{ConverterKind, ConverterSettings, Converters, AVRO_CONVERTER, JSON_CONVERTER};
 pub use filters::{ColumnFilter, IncludeExclude, KeyColumns, RegexList, TableFilter};
+pub use modes::{
+    BigintUnsignedHandlingMode, BinaryHandlingMode, ConnectorClass, DecimalHandlingMode,
+    FailureHandlingMode, SchemaHistoryKind, SnapshotLockingMode, SnapshotMode, SslMode,
+    TimePrecisionMode,
+};
 pub use worker::WorkerConfig;
 
 /// Configuration errors. All are definite: the user must fix the file.
