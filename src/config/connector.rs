@@ -701,26 +701,10 @@ fn read_history(r: &mut PropReader) -> Result<SchemaHistoryConfig, ConfigError> 
             false,
         )?,
     };
-    match kind {
-        SchemaHistoryKind::Kafka => {
-            if config.kafka_topic.is_none() {
-                return Err(ConfigError::Missing {
-                    property: "schema.history.internal.kafka.topic".into(),
-                });
-            }
-            if config.kafka_bootstrap_servers.is_none() {
-                return Err(ConfigError::Missing {
-                    property: "schema.history.internal.kafka.bootstrap.servers".into(),
-                });
-            }
-        }
-        SchemaHistoryKind::File => {
-            if config.file_filename.is_none() {
-                return Err(ConfigError::Missing {
-                    property: "schema.history.internal.file.filename".into(),
-                });
-            }
-        }
+    // The Kafka history topic is not written yet (the schema comes from the server at start-up),
+    // so its properties are optional here; the file history needs its file name.
+    if kind == SchemaHistoryKind::File && config.file_filename.is_none() {
+        return Err(ConfigError::Missing { property: "schema.history.internal.file.filename".into() });
     }
     Ok(config)
 }

@@ -407,11 +407,11 @@ fn as_u64(key: &str, v: &Value) -> Result<u64, OffsetError> {
 pub(crate) mod tests {
     use super::*;
 
-    /// The oracle directory (`CDC_ORACLE_DIR`, default `/work/shared/oracle`).
+    /// The oracle directory (`CDC_ORACLE_DIR`, default `../shared/oracle` next to the repository).
     pub(crate) fn oracle_dir() -> std::path::PathBuf {
         let dir = std::env::var_os("CDC_ORACLE_DIR")
             .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| "/work/shared/oracle".into());
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle"));
         assert!(
             dir.join("golden").is_dir(),
             "oracle golden files not found under {}; set CDC_ORACLE_DIR",

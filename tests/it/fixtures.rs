@@ -40,7 +40,7 @@ use serde_json::Value as Json;
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("CDC_FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/binlogs"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/binlogs"))
 }
 
 fn data_dir() -> PathBuf {
