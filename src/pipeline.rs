@@ -170,6 +170,7 @@ pub async fn run(
     info!(position = %begin, skip_events, skip_rows, tables = catalog.len(), "starting binlog stream");
     let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
     let sink = KafkaSink::new(cfg.sink.clone())?;
+    info!(file = %begin.file, pos = begin.pos, "binlog stream started");
     let mut s = Streamer {
         key_enc: JsonEncoder::new(cfg.key_schemas_enable),
         value_enc: JsonEncoder::new(cfg.value_schemas_enable),

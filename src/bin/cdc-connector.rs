@@ -1,21 +1,53 @@
-//! `cdc-connector` command line. Subcommands are variants of [`Command`]; add the run mode there.
+//! `cdc-connector` command line: run the connector from a Kafka Connect worker file and a
+//! connector config, or `inspect` binlog files. Wiring only: configuration is turned into a
+//! `PipelineConfig` and handed to `pipeline::run`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
+use cdc_connector::config::{read_config_file, ConnectorConfig, ConverterKind, WorkerConfig};
 use cdc_connector::inspect::{inspect_file, ReadOptions};
-use clap::{Parser, Subcommand};
+use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
+use cdc_connector::sink::kafka::SinkConfig;
+use cdc_connector::source::binlog::ConnectOptions;
+use clap::{Args, Parser, Subcommand};
+use tracing::{error, info, warn};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "cdc-connector",
     version,
-    about = "Debezium-compatible MySQL/MariaDB change-data-capture"
+    about = "Debezium-compatible MySQL/MariaDB change-data-capture to Kafka",
+    long_about = "Reads the MySQL/MariaDB binlog as a replica and writes Debezium 3.6-format change events to Kafka.\n\n\
+                  It reads the same files a Kafka Connect user already has: a worker .properties file and the connector\n\
+                  JSON you would POST to Kafka Connect (or its .properties form).\n\n\
+                  Example:\n  cdc-connector --worker worker.properties --connector inventory.json --binlog-pos latest",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Kafka Connect worker properties (bootstrap.servers, converters, offset.storage.file.filename, producer.*).
+    #[arg(long, value_name = "FILE")]
+    worker: Option<PathBuf>,
+    /// Connector config: the JSON you POST to Kafka Connect ({"name":..,"config":{..}}) or a .properties file.
+    #[arg(long, value_name = "FILE")]
+    connector: Option<PathBuf>,
+    /// Where to start streaming: resume (the stored offset), latest (end of the binlog), earliest, or FILE:POS.
+    #[arg(long, value_name = "POS", default_value = "resume")]
+    binlog_pos: String,
+    /// Validate the configuration, report unsupported properties, and exit.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,14 +63,149 @@ enum Command {
     },
 }
 
+/// Connector properties we accept but whose effect is not implemented yet: named once at start-up.
+const NOT_YET_IMPLEMENTED: &[&str] = &[
+    "column.include.list",
+    "column.exclude.list",
+    "message.key.columns",
+    "decimal.handling.mode",
+    "time.precision.mode",
+    "bigint.unsigned.handling.mode",
+    "binary.handling.mode",
+    "column.propagate.source.type",
+    "datatype.propagate.source.type",
+    "skipped.operations",
+    "include.query",
+    "provide.transaction.metadata",
+    "heartbeat.interval.ms",
+    "heartbeat.action.query",
+    "signal.data.collection",
+    "snapshot.mode",
+    "snapshot.locking.mode",
+    "snapshot.max.threads",
+    "snapshot.select.statement.overrides",
+    "snapshot.include.collection.list",
+    "database.ssl.mode",
+    "database.initial.statements",
+    "schema.history.internal.kafka.topic",
+    "schema.history.internal.kafka.bootstrap.servers",
+    "schema.history.internal.file.filename",
+    "transforms",
+    "gtid.source.includes",
+    "gtid.source.excludes",
+];
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Inspect {
-            files,
-            max_payload_bytes,
-        } => inspect(&files, &ReadOptions { max_payload_bytes }),
+        Some(Command::Inspect { files, max_payload_bytes }) => inspect(&files, &ReadOptions { max_payload_bytes }),
+        None => {
+            init_logging();
+            match run(cli.run) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    error!("{e:#}");
+                    eprintln!("cdc-connector: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
+}
+
+/// Human-readable logs on a terminal (or with CDC_LOG_FORMAT=text), JSON lines otherwise.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn,mysql_async=warn"));
+    let text = match std::env::var("CDC_LOG_FORMAT").as_deref() {
+        Ok("json") => false,
+        Ok("text") => true,
+        _ => std::io::stderr().is_terminal(),
+    };
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if text {
+        b.init();
+    } else {
+        b.json().init();
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let worker_path = args.worker.ok_or_else(|| anyhow::anyhow!("--worker <worker.properties> is required"))?;
+    let connector_path =
+        args.connector.ok_or_else(|| anyhow::anyhow!("--connector <connector.json|connector.properties> is required"))?;
+    let start: StartPosition = args.binlog_pos.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let worker = WorkerConfig::from_properties_file(&worker_path)?;
+    let connector = ConnectorConfig::from_file(&connector_path)?;
+    for p in &connector.unsupported {
+        warn!(property = %p, "unsupported connector property is ignored");
+        eprintln!("cdc-connector: warning: unsupported property '{p}' is ignored");
+    }
+    let raw = read_config_file(&connector_path)?;
+    for p in raw.props.keys().filter(|k| NOT_YET_IMPLEMENTED.contains(&k.as_str())) {
+        warn!(property = %p, "property is accepted but not implemented yet; it has no effect");
+        eprintln!("cdc-connector: warning: property '{p}' is accepted but not implemented yet; it has no effect");
+    }
+    let converters = connector.converters(Some(&worker));
+    let schemas_enable = |k: &ConverterKind, which: &str| match k {
+        ConverterKind::Json { schemas_enable } => Ok(*schemas_enable),
+        ConverterKind::Avro { .. } => Err(anyhow::anyhow!(
+            "{which}.converter=io.confluent.connect.avro.AvroConverter is not supported yet; use org.apache.kafka.connect.json.JsonConverter"
+        )),
+    };
+    let key_schemas_enable = schemas_enable(&converters.key, "key")?;
+    let value_schemas_enable = schemas_enable(&converters.value, "value")?;
+    let offsets_file = worker.offset_storage_file_filename.clone().ok_or_else(|| {
+        anyhow::anyhow!("the worker file must set offset.storage.file.filename (Kafka-stored offsets come with a later release)")
+    })?;
+    let topics = connector.topic_creation(Some(&worker));
+    let overrides = worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let tables = Arc::new(connector.tables.clone());
+    let tables_db = tables.clone();
+    let cfg = PipelineConfig {
+        connector_name: connector.name.clone(),
+        prefix: connector.topic_prefix.clone(),
+        db: ConnectOptions {
+            host: connector.connection.hostname.clone(),
+            port: connector.connection.port,
+            user: connector.connection.user.clone(),
+            password: connector.connection.password.expose().to_string(),
+            connect_timeout_ms: connector.connection.connect_timeout_ms,
+        },
+        server_id: connector.connection.server_id,
+        table_filter: Arc::new(move |db, t| tables.is_captured(db, t)),
+        db_filter: Arc::new(move |db, _| tables_db.is_database_captured(db)),
+        include_schema_changes: connector.streaming.include_schema_changes,
+        tombstones_on_delete: connector.streaming.tombstones_on_delete,
+        key_schemas_enable,
+        value_schemas_enable,
+        sink: SinkConfig {
+            bootstrap_servers: worker.bootstrap_servers.clone(),
+            overrides,
+            default_partitions: topics.partitions.filter(|p| *p > 0).unwrap_or(1),
+            default_replication_factor: topics.replication_factor.filter(|r| *r > 0).map(i32::from).unwrap_or(1),
+        },
+        offsets_file,
+        offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
+        heartbeat_ms: connector.streaming.heartbeat_interval_ms,
+    };
+    if args.check {
+        println!("configuration of connector '{}' is valid", connector.name);
+        return Ok(());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
+            }
+            info!("shutting down: flushing records and committing offsets");
+        };
+        pipeline::run(cfg, start, shutdown).await
+    })?;
+    Ok(())
 }
 
 fn inspect(files: &[PathBuf], opts: &ReadOptions) -> ExitCode {

@@ -242,7 +242,7 @@ impl fmt::Debug for Redacted {
 
 /// A configuration file flattened to properties.
 #[derive(Debug)]
-pub(crate) struct RawConfig {
+pub struct RawConfig {
     pub props: BTreeMap<String, String>,
     /// Top-level JSON keys that are neither `name` nor `config` (reported as unsupported).
     pub unsupported_top_level: Vec<String>,
@@ -250,7 +250,7 @@ pub(crate) struct RawConfig {
 
 /// Read a connector or worker config file: JSON (by `.json` extension or a leading `{`) or Java
 /// properties.
-pub(crate) fn read_config_file(path: &Path) -> Result<RawConfig, ConfigError> {
+pub fn read_config_file(path: &Path) -> Result<RawConfig, ConfigError> {
     let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
         source,
