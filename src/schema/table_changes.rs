@@ -1,1 +1,1 @@
-//! TODO: owned by the schema work.
+//! TODO
