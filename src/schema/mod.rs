@@ -9,8 +9,12 @@ pub mod catalog;
 pub mod connect_schema;
 pub mod ddl;
 pub mod table_changes;
+pub mod types;
+#[cfg(test)]
+mod tests;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, ChangeType, SchemaChange};
+pub use ddl::DdlError;
 
 /// `db.table`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
