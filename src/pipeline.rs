@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use mysql_common::binlog::events::EventData;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::connect::Value;
 use crate::decode;
@@ -115,6 +115,8 @@ struct Streamer {
     catalog: Catalog,
     schemas: HashMap<TableId, Arc<TableSchemas>>,
     source_schema: Arc<crate::connect::Schema>,
+    schema_change_key_schema: Arc<crate::connect::Schema>,
+    schema_change_value_schema: Arc<crate::connect::Schema>,
     sink: KafkaSink,
     key_enc: JsonEncoder,
     value_enc: JsonEncoder,
@@ -167,7 +169,7 @@ pub async fn run(
     };
     let mut catalog = Catalog::default();
     load_schemas(&mut conn, &cfg, &mut catalog).await?;
-    info!(position = %begin, skip_events, skip_rows, tables = catalog.len(), "starting binlog stream");
+    info!(position = %begin, skip_events, skip_rows, tables = catalog.tables().count(), "starting binlog stream");
     let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
     let sink = KafkaSink::new(cfg.sink.clone())?;
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
@@ -176,6 +178,8 @@ pub async fn run(
         value_enc: JsonEncoder::new(cfg.value_schemas_enable),
         run_id: uuid::Uuid::now_v7().to_string(),
         source_schema: envelope::source_schema(),
+        schema_change_key_schema: table_changes::schema_change_key_schema(),
+        schema_change_value_schema: table_changes::schema_change_value_schema(envelope::source_schema()),
         catalog,
         schemas: HashMap::new(),
         sink,
@@ -305,13 +309,16 @@ impl Streamer {
             message: e.to_string(),
         })?;
         for c in &changes {
-            self.schemas.remove(c.table_id());
+            self.schemas.remove(&c.id);
+            if let Some(prev) = &c.previous_id {
+                self.schemas.remove(prev);
+            }
         }
-        let captured: Vec<_> = changes.iter().filter(|c| (self.cfg.table_filter)(&c.table_id().db, &c.table_id().table)).collect();
+        let captured: Vec<_> = changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
             return Ok(());
         }
-        let first = captured[0].table_id().clone();
+        let first = captured[0].id.clone();
         let database = if db.is_empty() { first.db.clone() } else { db.to_string() };
         let source = SourceInfo {
             server_name: &self.cfg.prefix,
@@ -329,9 +336,17 @@ impl Streamer {
         }
         .to_value();
         let now = ProcessingTime::now();
-        let (key_schema, key) = table_changes::schema_change_key(&database);
-        let (value_schema, value) =
-            table_changes::schema_change_value(&self.source_schema, source, now.ns / 1_000_000, &database, sql, &captured);
+        let key_schema = self.schema_change_key_schema.clone();
+        let key = Value::Struct(vec![Value::str(database.as_str())]);
+        let value_schema = self.schema_change_value_schema.clone();
+        let value = Value::Struct(vec![
+            source,
+            Value::Int(now.ns / 1_000_000),
+            Value::str(database.as_str()),
+            Value::Null,
+            Value::str(sql),
+            table_changes::table_changes_value(&captured),
+        ]);
         self.key_buf.clear();
         self.key_enc.encode(&key_schema, &key, &mut self.key_buf);
         self.value_buf.clear();
@@ -354,7 +369,9 @@ impl Streamer {
             return Some(s.clone());
         }
         let table = self.catalog.table(id)?;
-        let (key, row) = connect_schema::table_schemas(&self.cfg.prefix, table);
+        let opts = connect_schema::SchemaOptions::default();
+        let key = connect_schema::key_schema(&self.cfg.prefix, table, &opts);
+        let row = connect_schema::value_schema(&self.cfg.prefix, table, &opts);
         let topic = format!("{}.{}.{}", self.cfg.prefix, id.db, id.table);
         let ts = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema));
         self.schemas.insert(id.clone(), ts.clone());
@@ -406,12 +423,11 @@ impl Streamer {
         let Some(schemas) = self.table_schemas(&id) else {
             return Err(PipelineError::UnknownTable { table: id.to_string(), file: self.file.to_string(), pos });
         };
-        let op_kind = rows.event_type();
-        use mysql_common::binlog::consts::EventType as ET;
-        let base_op = match op_kind {
-            ET::WRITE_ROWS_EVENT | ET::WRITE_ROWS_EVENT_V1 => Op::Create,
-            ET::UPDATE_ROWS_EVENT | ET::UPDATE_ROWS_EVENT_V1 | ET::PARTIAL_UPDATE_ROWS_EVENT => Op::Update,
-            _ => Op::Delete,
+        use mysql_common::binlog::events::RowsEventData as R;
+        let base_op = match &rows {
+            R::WriteRowsEvent(_) | R::WriteRowsEventV1(_) => Op::Create,
+            R::DeleteRowsEvent(_) | R::DeleteRowsEventV1(_) => Op::Delete,
+            _ => Op::Update,
         };
         let skip_rows = std::mem::take(&mut self.skip_rows);
         for (row_idx, item) in rows.rows(tme).enumerate() {

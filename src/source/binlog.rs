@@ -342,7 +342,7 @@ impl BinlogSource {
             Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos },
             Some(EventData::TableMapEvent(t)) => SourceEvent::TableMap { table_id: t.table_id() },
             Some(EventData::RowsEvent(r)) => {
-                if r.event_type() == mysql_common::binlog::consts::EventType::PARTIAL_UPDATE_ROWS_EVENT {
+                if matches!(r, mysql_common::binlog::events::RowsEventData::PartialUpdateRowsEvent(_)) {
                     return Err(at("partial JSON update (binlog_row_value_options=PARTIAL_JSON) is not supported; set binlog_row_value_options='' on the server".into()));
                 }
                 drop(r);
