@@ -255,7 +255,9 @@ fn decimal_bytes(expr: &str, scale: i32) -> Option<Vec<u8>> {
     while frac.len() < scale {
         frac.push('0');
     }
-    let mut unscaled: i128 = format!("{int}{frac}").trim_start_matches('0').parse().unwrap_or(0);
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    let mut unscaled: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
     if neg {
         unscaled = -unscaled;
     }
@@ -298,7 +300,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 fn parse_date(s: &str) -> Option<i64> {
     let mut it = s.trim().splitn(3, '-');
     let (y, m, d) = (it.next()?.parse::<i64>().ok()?, it.next()?.parse::<i64>().ok()?, it.next()?.get(..2)?.parse::<i64>().ok()?);
-    if y == 0 || m == 0 || d == 0 {
+    if !(1..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     Some(days_from_civil(y, m, d))
@@ -312,6 +314,9 @@ fn parse_time_micros(s: &str) -> Option<i64> {
         None => (false, s),
     };
     let (hms, frac) = s.split_once('.').unwrap_or((s, ""));
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let mut parts = hms.split(':');
     let h: i64 = parts.next()?.parse().ok()?;
     let m: i64 = parts.next().unwrap_or("0").parse().ok()?;
@@ -320,6 +325,9 @@ fn parse_time_micros(s: &str) -> Option<i64> {
     f.truncate(6);
     while f.len() < 6 {
         f.push('0');
+    }
+    if !(0..=10_000).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
+        return None;
     }
     let us = ((h * 60 + m) * 60 + sec) * 1_000_000 + f.parse::<i64>().ok()?;
     Some(if neg { -us } else { us })

@@ -6,6 +6,7 @@
 //! keys and row values (`connect_schema`) and Debezium's `tableChanges` JSON (`table_changes`).
 
 pub mod catalog;
+mod column_def;
 pub mod connect_schema;
 pub mod ddl;
 pub mod table_changes;

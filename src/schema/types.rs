@@ -1,6 +1,6 @@
 //! SQL column types → `ColumnKind` plus the attributes Debezium reports in `tableChanges`.
 //!
-//! The DDL parser (`ddl`) reads a column's type itself from the token stream (the words of the
+//! The column parser (`column_def`) reads a column's type itself from the token stream (the words of the
 //! type name, an optional parenthesised argument list, then `UNSIGNED`/`SIGNED`/`ZEROFILL`) and
 //! hands it here as a [`TypeSpec`]. [`resolve`] maps the spelled name to a kind, a
 //! `java.sql.Types` code and Debezium's `typeName` (the name as spelled, upper-cased, with
