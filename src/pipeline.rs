@@ -23,7 +23,7 @@ use crate::encode::json::{header_value, JsonEncoder};
 use crate::envelope::{self, context_headers, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::offsets::file::FileOffsetStore;
 use crate::offsets::SourceOffset;
-use crate::schema::{connect_schema, table_changes, Catalog, TableId};
+use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
 
@@ -302,12 +302,29 @@ impl Streamer {
     }
 
     async fn handle_ddl(&mut self, pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
-        let changes = self.catalog.apply_ddl(db, sql).map_err(|e| PipelineError::Ddl {
-            file: self.file.to_string(),
-            pos,
-            db: db.to_string(),
-            message: e.to_string(),
-        })?;
+        let changes = match self.catalog.apply_ddl(db, sql) {
+            Ok(c) => c,
+            Err(e) => {
+                // Never stop on a statement that cannot touch a captured table.
+                let touches_captured = match &e {
+                    DdlError::UnknownTable { table, .. } | DdlError::Parse { table, .. } => {
+                        let (d, t) = split_table_name(table, db);
+                        (self.cfg.table_filter)(&d, &t)
+                    }
+                    DdlError::Tokenize { .. } => true,
+                };
+                if touches_captured {
+                    return Err(PipelineError::Ddl {
+                        file: self.file.to_string(),
+                        pos,
+                        db: db.to_string(),
+                        message: e.to_string(),
+                    });
+                }
+                tracing::debug!(file = %self.file, pos, error = %e, "skipping DDL that does not touch a captured table");
+                return Ok(());
+            }
+        };
         for c in &changes {
             self.schemas.remove(&c.id);
             if let Some(prev) = &c.previous_id {
@@ -492,26 +509,28 @@ impl Streamer {
         self.sink.ensure_topic(&schemas.topic, None).await?;
         let now = ProcessingTime::now();
         let ctx = context_headers(&self.cfg.prefix, &self.run_id);
-        let mut last_seq;
+        let last_seq;
         if op == Op::Update && schemas.key.is_some() && key_before != key_after {
             // Primary key change: delete (+ tombstone) of the old key, create of the new one.
             let key_schema = schemas.key.as_ref().expect("checked");
             let newkey = header_value(key_schema, key_after.as_ref().expect("update has after"));
             let oldkey = header_value(key_schema, key_before.as_ref().expect("update has before"));
             let del = envelope_value(before.clone(), None, source.clone(), Op::Delete, now);
-            last_seq = self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx, Some(("__debezium.newkey", &newkey))).await?;
+            self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx, Some(("__debezium.newkey", &newkey))).await?;
             if self.cfg.tombstones_on_delete {
-                last_seq = self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey))).await?;
+                self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey))).await?;
             }
             let create = envelope_value(None, after, source, Op::Create, now);
             last_seq = self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey))).await?;
         } else {
             let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
             let value = envelope_value(before, after, source, op, now);
-            last_seq = self.send_one(schemas, key, Some(&value), &ctx, None).await?;
-            if op == Op::Delete && self.cfg.tombstones_on_delete {
-                last_seq = self.send_one(schemas, key, None, &ctx, None).await?;
-            }
+            let seq = self.send_one(schemas, key, Some(&value), &ctx, None).await?;
+            last_seq = if op == Op::Delete && self.cfg.tombstones_on_delete {
+                self.send_one(schemas, key, None, &ctx, None).await?
+            } else {
+                seq
+            };
         }
         self.pending.push_back(PendingOffset { seq: last_seq, offset });
         Ok(())
@@ -573,5 +592,14 @@ impl Streamer {
         }
         self.last_flush = Instant::now();
         Ok(())
+    }
+}
+
+/// `db.table` (or `table`, in `default_db`) as named in a DDL error.
+fn split_table_name(name: &str, default_db: &str) -> (String, String) {
+    let clean = |s: &str| s.trim_matches('`').to_string();
+    match name.split_once('.') {
+        Some((d, t)) => (clean(d), clean(t)),
+        None => (default_db.to_string(), clean(name)),
     }
 }
