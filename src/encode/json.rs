@@ -75,6 +75,7 @@
 //! Every value in the golden files prints the same under both.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -88,7 +89,26 @@ pub struct JsonEncoder {
     float_format: JavaFloatFormat,
     /// `Arc::as_ptr` → (the `Arc`, kept alive so the address stays unique; rendered
     /// `{"schema":<schema json>,"payload":` prefix).
-    cache: HashMap<usize, (Arc<Schema>, Box<[u8]>)>,
+    cache: HashMap<usize, (Arc<Schema>, Box<[u8]>), BuildHasherDefault<PtrHasher>>,
+}
+
+/// Hashes a pointer-sized key with one multiplication (the keys are addresses, not attacker
+/// controlled, so SipHash buys nothing on the hot path).
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
 }
 
 impl Default for JsonEncoder {
@@ -103,7 +123,7 @@ impl JsonEncoder {
     pub const MAX_CACHED_SCHEMAS: usize = 4096;
 
     pub fn new(schemas_enable: bool) -> JsonEncoder {
-        JsonEncoder { schemas_enable, float_format: JavaFloatFormat::default(), cache: HashMap::new() }
+        JsonEncoder { schemas_enable, float_format: JavaFloatFormat::default(), cache: HashMap::default() }
     }
 
     /// Selects the JDK generation whose float formatting to reproduce (default: JDK 17, as the
@@ -138,24 +158,24 @@ impl JsonEncoder {
     /// the caller handles it without calling this. A `Value::Null` here is written as
     /// `{"schema":…,"payload":null}` (or the schema default), as JsonConverter does.
     pub fn encode(&mut self, schema: &Arc<Schema>, value: &Value, out: &mut Vec<u8>) {
+        let ff = self.float_format;
         if self.schemas_enable {
             let key = Arc::as_ptr(schema) as usize;
-            if !self.cache.contains_key(&key) {
-                if self.cache.len() >= Self::MAX_CACHED_SCHEMAS {
-                    self.cache.clear();
-                }
+            if self.cache.len() >= Self::MAX_CACHED_SCHEMAS && !self.cache.contains_key(&key) {
+                self.cache.clear();
+            }
+            let (_, prefix) = self.cache.entry(key).or_insert_with(|| {
                 let mut prefix = Vec::with_capacity(256);
                 prefix.extend_from_slice(b"{\"schema\":");
-                write_schema_inner(&mut prefix, schema, None, self.float_format);
+                write_schema_inner(&mut prefix, schema, None, ff);
                 prefix.extend_from_slice(b",\"payload\":");
-                self.cache.insert(key, (Arc::clone(schema), prefix.into_boxed_slice()));
-            }
-            let prefix = &self.cache[&key].1;
+                (Arc::clone(schema), prefix.into_boxed_slice())
+            });
             out.extend_from_slice(prefix);
-            write_payload_as(out, schema, value, self.float_format);
+            write_payload_as(out, schema, value, ff);
             out.push(b'}');
         } else {
-            write_payload_as(out, schema, value, self.float_format);
+            write_payload_as(out, schema, value, ff);
         }
     }
 
@@ -308,6 +328,12 @@ fn write_int(out: &mut Vec<u8>, i: i64) {
 /// `"` + standard padded base64 + `"`.
 fn write_base64_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    write_base64(out, bytes);
+    out.push(b'"');
+}
+
+/// Standard padded base64, encoded straight into `out`.
+fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
     let len = base64::encoded_len(bytes.len(), true).expect("base64 length overflow");
     out.resize(start + len, 0);
@@ -315,7 +341,6 @@ fn write_base64_string(out: &mut Vec<u8>, bytes: &[u8]) {
         .encode_slice(bytes, &mut out[start..])
         .expect("buffer sized by encoded_len");
     debug_assert_eq!(written, len);
-    out.push(b'"');
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -1167,10 +1192,7 @@ fn append_values_string(out: &mut Vec<u8>, schema: Option<&Schema>, value: &Valu
             if embedded {
                 write_base64_string(out, b);
             } else {
-                let start = out.len();
-                write_base64_string(out, b);
-                out.remove(start);
-                out.pop();
+                write_base64(out, b);
             }
         }
         Value::Array(values) => {

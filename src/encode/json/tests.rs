@@ -620,3 +620,32 @@ fn java_float_dump_agrees() {
         mismatches.iter().take(50).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Rough throughput of the hot path on the golden `main` records (schemas cached):
+/// `cargo test --release --lib encode_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn encode_throughput() {
+    let recs = read_golden(&golden_dir().join("main.json.jsonl"));
+    let items: Vec<(Arc<Schema>, Value)> =
+        recs.iter().filter_map(|r| r.value.as_ref()).map(|(s, v, _)| (Arc::clone(s), v.clone())).collect();
+    let mut enc = JsonEncoder::default();
+    let mut out = Vec::with_capacity(1 << 16);
+    let rounds = 2000;
+    let start = std::time::Instant::now();
+    let mut bytes = 0usize;
+    for _ in 0..rounds {
+        for (s, v) in &items {
+            out.clear();
+            enc.encode(s, v, &mut out);
+            bytes += out.len();
+        }
+    }
+    let el = start.elapsed();
+    let n = rounds * items.len();
+    eprintln!(
+        "{n} records, {:.0} ns/record, {:.0} MB/s (incl. cached schema prefix)",
+        el.as_nanos() as f64 / n as f64,
+        bytes as f64 / el.as_secs_f64() / 1e6
+    );
+}
