@@ -89,8 +89,11 @@ pub struct JsonEncoder {
     float_format: JavaFloatFormat,
     /// `Arc::as_ptr` → (the `Arc`, kept alive so the address stays unique; rendered
     /// `{"schema":<schema json>,"payload":` prefix).
-    cache: HashMap<usize, (Arc<Schema>, Box<[u8]>), BuildHasherDefault<PtrHasher>>,
+    cache: SchemaCache,
 }
+
+/// `Arc::as_ptr` → (the `Arc`, the rendered `{"schema":…,"payload":` prefix).
+type SchemaCache = HashMap<usize, (Arc<Schema>, Box<[u8]>), BuildHasherDefault<PtrHasher>>;
 
 /// Hashes a pointer-sized key with one multiplication (the keys are addresses, not attacker
 /// controlled, so SipHash buys nothing on the hot path).
