@@ -51,16 +51,31 @@
 //! # Why the float formatting is hand-written
 //!
 //! Jackson prints `float`/`double` with `Float.toString` / `Double.toString` (its fast Schubfach
-//! writer is off by default). No Rust crate prints Java's format: Rust's `Display` never uses
+//! writer is off by default), and no Rust crate prints Java's format: Rust's `Display` never uses
 //! exponents (`1e-5` → `0.00001`), `ryu` writes `1e-5` / `1.7976931348623157e308`, while Java
-//! writes `1.0E-5` / `1.7976931348623157E308`, plain decimals only for `1e-3 <= |x| < 1e7`, always
-//! at least one digit after the point, and at least two significant digits for tiny subnormals
-//! (`4.9E-324`, not `5E-324`). So [`write_java_f64`] / [`write_java_f32`] take the shortest
-//! round-trip digits from `ryu` (the f32 digits for floats) and lay them out the Java way; the
-//! two-digit case is settled with an exact formatting. See those functions for how the digits
-//! compare with the JDK 17 that produced the golden files.
+//! writes `1.0E-5` / `1.7976931348623157E308`, plain decimals only for `1e-3 <= |x| < 1e7`, and
+//! always at least one digit after the point.
+//!
+//! Worse, *which digits* Java prints depends on the JDK. The oracle ran on **OpenJDK 17**
+//! (`run.sh` installs `openjdk-17-jdk-headless`, `PERF.md` names 17.0.15), whose
+//! `FloatingDecimal` is not a shortest-digits algorithm: it prints the float 5.7208E10 as
+//! `5.7208001E10`, the double 1e23 as `9.999999999999999E22`, `Float.MIN_NORMAL` as
+//! `1.17549435E-38`, 2·`Double.MIN_VALUE` as `1.0E-323`. JDK 19 replaced it with Raffaello
+//! Giulietti's shortest-decimal algorithm (`5.7208E10`, `1.0E23`, `1.1754944E-38`, `9.9E-324`).
+//! About 6% of random doubles/floats (far more of the large floats) print differently. So there
+//! are two implementations, selected by [`JavaFloatFormat`] (default [`JavaFloatFormat::Jdk17`],
+//! to match the golden files):
+//!
+//! * `Jdk17` re-implements FloatingDecimal's digit generation (see the section comment below);
+//!   it agrees with OpenJDK 17.0.15 on 9.6 million test values (random bit patterns, short
+//!   decimals, subnormals, integers, powers of two and ten and their neighbours);
+//! * `Jdk19` takes the shortest round-trip digits from `ryu` (the f32 digits for floats) and
+//!   applies Java's two-digit rule for tiny subnormals.
+//!
+//! Every value in the golden files prints the same under both.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -71,9 +86,32 @@ use crate::connect::{Schema, SchemaType, Value};
 #[derive(Debug)]
 pub struct JsonEncoder {
     schemas_enable: bool,
+    float_format: JavaFloatFormat,
     /// `Arc::as_ptr` → (the `Arc`, kept alive so the address stays unique; rendered
     /// `{"schema":<schema json>,"payload":` prefix).
-    cache: HashMap<usize, (Arc<Schema>, Box<[u8]>)>,
+    cache: SchemaCache,
+}
+
+/// `Arc::as_ptr` → (the `Arc`, the rendered `{"schema":…,"payload":` prefix).
+type SchemaCache = HashMap<usize, (Arc<Schema>, Box<[u8]>), BuildHasherDefault<PtrHasher>>;
+
+/// Hashes a pointer-sized key with one multiplication (the keys are addresses, not attacker
+/// controlled, so SipHash buys nothing on the hot path).
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
 }
 
 impl Default for JsonEncoder {
@@ -88,7 +126,19 @@ impl JsonEncoder {
     pub const MAX_CACHED_SCHEMAS: usize = 4096;
 
     pub fn new(schemas_enable: bool) -> JsonEncoder {
-        JsonEncoder { schemas_enable, cache: HashMap::new() }
+        JsonEncoder { schemas_enable, float_format: JavaFloatFormat::default(), cache: HashMap::default() }
+    }
+
+    /// Selects the JDK generation whose float formatting to reproduce (default: JDK 17, as the
+    /// oracle ran). Clears the schema cache (defaults may contain floats).
+    pub fn with_float_format(mut self, format: JavaFloatFormat) -> JsonEncoder {
+        self.float_format = format;
+        self.cache.clear();
+        self
+    }
+
+    pub fn float_format(&self) -> JavaFloatFormat {
+        self.float_format
     }
 
     pub fn schemas_enable(&self) -> bool {
@@ -111,24 +161,24 @@ impl JsonEncoder {
     /// the caller handles it without calling this. A `Value::Null` here is written as
     /// `{"schema":…,"payload":null}` (or the schema default), as JsonConverter does.
     pub fn encode(&mut self, schema: &Arc<Schema>, value: &Value, out: &mut Vec<u8>) {
+        let ff = self.float_format;
         if self.schemas_enable {
             let key = Arc::as_ptr(schema) as usize;
-            if !self.cache.contains_key(&key) {
-                if self.cache.len() >= Self::MAX_CACHED_SCHEMAS {
-                    self.cache.clear();
-                }
+            if self.cache.len() >= Self::MAX_CACHED_SCHEMAS && !self.cache.contains_key(&key) {
+                self.cache.clear();
+            }
+            let (_, prefix) = self.cache.entry(key).or_insert_with(|| {
                 let mut prefix = Vec::with_capacity(256);
                 prefix.extend_from_slice(b"{\"schema\":");
-                write_schema(&mut prefix, schema);
+                write_schema_inner(&mut prefix, schema, None, ff);
                 prefix.extend_from_slice(b",\"payload\":");
-                self.cache.insert(key, (Arc::clone(schema), prefix.into_boxed_slice()));
-            }
-            let prefix = &self.cache[&key].1;
+                (Arc::clone(schema), prefix.into_boxed_slice())
+            });
             out.extend_from_slice(prefix);
-            write_payload(out, schema, value);
+            write_payload_as(out, schema, value, ff);
             out.push(b'}');
         } else {
-            write_payload(out, schema, value);
+            write_payload_as(out, schema, value, ff);
         }
     }
 
@@ -142,10 +192,10 @@ impl JsonEncoder {
 
 /// Appends JsonConverter's schema JSON (`asJsonSchema`) for `schema`.
 pub fn write_schema(out: &mut Vec<u8>, schema: &Schema) {
-    write_schema_inner(out, schema, None);
+    write_schema_inner(out, schema, None, JavaFloatFormat::default());
 }
 
-fn write_schema_inner(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&str>) {
+fn write_schema_inner(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&str>, ff: JavaFloatFormat) {
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(schema.ty.json_name().as_bytes());
     out.push(b'"');
@@ -156,13 +206,13 @@ fn write_schema_inner(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&st
                 if i > 0 {
                     out.push(b',');
                 }
-                write_schema_inner(out, &f.schema, Some(&f.name));
+                write_schema_inner(out, &f.schema, Some(&f.name), ff);
             }
             out.push(b']');
         }
         SchemaType::Array(items) => {
             out.extend_from_slice(b",\"items\":");
-            write_schema_inner(out, items, None);
+            write_schema_inner(out, items, None, ff);
         }
         _ => {}
     }
@@ -193,7 +243,7 @@ fn write_schema_inner(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&st
     }
     if let Some(d) = &schema.default {
         out.extend_from_slice(b",\"default\":");
-        write_payload(out, schema, d);
+        write_payload_as(out, schema, d, ff);
     }
     if let Some(name) = field_name {
         out.extend_from_slice(b",\"field\":");
@@ -207,9 +257,14 @@ fn write_schema_inner(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&st
 /// A value that does not fit its schema (JsonConverter would throw a `DataException`) is written
 /// according to its own variant, like JsonConverter does for schemaless data.
 pub fn write_payload(out: &mut Vec<u8>, schema: &Schema, value: &Value) {
+    write_payload_as(out, schema, value, JavaFloatFormat::default())
+}
+
+/// [`write_payload`] with the given float formatting.
+pub fn write_payload_as(out: &mut Vec<u8>, schema: &Schema, value: &Value, ff: JavaFloatFormat) {
     match (&schema.ty, value) {
         (_, Value::Null) => match &schema.default {
-            Some(d) if !d.is_null() => write_payload(out, schema, d),
+            Some(d) if !d.is_null() => write_payload_as(out, schema, d, ff),
             _ => out.extend_from_slice(b"null"),
         },
         (SchemaType::Struct(fields), Value::Struct(values)) => {
@@ -220,7 +275,7 @@ pub fn write_payload(out: &mut Vec<u8>, schema: &Schema, value: &Value) {
                 }
                 write_json_string(out, &f.name);
                 out.push(b':');
-                write_payload(out, &f.schema, values.get(i).unwrap_or(&Value::Null));
+                write_payload_as(out, &f.schema, values.get(i).unwrap_or(&Value::Null), ff);
             }
             out.push(b'}');
         }
@@ -230,27 +285,27 @@ pub fn write_payload(out: &mut Vec<u8>, schema: &Schema, value: &Value) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_payload(out, items, v);
+                write_payload_as(out, items, v, ff);
             }
             out.push(b']');
         }
-        (SchemaType::Float32, Value::Float32(f)) => write_java_f32(out, *f),
-        (SchemaType::Float32, Value::Float64(f)) => write_java_f32(out, *f as f32),
-        (SchemaType::Float64, Value::Float32(f)) => write_java_f64(out, f64::from(*f)),
-        (SchemaType::Float32, Value::Int(i)) => write_java_f32(out, *i as f32),
-        (SchemaType::Float64, Value::Int(i)) => write_java_f64(out, *i as f64),
-        _ => write_schemaless(out, value),
+        (SchemaType::Float32, Value::Float32(f)) => write_java_f32_as(out, *f, ff),
+        (SchemaType::Float32, Value::Float64(f)) => write_java_f32_as(out, *f as f32, ff),
+        (SchemaType::Float64, Value::Float32(f)) => write_java_f64_as(out, f64::from(*f), ff),
+        (SchemaType::Float32, Value::Int(i)) => write_java_f32_as(out, *i as f32, ff),
+        (SchemaType::Float64, Value::Int(i)) => write_java_f64_as(out, *i as f64, ff),
+        _ => write_schemaless(out, value, ff),
     }
 }
 
 /// Payload JSON of a value by its own variant.
-fn write_schemaless(out: &mut Vec<u8>, value: &Value) {
+fn write_schemaless(out: &mut Vec<u8>, value: &Value, ff: JavaFloatFormat) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) => write_int(out, *i),
-        Value::Float32(f) => write_java_f32(out, *f),
-        Value::Float64(f) => write_java_f64(out, *f),
+        Value::Float32(f) => write_java_f32_as(out, *f, ff),
+        Value::Float64(f) => write_java_f64_as(out, *f, ff),
         Value::String(s) => write_json_string(out, s),
         Value::Bytes(b) => write_base64_string(out, b),
         Value::Struct(values) | Value::Array(values) => {
@@ -260,7 +315,7 @@ fn write_schemaless(out: &mut Vec<u8>, value: &Value) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_schemaless(out, v);
+                write_schemaless(out, v, ff);
             }
             out.push(b']');
         }
@@ -276,6 +331,12 @@ fn write_int(out: &mut Vec<u8>, i: i64) {
 /// `"` + standard padded base64 + `"`.
 fn write_base64_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    write_base64(out, bytes);
+    out.push(b'"');
+}
+
+/// Standard padded base64, encoded straight into `out`.
+fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
     let len = base64::encoded_len(bytes.len(), true).expect("base64 length overflow");
     out.resize(start + len, 0);
@@ -283,7 +344,6 @@ fn write_base64_string(out: &mut Vec<u8>, bytes: &[u8]) {
         .encode_slice(bytes, &mut out[start..])
         .expect("buffer sized by encoded_len");
     debug_assert_eq!(written, len);
-    out.push(b'"');
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -531,14 +591,30 @@ fn write_non_finite(out: &mut Vec<u8>, nan: bool, negative: bool) {
     });
 }
 
-/// Appends `x` formatted as Jackson writes a Java `double` (`Double.toString`).
-///
-/// Digits: the shortest decimal that rounds to `x` (from `ryu`), closest to `x` on ties —
-/// Java's `Double.toString` specification since JDK 19 — plus Java's two-digit rule for tiny
-/// subnormals. The golden files were made on JDK 17, whose older `FloatingDecimal` agrees with
-/// this for every value in them; it is known to differ for some values (it occasionally prints
-/// a digit more than necessary), see the tests in this module.
+/// Which JDK's `Double.toString` / `Float.toString` to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JavaFloatFormat {
+    /// JDK ≤ 18 (`FloatingDecimal`): what the oracle's OpenJDK 17 printed. Not always the
+    /// shortest digits (`5.7208001E10` for the float 5.7208E10, `9.999999999999999E22` for 1e23).
+    #[default]
+    Jdk17,
+    /// JDK ≥ 19 (Raffaello Giulietti's algorithm): the shortest decimal that rounds to the value,
+    /// closest on ties, at least two digits (`4.9E-324`).
+    Jdk19,
+}
+
+/// Appends `x` formatted as Jackson writes a Java `double` (`Double.toString`) on JDK 17.
 pub fn write_java_f64(out: &mut Vec<u8>, x: f64) {
+    write_java_f64_as(out, x, JavaFloatFormat::Jdk17)
+}
+
+/// Appends `x` formatted as Jackson writes a Java `float` (`Float.toString`) on JDK 17.
+pub fn write_java_f32(out: &mut Vec<u8>, x: f32) {
+    write_java_f32_as(out, x, JavaFloatFormat::Jdk17)
+}
+
+/// Appends `x` as Jackson writes a Java `double` on the given JDK generation.
+pub fn write_java_f64_as(out: &mut Vec<u8>, x: f64, format: JavaFloatFormat) {
     if !x.is_finite() {
         return write_non_finite(out, x.is_nan(), x.is_sign_negative());
     }
@@ -550,6 +626,34 @@ pub fn write_java_f64(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(b"0.0");
         return;
     }
+    match format {
+        JavaFloatFormat::Jdk17 => jdk17_f64(out, a),
+        JavaFloatFormat::Jdk19 => shortest_f64(out, a),
+    }
+}
+
+/// Appends `x` as Jackson writes a Java `float` on the given JDK generation.
+pub fn write_java_f32_as(out: &mut Vec<u8>, x: f32, format: JavaFloatFormat) {
+    if !x.is_finite() {
+        return write_non_finite(out, x.is_nan(), x.is_sign_negative());
+    }
+    if x.is_sign_negative() {
+        out.push(b'-');
+    }
+    let a = x.abs();
+    if a == 0.0 {
+        out.extend_from_slice(b"0.0");
+        return;
+    }
+    match format {
+        JavaFloatFormat::Jdk17 => jdk17_f32(out, a),
+        JavaFloatFormat::Jdk19 => shortest_f32(out, a),
+    }
+}
+
+/// JDK ≥ 19 digits of a finite, positive, non-zero `a`: the shortest round-trip digits from
+/// `ryu`, plus the two-digit rule for tiny subnormals.
+fn shortest_f64(out: &mut Vec<u8>, a: f64) {
     let mut buf = ryu::Buffer::new();
     let mut d = Decimal::parse(buf.format_finite(a).as_bytes());
     if d.len == 1 && a < f64::MIN_POSITIVE {
@@ -563,21 +667,8 @@ pub fn write_java_f64(out: &mut Vec<u8>, x: f64) {
     d.write_java(out);
 }
 
-/// Appends `x` formatted as Jackson writes a Java `float` (`Float.toString`).
-///
-/// Same rules as [`write_java_f64`], with the shortest digits that identify the `f32`.
-pub fn write_java_f32(out: &mut Vec<u8>, x: f32) {
-    if !x.is_finite() {
-        return write_non_finite(out, x.is_nan(), x.is_sign_negative());
-    }
-    if x.is_sign_negative() {
-        out.push(b'-');
-    }
-    let a = x.abs();
-    if a == 0.0 {
-        out.extend_from_slice(b"0.0");
-        return;
-    }
+/// Like [`shortest_f64`] with the digits that identify the `f32`.
+fn shortest_f32(out: &mut Vec<u8>, a: f32) {
     let mut buf = ryu::Buffer::new();
     let mut d = Decimal::parse(buf.format_finite(a).as_bytes());
     if d.len == 1 && a < f32::MIN_POSITIVE {
@@ -591,18 +682,462 @@ pub fn write_java_f32(out: &mut Vec<u8>, x: f32) {
     d.write_java(out);
 }
 
-/// `Double.toString(x)` as a `String` (tests, diagnostics).
+/// `Double.toString(x)` (JDK 17) as a `String` (tests, diagnostics).
 pub fn java_double_to_string(x: f64) -> String {
     let mut v = Vec::with_capacity(26);
     write_java_f64(&mut v, x);
     String::from_utf8(v).expect("ASCII")
 }
 
-/// `Float.toString(x)` as a `String` (tests, diagnostics).
+/// `Float.toString(x)` (JDK 17) as a `String` (tests, diagnostics).
 pub fn java_float_to_string(x: f32) -> String {
     let mut v = Vec::with_capacity(26);
     write_java_f32(&mut v, x);
     String::from_utf8(v).expect("ASCII")
+}
+
+// ---------------------------------------------------------------------------------------------
+// JDK 17 Double.toString / Float.toString (sun.misc.FloatingDecimal behaviour)
+// ---------------------------------------------------------------------------------------------
+//
+// Before JDK 19, `Double.toString` / `Float.toString` did not produce the shortest decimal. They
+// generate digits Steele & White style ("free-format": emit digits of x / 10^k until the
+// remainder is within the margin M = half an ulp of either neighbour) with these quirks, all of
+// which show up in real output and are reproduced here:
+//
+// * integers below 2^63 skip digit generation: the exact integer is printed, after rounding off
+//   ⌊p·log10 2⌋ "insignificant" low digits where p = binExp − significant bits − 1 (so a float
+//   5.7208E10 prints as `5.7208001E10`, a double 2^58-ish integer with all 18 digits);
+// * the first decimal exponent is estimated with a linear approximation of log10; when that
+//   overshoots, the leading digit is a zero that is dropped, which also disarms the rule below;
+// * in E-notation range the second digit is always generated (`4.9E-324`, `1.0E-5`);
+// * the margin is one value for both sides; for a power-of-two significand it is halved;
+// * digit generation runs in 32-bit, 64-bit or big-integer arithmetic depending on the sizes
+//   involved; the 32/64-bit variants stop on `r + M > S` and can overflow (wrap), the big-integer
+//   one stops on `r + M >= S`;
+// * the last digit is rounded up when only the high condition holds, or when both hold and
+//   2r > S (ties to an even digit); a carry keeps the zeros it leaves (`"1.00E23"`-style digits
+//   are possible in principle).
+//
+// Verified against 4 million values printed by OpenJDK 17.0.15 (see the tests).
+
+/// Digits as FloatingDecimal holds them: `digits[..n]` (may end in zeros) and `dec_exponent`
+/// (value = 0.d1d2… × 10^dec_exponent).
+struct JdkDigits {
+    digits: [u8; 32],
+    n: usize,
+    dec_exponent: i32,
+}
+
+impl JdkDigits {
+    fn push(&mut self, d: u8) {
+        self.digits[self.n] = b'0' + d;
+        self.n += 1;
+    }
+
+    fn roundup(&mut self) {
+        let mut i = self.n - 1;
+        let mut q = self.digits[i];
+        if q == b'9' {
+            while q == b'9' && i > 0 {
+                self.digits[i] = b'0';
+                i -= 1;
+                q = self.digits[i];
+            }
+            if q == b'9' {
+                self.dec_exponent += 1;
+                self.digits[0] = b'1';
+                return;
+            }
+        }
+        self.digits[i] = q + 1;
+    }
+
+    fn write_java(&self, out: &mut Vec<u8>) {
+        let mut d = Decimal { digits: [0; 20], len: 0, exp: self.dec_exponent - 1 };
+        // FloatingDecimal keeps at most 20 digits; more never occur.
+        let n = self.n.min(20);
+        d.digits[..n].copy_from_slice(&self.digits[..n]);
+        d.len = n;
+        d.write_java(out);
+    }
+}
+
+/// Bit length of 5^i, or 3i beyond the table FloatingDecimal uses (`N_5_BITS`, 0 for i = 0).
+fn n5bits(i: i32) -> i32 {
+    if i == 0 {
+        0
+    } else if i < 27 {
+        64 - 5u64.pow(i as u32).leading_zeros() as i32
+    } else {
+        i * 3
+    }
+}
+
+/// A fixed-capacity unsigned big integer (little-endian 32-bit limbs), enough for any double.
+#[derive(Clone, Copy)]
+struct Big {
+    len: usize,
+    limbs: [u32; 48],
+}
+
+impl Big {
+    fn from_u64(v: u64) -> Big {
+        let mut b = Big { len: 2, limbs: [0; 48] };
+        b.limbs[0] = v as u32;
+        b.limbs[1] = (v >> 32) as u32;
+        b.trim();
+        b
+    }
+    fn trim(&mut self) {
+        while self.len > 0 && self.limbs[self.len - 1] == 0 {
+            self.len -= 1;
+        }
+    }
+    fn mul_small(&mut self, m: u32) {
+        let mut carry = 0u64;
+        for l in &mut self.limbs[..self.len] {
+            let v = u64::from(*l) * u64::from(m) + carry;
+            *l = v as u32;
+            carry = v >> 32;
+        }
+        if carry != 0 {
+            self.limbs[self.len] = carry as u32;
+            self.len += 1;
+        }
+    }
+    fn mul_pow5(&mut self, mut e: i32) {
+        while e >= 13 {
+            self.mul_small(1_220_703_125); // 5^13
+            e -= 13;
+        }
+        if e > 0 {
+            self.mul_small(5u32.pow(e as u32));
+        }
+    }
+    fn shl(&mut self, bits: i32) {
+        if bits <= 0 || self.len == 0 {
+            return;
+        }
+        let (words, bits) = ((bits / 32) as usize, (bits % 32) as u32);
+        if bits > 0 {
+            let mut carry = 0u32;
+            for l in &mut self.limbs[..self.len] {
+                let v = *l;
+                *l = (v << bits) | carry;
+                carry = v >> (32 - bits);
+            }
+            if carry != 0 {
+                self.limbs[self.len] = carry;
+                self.len += 1;
+            }
+        }
+        if words > 0 {
+            self.limbs.copy_within(0..self.len, words);
+            self.limbs[..words].fill(0);
+            self.len += words;
+        }
+    }
+    fn pow52(p5: i32, p2: i32) -> Big {
+        let mut b = Big::from_u64(1);
+        b.mul_pow5(p5);
+        b.shl(p2);
+        b
+    }
+    fn cmp(&self, o: &Big) -> std::cmp::Ordering {
+        self.len.cmp(&o.len).then_with(|| {
+            for i in (0..self.len).rev() {
+                match self.limbs[i].cmp(&o.limbs[i]) {
+                    std::cmp::Ordering::Equal => {}
+                    ord => return ord,
+                }
+            }
+            std::cmp::Ordering::Equal
+        })
+    }
+    fn add(&self, o: &Big) -> Big {
+        let mut r = Big { len: self.len.max(o.len), limbs: [0; 48] };
+        let mut carry = 0u64;
+        for i in 0..r.len {
+            let v = u64::from(self.limbs[i]) + u64::from(o.limbs[i]) + carry;
+            r.limbs[i] = v as u32;
+            carry = v >> 32;
+        }
+        if carry != 0 {
+            r.limbs[r.len] = carry as u32;
+            r.len += 1;
+        }
+        r
+    }
+    fn sub_assign(&mut self, o: &Big) {
+        let mut borrow = 0i64;
+        for i in 0..self.len {
+            let v = i64::from(self.limbs[i]) - i64::from(o.limbs[i]) - borrow;
+            self.limbs[i] = v as u32;
+            borrow = i64::from(v < 0);
+        }
+        self.trim();
+    }
+    /// q = self / s (small), self = (self % s) * 10.
+    fn quo_rem10(&mut self, s: &Big) -> u8 {
+        let mut q = 0u8;
+        while self.cmp(s) != std::cmp::Ordering::Less {
+            self.sub_assign(s);
+            q += 1;
+        }
+        self.mul_small(10);
+        q
+    }
+}
+
+/// FloatingDecimal's `estimateDecExp`: ⌊linear approximation of log10(x)⌋. The constants are
+/// Java's (0.301029995663981 is deliberately not `LOG10_2`; the result must match bit for bit).
+#[allow(clippy::approx_constant)]
+fn jdk_estimate_dec_exp(fract_bits: u64, bin_exp: i32) -> i32 {
+    let d2 = f64::from_bits(0x3FF0_0000_0000_0000 | (fract_bits & 0x000F_FFFF_FFFF_FFFF));
+    let d = (d2 - 1.5) * 0.289529654 + 0.176091259 + f64::from(bin_exp) * 0.301029995663981;
+    d.floor() as i32
+}
+
+/// FloatingDecimal's `dtoa`: `fract_bits` has its leading one at bit 52, `bin_exp` is the
+/// unbiased binary exponent of that bit, `n_sig` the number of significant bits of the format
+/// (53 / 24, fewer for subnormals).
+fn jdk_dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> JdkDigits {
+    let mut out = JdkDigits { digits: [0; 32], n: 0, dec_exponent: 0 };
+    let tail_zeros = fract_bits.trailing_zeros() as i32;
+    let n_fract_bits = 53 - tail_zeros;
+    let n_tiny_bits = (n_fract_bits - bin_exp - 1).max(0);
+    if (-21..=62).contains(&bin_exp) && n_tiny_bits < 27 && n_fract_bits + n5bits(n_tiny_bits) < 64 && n_tiny_bits == 0
+    {
+        // An integer: print it, less the digits below the format's precision.
+        let insignificant = if bin_exp > n_sig {
+            let p2 = bin_exp - n_sig - 1;
+            if p2 > 1 && p2 < 64 {
+                p2 * 30103 / 100000
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        let mut v = if bin_exp >= 52 { fract_bits << (bin_exp - 52) } else { fract_bits >> (52 - bin_exp) };
+        let mut dec_exponent = 0;
+        if insignificant != 0 {
+            let pow10 = 10u64.pow(insignificant as u32);
+            let residue = v % pow10;
+            v /= pow10;
+            dec_exponent += insignificant;
+            if residue >= pow10 >> 1 {
+                v += 1;
+            }
+        }
+        while v % 10 == 0 {
+            v /= 10;
+            dec_exponent += 1;
+        }
+        let mut tmp = [0u8; 20];
+        let mut n = 0;
+        while v != 0 {
+            tmp[n] = (v % 10) as u8;
+            v /= 10;
+            n += 1;
+        }
+        for i in (0..n).rev() {
+            out.push(tmp[i]);
+        }
+        out.dec_exponent = dec_exponent + n as i32;
+        return out;
+    }
+
+    let mut dec_exp = jdk_estimate_dec_exp(fract_bits, bin_exp);
+    let b5 = (-dec_exp).max(0);
+    let mut b2 = b5 + n_tiny_bits + bin_exp;
+    let s5 = dec_exp.max(0);
+    let mut s2 = s5 + n_tiny_bits;
+    let m5 = b5;
+    let mut m2 = b2 - n_sig;
+    let fract = fract_bits >> tail_zeros;
+    b2 -= n_fract_bits - 1;
+    let common2 = b2.min(s2);
+    b2 -= common2;
+    s2 -= common2;
+    m2 -= common2;
+    if n_fract_bits == 1 {
+        m2 -= 1;
+    }
+    if m2 < 0 {
+        b2 -= m2;
+        s2 -= m2;
+        m2 = 0;
+    }
+    let b_bits = n_fract_bits + b2 + n5bits(b5);
+    let ten_s_bits = s2 + 1 + n5bits(s5 + 1);
+    let forced_second_digit = |dec_exp: i32| !(-3..8).contains(&dec_exp);
+
+    let (low, high, low_digit_difference): (bool, bool, i64);
+    if b_bits < 32 && ten_s_bits < 32 {
+        // 32-bit arithmetic, wrapping like Java's int.
+        let p5 = |e: i32| 5i32.wrapping_pow(e as u32);
+        let mut b = (fract as i32).wrapping_mul(p5(b5)).wrapping_shl(b2 as u32);
+        let s = p5(s5).wrapping_shl(s2 as u32);
+        let mut m = p5(m5).wrapping_shl(m2 as u32);
+        let tens = s.wrapping_mul(10);
+        let mut q = b.wrapping_div(s);
+        b = b.wrapping_rem(s).wrapping_mul(10);
+        m = m.wrapping_mul(10);
+        let mut lo = b < m;
+        let mut hi = b.wrapping_add(m) > tens;
+        if q == 0 && !hi {
+            dec_exp -= 1;
+        } else {
+            out.push(q as u8);
+        }
+        if forced_second_digit(dec_exp) {
+            lo = false;
+            hi = false;
+        }
+        while !lo && !hi {
+            q = b.wrapping_div(s);
+            b = b.wrapping_rem(s).wrapping_mul(10);
+            m = m.wrapping_mul(10);
+            if m > 0 {
+                lo = b < m;
+                hi = b.wrapping_add(m) > tens;
+            } else {
+                lo = true;
+                hi = true;
+            }
+            out.push(q as u8);
+        }
+        low = lo;
+        high = hi;
+        low_digit_difference = i64::from(b.wrapping_shl(1).wrapping_sub(tens));
+    } else if b_bits < 64 && ten_s_bits < 64 {
+        // 64-bit arithmetic, wrapping like Java's long.
+        let p5 = |e: i32| 5i64.wrapping_pow(e as u32);
+        let mut b = (fract as i64).wrapping_mul(p5(b5)).wrapping_shl(b2 as u32);
+        let s = p5(s5).wrapping_shl(s2 as u32);
+        let mut m = p5(m5).wrapping_shl(m2 as u32);
+        let tens = s.wrapping_mul(10);
+        let mut q = b.wrapping_div(s);
+        b = b.wrapping_rem(s).wrapping_mul(10);
+        m = m.wrapping_mul(10);
+        let mut lo = b < m;
+        let mut hi = b.wrapping_add(m) > tens;
+        if q == 0 && !hi {
+            dec_exp -= 1;
+        } else {
+            out.push(q as u8);
+        }
+        if forced_second_digit(dec_exp) {
+            lo = false;
+            hi = false;
+        }
+        while !lo && !hi {
+            q = b.wrapping_div(s);
+            b = b.wrapping_rem(s).wrapping_mul(10);
+            m = m.wrapping_mul(10);
+            if m > 0 {
+                lo = b < m;
+                hi = b.wrapping_add(m) > tens;
+            } else {
+                lo = true;
+                hi = true;
+            }
+            out.push(q as u8);
+        }
+        low = lo;
+        high = hi;
+        low_digit_difference = b.wrapping_shl(1).wrapping_sub(tens);
+    } else {
+        // Exact big-integer arithmetic; here the high test is `r + M >= S`.
+        let s = Big::pow52(s5, s2);
+        let mut b = Big::from_u64(fract);
+        b.mul_pow5(b5);
+        b.shl(b2);
+        let mut m = Big::pow52(m5 + 1, m2 + 1);
+        let ten_s = Big::pow52(s5 + 1, s2 + 1);
+        let mut q = b.quo_rem10(&s);
+        let mut lo = b.cmp(&m).is_lt();
+        let mut hi = ten_s.cmp(&b.add(&m)).is_le();
+        if q == 0 && !hi {
+            dec_exp -= 1;
+        } else {
+            out.push(q);
+        }
+        if forced_second_digit(dec_exp) {
+            lo = false;
+            hi = false;
+        }
+        while !lo && !hi {
+            q = b.quo_rem10(&s);
+            m.mul_small(10);
+            lo = b.cmp(&m).is_lt();
+            hi = ten_s.cmp(&b.add(&m)).is_le();
+            out.push(q);
+        }
+        low = lo;
+        high = hi;
+        low_digit_difference = if hi && lo {
+            b.shl(1);
+            b.cmp(&ten_s) as i64
+        } else {
+            0
+        };
+    }
+    out.dec_exponent = dec_exp + 1;
+    if high {
+        if low {
+            if low_digit_difference == 0 {
+                if out.digits[out.n - 1] & 1 != 0 {
+                    out.roundup();
+                }
+            } else if low_digit_difference > 0 {
+                out.roundup();
+            }
+        } else {
+            out.roundup();
+        }
+    }
+    out
+}
+
+/// JDK 17 `Double.toString` digits of a finite, positive, non-zero `a`.
+fn jdk17_f64(out: &mut Vec<u8>, a: f64) {
+    let bits = a.to_bits();
+    let mut fract = bits & 0x000F_FFFF_FFFF_FFFF;
+    let mut bin_exp = (bits >> 52) as i32;
+    let n_sig;
+    if bin_exp == 0 {
+        let lz = fract.leading_zeros() as i32;
+        let shift = lz - 11;
+        fract <<= shift;
+        bin_exp = 1 - shift;
+        n_sig = 64 - lz;
+    } else {
+        fract |= 1 << 52;
+        n_sig = 53;
+    }
+    jdk_dtoa(bin_exp - 1023, fract, n_sig).write_java(out);
+}
+
+/// JDK 17 `Float.toString` digits of a finite, positive, non-zero `a`.
+fn jdk17_f32(out: &mut Vec<u8>, a: f32) {
+    let bits = a.to_bits();
+    let mut fract = bits & 0x007F_FFFF;
+    let mut bin_exp = (bits >> 23) as i32;
+    let n_sig;
+    if bin_exp == 0 {
+        let lz = fract.leading_zeros() as i32;
+        let shift = lz - 8;
+        fract <<= shift;
+        bin_exp = 1 - shift;
+        n_sig = 32 - lz;
+    } else {
+        fract |= 1 << 23;
+        n_sig = 24;
+    }
+    jdk_dtoa(bin_exp - 127, u64::from(fract) << 29, n_sig).write_java(out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,10 +1195,7 @@ fn append_values_string(out: &mut Vec<u8>, schema: Option<&Schema>, value: &Valu
             if embedded {
                 write_base64_string(out, b);
             } else {
-                let start = out.len();
-                write_base64_string(out, b);
-                out.remove(start);
-                out.pop();
+                write_base64(out, b);
             }
         }
         Value::Array(values) => {
@@ -759,4 +1291,5 @@ fn append_java_to_string(out: &mut Vec<u8>, schema: Option<&Schema>, value: &Val
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)]
 mod tests;
