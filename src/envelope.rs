@@ -245,8 +245,23 @@ mod tests {
         assert_eq!(
             names,
             [
-                "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns", "table",
-                "server_id", "gtid", "file", "pos", "row", "thread", "query"
+                "version",
+                "connector",
+                "name",
+                "ts_ms",
+                "snapshot",
+                "db",
+                "sequence",
+                "ts_us",
+                "ts_ns",
+                "table",
+                "server_id",
+                "gtid",
+                "file",
+                "pos",
+                "row",
+                "thread",
+                "query"
             ]
         );
     }

@@ -36,9 +36,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use mysql_common::binlog::consts::{BinlogVersion, EventType};
-use mysql_common::binlog::events::{
-    Event, EventData, RowsEventData, TableMapEvent, TransactionPayloadEvent,
-};
+use mysql_common::binlog::events::{Event, EventData, RowsEventData, TableMapEvent, TransactionPayloadEvent};
 use mysql_common::binlog::row::BinlogRow;
 use mysql_common::binlog::value::BinlogValue;
 use mysql_common::binlog::{BinlogFileHeader, EventStreamReader};
@@ -62,9 +60,7 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions {
-            max_payload_bytes: 256 << 20,
-        }
+        ReadOptions { max_payload_bytes: 256 << 20 }
     }
 }
 
@@ -76,42 +72,19 @@ pub enum InspectError {
     #[error("{file}: not a binlog file (no fe 'bin' magic)")]
     NotBinlog { file: String },
     #[error("{file}:{pos}: truncated event: {detail}")]
-    Truncated {
-        file: String,
-        pos: u64,
-        detail: String,
-    },
+    Truncated { file: String, pos: u64, detail: String },
     #[error("{file}:{pos}: {detail}")]
-    Invalid {
-        file: String,
-        pos: u64,
-        detail: String,
-    },
+    Invalid { file: String, pos: u64, detail: String },
     #[error("{file}:{pos}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
-    Checksum {
-        file: String,
-        pos: u64,
-        stored: u32,
-        computed: u32,
-    },
+    Checksum { file: String, pos: u64, stored: u32, computed: u32 },
     #[error("{file}:{pos}: partial JSON update (PARTIAL_UPDATE_ROWS_EVENT, binlog_row_value_options=PARTIAL_JSON) is not supported{table}")]
-    PartialJson {
-        file: String,
-        pos: u64,
-        table: String,
-    },
-    #[error(
-        "{file}:{pos}: MariaDB event type {code} (encrypted/compressed events) is not supported"
-    )]
+    PartialJson { file: String, pos: u64, table: String },
+    #[error("{file}:{pos}: MariaDB event type {code} (encrypted/compressed events) is not supported")]
     MariaDbUnsupported { file: String, pos: u64, code: u8 },
     #[error("{file}:{pos}: compressed transaction expands past the limit of {limit} bytes")]
     PayloadTooLarge { file: String, pos: u64, limit: u64 },
     #[error("{file}:{pos}: {source}")]
-    Rows {
-        file: String,
-        pos: u64,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    Rows { file: String, pos: u64, source: Box<dyn std::error::Error + Send + Sync> },
 }
 
 /// Insert, update or delete.
@@ -154,16 +127,10 @@ pub fn for_each_rows_event(
     mut f: impl FnMut(&RowsEventRef<'_>) -> Result<(), CallbackError>,
 ) -> Result<(), InspectError> {
     let file = path.display().to_string();
-    let fh = File::open(path).map_err(|source| InspectError::Open {
-        file: file.clone(),
-        source,
-    })?;
+    let fh = File::open(path).map_err(|source| InspectError::Open { file: file.clone(), source })?;
     let mut input = BufReader::with_capacity(1 << 16, fh);
     let mut magic = [0u8; 4];
-    if read_full(&mut input, &mut magic).map_err(|source| InspectError::Open {
-        file: file.clone(),
-        source,
-    })? != 4
+    if read_full(&mut input, &mut magic).map_err(|source| InspectError::Open { file: file.clone(), source })? != 4
         || magic != BinlogFileHeader::VALUE
     {
         return Err(InspectError::NotBinlog { file });
@@ -173,22 +140,14 @@ pub fn for_each_rows_event(
     let mut inner_buf = Vec::new();
     let mut pos: u64 = 4;
     let mut index = 0usize;
-    let invalid = |pos: u64, detail: String| InspectError::Invalid {
-        file: file.clone(),
-        pos,
-        detail,
-    };
+    let invalid = |pos: u64, detail: String| InspectError::Invalid { file: file.clone(), pos, detail };
     loop {
         let checksummed = current_checksum(&reader);
-        let frame =
-            read_frame(&mut input, &mut buf, checksummed).map_err(|e| e.into_error(&file, pos))?;
+        let frame = read_frame(&mut input, &mut buf, checksummed).map_err(|e| e.into_error(&file, pos))?;
         let Some(size) = frame else { break };
         let type_code = buf[4];
         if type_code == EventType::FORMAT_DESCRIPTION_EVENT as u8 && size < HEADER_LEN + 57 {
-            return Err(invalid(
-                pos,
-                format!("FORMAT_DESCRIPTION event of {size} bytes is too short"),
-            ));
+            return Err(invalid(pos, format!("FORMAT_DESCRIPTION event of {size} bytes is too short")));
         }
         let event = guarded(|| reader.read(&buf[..size]))
             .map_err(|d| invalid(pos, d))?
@@ -196,76 +155,47 @@ pub fn for_each_rows_event(
             .ok_or_else(|| invalid(pos, "empty event".into()))?;
         // verify CRC32 (the FDE carries its own algorithm byte, so check it against itself)
         if event_crc32(&event) {
-            let stored =
-                u32::from_le_bytes(buf[size - CHECKSUM_LEN..size].try_into().unwrap_or([0; 4]));
+            let stored = u32::from_le_bytes(buf[size - CHECKSUM_LEN..size].try_into().unwrap_or([0; 4]));
             // MySQL computes the FDE's checksum with LOG_EVENT_BINLOG_IN_USE_F (flags bit 0) clear;
             // the server sets that bit afterwards while the file is open.
             let computed = if type_code == EventType::FORMAT_DESCRIPTION_EVENT as u8 {
                 let mut head = [0u8; HEADER_LEN];
                 head.copy_from_slice(&buf[..HEADER_LEN]);
                 head[17] &= !1;
-                crc32_update(
-                    crc32_update(!0, &head),
-                    &buf[HEADER_LEN..size - CHECKSUM_LEN],
-                ) ^ !0
+                crc32_update(crc32_update(!0, &head), &buf[HEADER_LEN..size - CHECKSUM_LEN]) ^ !0
             } else {
                 crc32(&buf[..size - CHECKSUM_LEN])
             };
             if stored != computed {
-                return Err(InspectError::Checksum {
-                    file,
-                    pos,
-                    stored,
-                    computed,
-                });
+                return Err(InspectError::Checksum { file, pos, stored, computed });
             }
         }
         match type_code {
             40 => {
                 // TRANSACTION_PAYLOAD
-                let tpe: TransactionPayloadEvent<'_> = event
-                    .read_event()
-                    .map_err(|e| invalid(pos, format!("bad TRANSACTION_PAYLOAD: {e}")))?;
+                let tpe: TransactionPayloadEvent<'_> =
+                    event.read_event().map_err(|e| invalid(pos, format!("bad TRANSACTION_PAYLOAD: {e}")))?;
                 if tpe.uncompressed_size() > opts.max_payload_bytes {
-                    return Err(InspectError::PayloadTooLarge {
-                        file,
-                        pos,
-                        limit: opts.max_payload_bytes,
-                    });
+                    return Err(InspectError::PayloadTooLarge { file, pos, limit: opts.max_payload_bytes });
                 }
-                let dec = tpe
-                    .decompressed()
-                    .map_err(|e| invalid(pos, format!("cannot expand payload: {e}")))?;
+                let dec = tpe.decompressed().map_err(|e| invalid(pos, format!("cannot expand payload: {e}")))?;
                 let mut dec = BufReader::new(dec.take(opts.max_payload_bytes.saturating_add(1)));
                 let mut expanded: u64 = 0;
                 loop {
-                    let frame = read_frame(&mut dec, &mut inner_buf, false)
-                        .map_err(|e| e.into_error(&file, pos))?;
+                    let frame = read_frame(&mut dec, &mut inner_buf, false).map_err(|e| e.into_error(&file, pos))?;
                     let Some(isize) = frame else { break };
                     expanded += isize as u64;
                     if expanded > opts.max_payload_bytes {
-                        return Err(InspectError::PayloadTooLarge {
-                            file,
-                            pos,
-                            limit: opts.max_payload_bytes,
-                        });
+                        return Err(InspectError::PayloadTooLarge { file, pos, limit: opts.max_payload_bytes });
                     }
                     let inner = guarded(|| reader.read_decompressed(&inner_buf[..isize]))
                         .map_err(|d| invalid(pos, d))?
-                        .map_err(|e| {
-                            invalid(pos, format!("cannot parse event inside payload: {e}"))
-                        })?
+                        .map_err(|e| invalid(pos, format!("cannot parse event inside payload: {e}")))?
                         .ok_or_else(|| invalid(pos, "empty event inside payload".into()))?;
                     handle_event(&file, pos, &mut index, true, &reader, &inner, &mut f)?;
                 }
             }
-            164..=171 => {
-                return Err(InspectError::MariaDbUnsupported {
-                    file,
-                    pos,
-                    code: type_code,
-                })
-            }
+            164..=171 => return Err(InspectError::MariaDbUnsupported { file, pos, code: type_code }),
             _ => handle_event(&file, pos, &mut index, false, &reader, &event, &mut f)?,
         }
         pos += size as u64;
@@ -295,50 +225,26 @@ fn handle_event(
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            return Err(InspectError::PartialJson {
-                file: file.into(),
-                pos,
-                table,
-            });
+            return Err(InspectError::PartialJson { file: file.into(), pos, table });
         }
         _ => return Ok(()),
     };
-    let invalid = |detail: String| InspectError::Invalid {
-        file: file.into(),
-        pos,
-        detail,
-    };
+    let invalid = |detail: String| InspectError::Invalid { file: file.into(), pos, detail };
     let data = guarded(|| event.read_data())
         .map_err(invalid)?
         .map_err(|e| invalid(format!("cannot parse rows event: {e}")))?;
     let Some(EventData::RowsEvent(rows)) = data else {
-        return Err(invalid(format!(
-            "event type {code} did not parse as a rows event"
-        )));
+        return Err(invalid(format!("event type {code} did not parse as a rows event")));
     };
-    let tme = reader.get_tme(rows.table_id()).ok_or_else(|| {
-        invalid(format!(
-            "rows event for table id {} without a table map",
-            rows.table_id()
-        ))
-    })?;
+    let tme = reader
+        .get_tme(rows.table_id())
+        .ok_or_else(|| invalid(format!("rows event for table id {} without a table map", rows.table_id())))?;
     validate_table_map(tme).map_err(invalid)?;
-    let ev = RowsEventRef {
-        pos,
-        index: *index,
-        inside_payload,
-        kind,
-        table_map: tme,
-        rows: &rows,
-    };
+    let ev = RowsEventRef { pos, index: *index, inside_payload, kind, table_map: tme, rows: &rows };
     *index += 1;
     match catch_unwind(AssertUnwindSafe(|| f(&ev))) {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(source)) => Err(InspectError::Rows {
-            file: file.into(),
-            pos,
-            source,
-        }),
+        Ok(Err(source)) => Err(InspectError::Rows { file: file.into(), pos, source }),
         Err(p) => Err(invalid(format!("decoder panicked: {}", panic_text(&p)))),
     }
 }
@@ -376,18 +282,10 @@ fn validate_table_map(tme: &TableMapEvent<'_>) -> Result<(), String> {
         };
         let meta = tme.get_column_metadata(i).unwrap_or(&[]);
         if meta.len() < need {
-            return Err(format!(
-                "table map column {i} ({ty:?}): {} metadata bytes, {need} needed",
-                meta.len()
-            ));
+            return Err(format!("table map column {i} ({ty:?}): {} metadata bytes, {need} needed", meta.len()));
         }
-        if ty == MYSQL_TYPE_NEWDECIMAL
-            && (meta[0] == 0 || meta[0] > 65 || meta[1] > 30 || meta[1] > meta[0])
-        {
-            return Err(format!(
-                "table map column {i}: DECIMAL({},{}) is invalid",
-                meta[0], meta[1]
-            ));
+        if ty == MYSQL_TYPE_NEWDECIMAL && (meta[0] == 0 || meta[0] > 65 || meta[1] > 30 || meta[1] > meta[0]) {
+            return Err(format!("table map column {i}: DECIMAL({},{}) is invalid", meta[0], meta[1]));
         }
     }
     Ok(())
@@ -438,32 +336,19 @@ pub fn inspect_file(
         let tme = ev.table_map;
         let table = format!("{}.{}", tme.database_name(), tme.table_name());
         let ncols = tme.columns_count() as usize;
-        let before_bits: Option<Vec<bool>> = ev
-            .rows
-            .columns_before_image()
-            .map(|b| b.iter().map(|x| *x).collect());
-        let after_bits: Option<Vec<bool>> = ev
-            .rows
-            .columns_after_image()
-            .map(|b| b.iter().map(|x| *x).collect());
+        let before_bits: Option<Vec<bool>> = ev.rows.columns_before_image().map(|b| b.iter().map(|x| *x).collect());
+        let after_bits: Option<Vec<bool>> = ev.rows.columns_after_image().map(|b| b.iter().map(|x| *x).collect());
         let mut absent = Vec::new();
         for i in 0..ncols {
-            let missing = |bits: &Option<Vec<bool>>| {
-                bits.as_ref()
-                    .is_some_and(|b| !b.get(i).copied().unwrap_or(false))
-            };
+            let missing = |bits: &Option<Vec<bool>>| bits.as_ref().is_some_and(|b| !b.get(i).copied().unwrap_or(false));
             if missing(&before_bits) || missing(&after_bits) {
                 absent.push(i);
             }
         }
         for row in ev.rows.rows(tme) {
             let (before, after) = row?;
-            let before = before
-                .map(|r| row_json(tme, &r, before_bits.as_deref()))
-                .transpose()?;
-            let after = after
-                .map(|r| row_json(tme, &r, after_bits.as_deref()))
-                .transpose()?;
+            let before = before.map(|r| row_json(tme, &r, before_bits.as_deref())).transpose()?;
+            let after = after.map(|r| row_json(tme, &r, after_bits.as_deref())).transpose()?;
             let slot = counts.entry(table.clone()).or_insert([0; 3]);
             slot[ev.kind as usize] += 1;
             sink(RowChange {
@@ -481,11 +366,7 @@ pub fn inspect_file(
     Ok(counts)
 }
 
-fn row_json(
-    tme: &TableMapEvent<'_>,
-    row: &BinlogRow,
-    bits: Option<&[bool]>,
-) -> Result<Vec<Json>, CallbackError> {
+fn row_json(tme: &TableMapEvent<'_>, row: &BinlogRow, bits: Option<&[bool]>) -> Result<Vec<Json>, CallbackError> {
     let ncols = tme.columns_count() as usize;
     let mut out = Vec::with_capacity(ncols);
     let mut j = 0;
@@ -494,24 +375,14 @@ fn row_json(
             out.push(Json::Null);
             continue;
         }
-        let col = row
-            .columns_ref()
-            .get(j)
-            .ok_or("row image shorter than its bitmap")?;
+        let col = row.columns_ref().get(j).ok_or("row image shorter than its bitmap")?;
         let value = row.as_ref(j).ok_or("row value missing")?;
         j += 1;
-        let ty = tme
-            .get_column_type(i)
-            .ok()
-            .flatten()
-            .ok_or("column without type")?;
+        let ty = tme.get_column_type(i).ok().flatten().ok_or("column without type")?;
         let meta = tme.get_column_metadata(i).unwrap_or(&[]);
         let binary = col.character_set() == 63;
         let unsigned = col.flags().contains(ColumnFlags::UNSIGNED_FLAG);
-        out.push(
-            plain_value(ty, meta, binary, unsigned, value)
-                .map_err(|e| format!("column {i} ({ty:?}): {e}"))?,
-        );
+        out.push(plain_value(ty, meta, binary, unsigned, value).map_err(|e| format!("column {i} ({ty:?}): {e}"))?);
     }
     Ok(out)
 }
@@ -536,9 +407,7 @@ fn plain_value(
     };
     Ok(match (ty, my) {
         (_, MyValue::NULL) => Json::Null,
-        (MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2, MyValue::Int(s)) => {
-            Json::String(utc_text(*s, 0, 0))
-        }
+        (MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2, MyValue::Int(s)) => Json::String(utc_text(*s, 0, 0)),
         (MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2, MyValue::Bytes(b)) => {
             let t = String::from_utf8_lossy(b);
             let (s, f) = t.split_once('.').unwrap_or((&t, "0"));
@@ -555,21 +424,13 @@ fn plain_value(
         }
         (_, MyValue::Date(y, mo, d, h, mi, s, us)) => {
             let mut t = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}");
-            push_fraction(
-                &mut t,
-                *us as i64,
-                if ty == MYSQL_TYPE_DATETIME2 { fsp } else { 0 },
-            );
+            push_fraction(&mut t, *us as i64, if ty == MYSQL_TYPE_DATETIME2 { fsp } else { 0 });
             Json::String(t)
         }
         (_, MyValue::Time(neg, days, h, m, s, us)) => {
             let hours = *days as u64 * 24 + *h as u64;
             let mut t = format!("{}{hours:02}:{m:02}:{s:02}", if *neg { "-" } else { "" });
-            push_fraction(
-                &mut t,
-                *us as i64,
-                if ty == MYSQL_TYPE_TIME2 { fsp } else { 0 },
-            );
+            push_fraction(&mut t, *us as i64, if ty == MYSQL_TYPE_TIME2 { fsp } else { 0 });
             Json::String(t)
         }
         (MYSQL_TYPE_YEAR, MyValue::Bytes(b)) => {
@@ -595,11 +456,7 @@ fn plain_value(
             if b.len() % 4 != 0 {
                 return Err(format!("VECTOR of {} bytes", b.len()));
             }
-            Json::Array(
-                b.chunks_exact(4)
-                    .map(|c| json!(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64))
-                    .collect(),
-            )
+            Json::Array(b.chunks_exact(4).map(|c| json!(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)).collect())
         }
         (MYSQL_TYPE_GEOMETRY, MyValue::Bytes(b)) => Json::String(decode::base64(b)),
         (_, MyValue::Bytes(b)) => match std::str::from_utf8(b) {
@@ -621,12 +478,7 @@ fn utc_text(secs: i64, micros: i64, fsp: usize) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = decode::civil_from_days(days);
-    let mut t = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
+    let mut t = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60);
     push_fraction(&mut t, micros, fsp);
     t
 }
@@ -642,48 +494,27 @@ enum FrameError {
 impl FrameError {
     fn into_error(self, file: &str, pos: u64) -> InspectError {
         match self {
-            FrameError::Io(e) => InspectError::Invalid {
-                file: file.into(),
-                pos,
-                detail: format!("read error: {e}"),
-            },
-            FrameError::Truncated(detail) => InspectError::Truncated {
-                file: file.into(),
-                pos,
-                detail,
-            },
-            FrameError::Invalid(detail) => InspectError::Invalid {
-                file: file.into(),
-                pos,
-                detail,
-            },
+            FrameError::Io(e) => InspectError::Invalid { file: file.into(), pos, detail: format!("read error: {e}") },
+            FrameError::Truncated(detail) => InspectError::Truncated { file: file.into(), pos, detail },
+            FrameError::Invalid(detail) => InspectError::Invalid { file: file.into(), pos, detail },
         }
     }
 }
 
 /// Reads one whole event into `buf`; `Ok(None)` at a clean end of input.
-fn read_frame<R: Read>(
-    input: &mut R,
-    buf: &mut Vec<u8>,
-    checksummed: bool,
-) -> Result<Option<usize>, FrameError> {
+fn read_frame<R: Read>(input: &mut R, buf: &mut Vec<u8>, checksummed: bool) -> Result<Option<usize>, FrameError> {
     buf.resize(HEADER_LEN, 0);
     let got = read_full(input, &mut buf[..HEADER_LEN]).map_err(FrameError::Io)?;
     if got == 0 {
         return Ok(None);
     }
     if got < HEADER_LEN {
-        return Err(FrameError::Truncated(format!(
-            "{got} of {HEADER_LEN} header bytes"
-        )));
+        return Err(FrameError::Truncated(format!("{got} of {HEADER_LEN} header bytes")));
     }
     let size = u32::from_le_bytes([buf[9], buf[10], buf[11], buf[12]]);
     let min = HEADER_LEN + if checksummed { CHECKSUM_LEN } else { 0 };
     if (size as usize) < min || size > MAX_EVENT_SIZE {
-        return Err(FrameError::Invalid(format!(
-            "event type {} declares an impossible size of {size} bytes",
-            buf[4]
-        )));
+        return Err(FrameError::Invalid(format!("event type {} declares an impossible size of {size} bytes", buf[4])));
     }
     let size = size as usize;
     buf.resize(size, 0);
@@ -720,10 +551,7 @@ fn current_checksum(reader: &EventStreamReader) -> bool {
     let footer = reader.get_fde().footer();
     !matches!(
         footer.get_checksum_alg(),
-        Ok(None)
-            | Ok(Some(
-                mysql_common::binlog::consts::BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_OFF
-            ))
+        Ok(None) | Ok(Some(mysql_common::binlog::consts::BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_OFF))
     )
 }
 
@@ -731,9 +559,7 @@ fn current_checksum(reader: &EventStreamReader) -> bool {
 fn event_crc32(event: &Event) -> bool {
     matches!(
         event.footer().get_checksum_alg(),
-        Ok(Some(
-            mysql_common::binlog::consts::BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32
-        ))
+        Ok(Some(mysql_common::binlog::consts::BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32))
     )
 }
 
@@ -750,19 +576,13 @@ fn crc32_update(state: u32, data: &[u8]) -> u32 {
         for (i, e) in t.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             }
             *e = c;
         }
         t
     });
-    data.iter().fold(state, |c, b| {
-        table[((c ^ *b as u32) & 0xFF) as usize] ^ (c >> 8)
-    })
+    data.iter().fold(state, |c, b| table[((c ^ *b as u32) & 0xFF) as usize] ^ (c >> 8))
 }
 
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {

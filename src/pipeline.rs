@@ -48,10 +48,11 @@ impl std::str::FromStr for StartPosition {
             "latest" => Ok(StartPosition::Latest),
             "earliest" => Ok(StartPosition::Earliest),
             other => {
-                let (file, pos) = other
-                    .rsplit_once(':')
-                    .ok_or_else(|| format!("--binlog-pos must be resume, latest, earliest or FILE:POS, not '{other}'"))?;
-                let pos: u64 = pos.parse().map_err(|_| format!("--binlog-pos {other}: '{pos}' is not a binlog position"))?;
+                let (file, pos) = other.rsplit_once(':').ok_or_else(|| {
+                    format!("--binlog-pos must be resume, latest, earliest or FILE:POS, not '{other}'")
+                })?;
+                let pos: u64 =
+                    pos.parse().map_err(|_| format!("--binlog-pos {other}: '{pos}' is not a binlog position"))?;
                 if file.is_empty() {
                     return Err(format!("--binlog-pos {other}: the file name is empty"));
                 }
@@ -157,11 +158,7 @@ pub async fn run(
                 prefix: cfg.prefix.clone(),
                 file: cfg.offsets_file.display().to_string(),
             })?;
-            (
-                BinlogPosition { file: off.file.clone(), pos: off.pos },
-                off.event.unwrap_or(0),
-                off.row.unwrap_or(0),
-            )
+            (BinlogPosition { file: off.file.clone(), pos: off.pos }, off.event.unwrap_or(0), off.row.unwrap_or(0))
         }
         StartPosition::Latest => (binlog::current_position(&mut conn, &cfg.db, &info).await?, 0, 0),
         StartPosition::Earliest => (binlog::earliest_position(&mut conn, &cfg.db).await?, 0, 0),
@@ -234,7 +231,9 @@ async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catal
     let err = |e: mysql_async::Error| PipelineError::LoadSchema(e.to_string());
     let dbs: Vec<String> = conn.query("SHOW DATABASES").await.map_err(err)?;
     for db in dbs {
-        if matches!(db.as_str(), "information_schema" | "performance_schema" | "mysql" | "sys") || !(cfg.db_filter)(&db, "") {
+        if matches!(db.as_str(), "information_schema" | "performance_schema" | "mysql" | "sys")
+            || !(cfg.db_filter)(&db, "")
+        {
             continue;
         }
         let create_db: Option<(String, String)> =
@@ -255,9 +254,7 @@ async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catal
                 .await
                 .map_err(err)?;
             if let Some((_, ddl)) = row {
-                catalog
-                    .apply_ddl(&db, &ddl)
-                    .map_err(|e| PipelineError::LoadSchema(format!("{db}.{table}: {e}")))?;
+                catalog.apply_ddl(&db, &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}.{table}: {e}")))?;
             }
         }
     }
@@ -331,7 +328,8 @@ impl Streamer {
                 self.schemas.remove(prev);
             }
         }
-        let captured: Vec<_> = changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
+        let captured: Vec<_> =
+            changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
             return Ok(());
         }
@@ -374,7 +372,13 @@ impl Streamer {
         let headers: Vec<(&str, &[u8])> = ctx.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
         let seq = self
             .sink
-            .send(&OutRecord { topic: &topic, key: Some(&self.key_buf), value: Some(&self.value_buf), headers: &headers, partition: Some(0) })
+            .send(&OutRecord {
+                topic: &topic,
+                key: Some(&self.key_buf),
+                value: Some(&self.value_buf),
+                headers: &headers,
+                partition: Some(0),
+            })
             .await?;
         let offset = self.offset_after(pos, 0, 0);
         self.pending.push_back(PendingOffset { seq, offset });
@@ -521,7 +525,9 @@ impl Streamer {
                 self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey))).await?;
             }
             let create = envelope_value(None, after, source, Op::Create, now);
-            last_seq = self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey))).await?;
+            last_seq = self
+                .send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey)))
+                .await?;
         } else {
             let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
             let value = envelope_value(before, after, source, op, now);
@@ -567,7 +573,13 @@ impl Streamer {
         headers.extend(ctx.iter().map(|(k, v)| (*k, v.as_bytes())));
         let seq = self
             .sink
-            .send(&OutRecord { topic: &schemas.topic, key: key_bytes, value: value_bytes, headers: &headers, partition: None })
+            .send(&OutRecord {
+                topic: &schemas.topic,
+                key: key_bytes,
+                value: value_bytes,
+                headers: &headers,
+                partition: None,
+            })
             .await?;
         Ok(seq)
     }

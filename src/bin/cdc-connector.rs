@@ -132,8 +132,9 @@ fn init_logging() {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let worker_path = args.worker.ok_or_else(|| anyhow::anyhow!("--worker <worker.properties> is required"))?;
-    let connector_path =
-        args.connector.ok_or_else(|| anyhow::anyhow!("--connector <connector.json|connector.properties> is required"))?;
+    let connector_path = args
+        .connector
+        .ok_or_else(|| anyhow::anyhow!("--connector <connector.json|connector.properties> is required"))?;
     let start: StartPosition = args.binlog_pos.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let worker = WorkerConfig::from_properties_file(&worker_path)?;
     let connector = ConnectorConfig::from_file(&connector_path)?;
@@ -147,16 +148,20 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("cdc-connector: warning: property '{p}' is accepted but not implemented yet; it has no effect");
     }
     let converters = connector.converters(Some(&worker));
-    let schemas_enable = |k: &ConverterKind, which: &str| match k {
+    let schemas_enable = |k: &ConverterKind, which: &str| {
+        match k {
         ConverterKind::Json { schemas_enable } => Ok(*schemas_enable),
         ConverterKind::Avro { .. } => Err(anyhow::anyhow!(
             "{which}.converter=io.confluent.connect.avro.AvroConverter is not supported yet; use org.apache.kafka.connect.json.JsonConverter"
         )),
+    }
     };
     let key_schemas_enable = schemas_enable(&converters.key, "key")?;
     let value_schemas_enable = schemas_enable(&converters.value, "value")?;
     let offsets_file = worker.offset_storage_file_filename.clone().ok_or_else(|| {
-        anyhow::anyhow!("the worker file must set offset.storage.file.filename (Kafka-stored offsets come with a later release)")
+        anyhow::anyhow!(
+            "the worker file must set offset.storage.file.filename (Kafka-stored offsets come with a later release)"
+        )
     })?;
     let topics = connector.topic_creation(Some(&worker));
     let overrides = worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

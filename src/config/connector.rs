@@ -10,8 +10,7 @@ use super::filters::{ColumnFilter, IncludeExclude, KeyColumns, RegexList, TableF
 use super::modes::*;
 use super::worker::{positive, replication_factor};
 use super::{
-    read_config_file, ConfigError, ConverterSettings, Converters, PropReader, Properties, Secret,
-    WorkerConfig,
+    read_config_file, ConfigError, ConverterSettings, Converters, PropReader, Properties, Secret, WorkerConfig,
 };
 
 /// The Debezium MySQL connector configuration.
@@ -266,20 +265,10 @@ impl TopicCreationDefaults {
     pub(crate) fn read(r: &mut PropReader) -> Result<Self, ConfigError> {
         const P: &str = "topic.creation.default.partitions";
         const RF: &str = "topic.creation.default.replication.factor";
-        let partitions = if r.contains(P) && r.opt_string(P).is_some() {
-            Some(positive(r, P, -1)?)
-        } else {
-            None
-        };
-        let replication_factor = if r.contains(RF) && r.opt_string(RF).is_some() {
-            Some(replication_factor(r, RF, -1)?)
-        } else {
-            None
-        };
-        Ok(TopicCreationDefaults {
-            partitions,
-            replication_factor,
-        })
+        let partitions = if r.contains(P) && r.opt_string(P).is_some() { Some(positive(r, P, -1)?) } else { None };
+        let replication_factor =
+            if r.contains(RF) && r.opt_string(RF).is_some() { Some(replication_factor(r, RF, -1)?) } else { None };
+        Ok(TopicCreationDefaults { partitions, replication_factor })
     }
 
     /// Connector values over worker values.
@@ -293,10 +282,8 @@ impl TopicCreationDefaults {
 
 /// Properties Connect consumes itself: accepted silently.
 fn is_connect_property(k: &str) -> bool {
-    matches!(
-        k,
-        "connector.class" | "tasks.max" | "name" | "config.action.reload"
-    ) || k.starts_with("transforms")
+    matches!(k, "connector.class" | "tasks.max" | "name" | "config.action.reload")
+        || k.starts_with("transforms")
         || k.starts_with("predicates")
         || k.starts_with("errors.")
         || k.starts_with("key.converter")
@@ -333,11 +320,7 @@ impl ConnectorConfig {
         let connector_class = r.enumerated("connector.class", ConnectorClass::MySql)?;
         let tasks_max: u32 = r.int("tasks.max", 1)?;
         if tasks_max == 0 {
-            return Err(ConfigError::invalid(
-                "tasks.max",
-                "0",
-                "expected at least 1",
-            ));
+            return Err(ConfigError::invalid("tasks.max", "0", "expected at least 1"));
         }
         let topic_prefix = r.required_string("topic.prefix")?;
         let valid_prefix = Regex::new("^[A-Za-z0-9._-]+$").expect("constant regex");
@@ -363,11 +346,8 @@ impl ConnectorConfig {
             "table.exclude.list",
             r.opt_string("table.exclude.list"),
         )?;
-        let tables = TableFilter {
-            databases,
-            tables: table_filter,
-            ignore_builtin: r.bool("table.ignore.builtin", true)?,
-        };
+        let tables =
+            TableFilter { databases, tables: table_filter, ignore_builtin: r.bool("table.ignore.builtin", true)? };
         let columns = ColumnFilter {
             columns: IncludeExclude::parse(
                 "column.include.list",
@@ -440,10 +420,7 @@ impl ConnectorConfig {
     /// The custom key columns for `db`.`table` (`message.key.columns`), if any.
     pub fn key_columns_for(&self, db: &str, table: &str) -> Option<&[String]> {
         let id = format!("{db}.{table}");
-        self.message_key_columns
-            .iter()
-            .find(|k| k.tables.matches(&id))
-            .map(|k| k.columns.as_slice())
+        self.message_key_columns.iter().find(|k| k.tables.matches(&id)).map(|k| k.columns.as_slice())
     }
 }
 
@@ -451,19 +428,13 @@ fn read_connection(r: &mut PropReader) -> Result<ConnectionConfig, ConfigError> 
     let hostname = r.required_string("database.hostname")?;
     let port: u16 = r.int("database.port", 3306)?;
     if port == 0 {
-        return Err(ConfigError::invalid(
-            "database.port",
-            "0",
-            "expected 1..=65535",
-        ));
+        return Err(ConfigError::invalid("database.port", "0", "expected 1..=65535"));
     }
     let user = r.required_string("database.user")?;
     let password = r.secret("database.password").unwrap_or_default();
     let server_id: u32 = r
         .opt_int("database.server.id")?
-        .ok_or_else(|| ConfigError::Missing {
-            property: "database.server.id".into(),
-        })?;
+        .ok_or_else(|| ConfigError::Missing { property: "database.server.id".into() })?;
     if server_id == 0 {
         return Err(ConfigError::invalid(
             "database.server.id",
@@ -471,10 +442,8 @@ fn read_connection(r: &mut PropReader) -> Result<ConnectionConfig, ConfigError> 
             "expected 1..=4294967295 (a replica cannot use server id 0)",
         ));
     }
-    let initial_statements = r
-        .opt_string("database.initial.statements")
-        .map(|s| split_statements(&s))
-        .unwrap_or_default();
+    let initial_statements =
+        r.opt_string("database.initial.statements").map(|s| split_statements(&s)).unwrap_or_default();
     Ok(ConnectionConfig {
         hostname,
         port,
@@ -511,10 +480,7 @@ fn split_statements(s: &str) -> Vec<String> {
         }
     }
     out.push(current);
-    out.into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
+    out.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
 }
 
 fn regex_list(r: &mut PropReader, key: &str) -> Result<RegexList, ConfigError> {
@@ -527,27 +493,19 @@ fn regex_list(r: &mut PropReader, key: &str) -> Result<RegexList, ConfigError> {
 fn read_types(r: &mut PropReader) -> Result<TypeConfig, ConfigError> {
     let mask_chars = Regex::new(r"^column\.mask\.with\.(\d+)\.chars$").expect("constant regex");
     let truncate = Regex::new(r"^column\.truncate\.to\.(\d+)\.chars$").expect("constant regex");
-    let hash = Regex::new(r"^column\.mask\.hash\.(v2\.)?([^.]+)\.with\.salt\.(.+)$")
-        .expect("constant regex");
-    let transform_props =
-        r.take_matching(|k| k.starts_with("column.mask.") || k.starts_with("column.truncate."));
+    let hash = Regex::new(r"^column\.mask\.hash\.(v2\.)?([^.]+)\.with\.salt\.(.+)$").expect("constant regex");
+    let transform_props = r.take_matching(|k| k.starts_with("column.mask.") || k.starts_with("column.truncate."));
     let mut column_transforms = Vec::new();
     for (key, value) in transform_props {
         let n = |caps: regex::Captures<'_>| -> Result<usize, ConfigError> {
-            caps[1]
-                .parse()
-                .map_err(|_| ConfigError::invalid(&key, &caps[1], "character count out of range"))
+            caps[1].parse().map_err(|_| ConfigError::invalid(&key, &caps[1], "character count out of range"))
         };
         let kind = if let Some(c) = mask_chars.captures(&key) {
             ColumnTransformKind::MaskWithChars(n(c)?)
         } else if let Some(c) = truncate.captures(&key) {
             ColumnTransformKind::TruncateTo(n(c)?)
         } else if let Some(c) = hash.captures(&key) {
-            ColumnTransformKind::Hash {
-                algorithm: c[2].to_owned(),
-                salt: c[3].to_owned(),
-                v2: c.get(1).is_some(),
-            }
+            ColumnTransformKind::Hash { algorithm: c[2].to_owned(), salt: c[3].to_owned(), v2: c.get(1).is_some() }
         } else {
             return Err(ConfigError::invalid(
                 &key,
@@ -556,22 +514,13 @@ fn read_types(r: &mut PropReader) -> Result<TypeConfig, ConfigError> {
                  column.truncate.to.N.chars or column.mask.hash[.v2].ALG.with.salt.SALT",
             ));
         };
-        column_transforms.push(ColumnTransform {
-            kind,
-            columns: RegexList::parse(&key, value.trim())?,
-        });
+        column_transforms.push(ColumnTransform { kind, columns: RegexList::parse(&key, value.trim())? });
     }
     Ok(TypeConfig {
-        decimal_handling_mode: r
-            .enumerated("decimal.handling.mode", DecimalHandlingMode::Precise)?,
-        time_precision_mode: r.enumerated(
-            "time.precision.mode",
-            TimePrecisionMode::AdaptiveTimeMicroseconds,
-        )?,
-        bigint_unsigned_handling_mode: r.enumerated(
-            "bigint.unsigned.handling.mode",
-            BigintUnsignedHandlingMode::Long,
-        )?,
+        decimal_handling_mode: r.enumerated("decimal.handling.mode", DecimalHandlingMode::Precise)?,
+        time_precision_mode: r.enumerated("time.precision.mode", TimePrecisionMode::AdaptiveTimeMicroseconds)?,
+        bigint_unsigned_handling_mode: r
+            .enumerated("bigint.unsigned.handling.mode", BigintUnsignedHandlingMode::Long)?,
         binary_handling_mode: r.enumerated("binary.handling.mode", BinaryHandlingMode::Bytes)?,
         column_propagate_source_type: regex_list(r, "column.propagate.source.type")?,
         datatype_propagate_source_type: regex_list(r, "datatype.propagate.source.type")?,
@@ -586,19 +535,13 @@ fn read_snapshot(r: &mut PropReader) -> Result<SnapshotConfig, ConfigError> {
     if let Some(list) = r.opt_string(OVERRIDES) {
         for table in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             let key = format!("{OVERRIDES}.{table}");
-            let statement = r.opt_string(&key).ok_or_else(|| ConfigError::Missing {
-                property: key.clone(),
-            })?;
+            let statement = r.opt_string(&key).ok_or_else(|| ConfigError::Missing { property: key.clone() })?;
             select_statement_overrides.insert(table.to_owned(), statement);
         }
     }
     let max_threads: u32 = r.int("snapshot.max.threads", 1)?;
     if max_threads == 0 {
-        return Err(ConfigError::invalid(
-            "snapshot.max.threads",
-            "0",
-            "expected at least 1",
-        ));
+        return Err(ConfigError::invalid("snapshot.max.threads", "0", "expected at least 1"));
     }
     Ok(SnapshotConfig {
         mode: r.enumerated("snapshot.mode", SnapshotMode::Initial)?,
@@ -613,10 +556,7 @@ fn read_snapshot(r: &mut PropReader) -> Result<SnapshotConfig, ConfigError> {
 
 fn read_streaming(r: &mut PropReader) -> Result<StreamingConfig, ConfigError> {
     const SKIPPED: &str = "skipped.operations";
-    let mut skipped_operations = SkippedOperations {
-        truncate: true,
-        ..Default::default()
-    };
+    let mut skipped_operations = SkippedOperations { truncate: true, ..Default::default() };
     if let Some(v) = r.opt_string(SKIPPED) {
         skipped_operations = SkippedOperations::default();
         if !v.eq_ignore_ascii_case("none") {
@@ -640,11 +580,7 @@ fn read_streaming(r: &mut PropReader) -> Result<StreamingConfig, ConfigError> {
     let max_batch_size: u32 = r.int("max.batch.size", 2048)?;
     let max_queue_size: u32 = r.int("max.queue.size", 8192)?;
     if max_batch_size == 0 {
-        return Err(ConfigError::invalid(
-            "max.batch.size",
-            "0",
-            "expected at least 1",
-        ));
+        return Err(ConfigError::invalid("max.batch.size", "0", "expected at least 1"));
     }
     if max_queue_size <= max_batch_size {
         return Err(ConfigError::invalid(
@@ -668,14 +604,10 @@ fn read_streaming(r: &mut PropReader) -> Result<StreamingConfig, ConfigError> {
         max_queue_size,
         max_queue_size_in_bytes: r.int("max.queue.size.in.bytes", 0)?,
         poll_interval_ms: r.int("poll.interval.ms", 500)?,
-        inconsistent_schema_handling_mode: r.enumerated(
-            "inconsistent.schema.handling.mode",
-            FailureHandlingMode::Fail,
-        )?,
-        event_processing_failure_handling_mode: r.enumerated(
-            "event.processing.failure.handling.mode",
-            FailureHandlingMode::Fail,
-        )?,
+        inconsistent_schema_handling_mode: r
+            .enumerated("inconsistent.schema.handling.mode", FailureHandlingMode::Fail)?,
+        event_processing_failure_handling_mode: r
+            .enumerated("event.processing.failure.handling.mode", FailureHandlingMode::Fail)?,
     })
 }
 
@@ -688,18 +620,11 @@ fn read_history(r: &mut PropReader) -> Result<SchemaHistoryConfig, ConfigError> 
         kafka_bootstrap_servers: r.opt_string("schema.history.internal.kafka.bootstrap.servers"),
         kafka_producer: Properties(r.prefixed("schema.history.internal.producer.")),
         kafka_consumer: Properties(r.prefixed("schema.history.internal.consumer.")),
-        file_filename: r
-            .opt_string("schema.history.internal.file.filename")
-            .map(PathBuf::from),
+        file_filename: r.opt_string("schema.history.internal.file.filename").map(PathBuf::from),
         skip_unparseable_ddl: r.bool("schema.history.internal.skip.unparseable.ddl", false)?,
-        store_only_captured_tables_ddl: r.bool(
-            "schema.history.internal.store.only.captured.tables.ddl",
-            false,
-        )?,
-        store_only_captured_databases_ddl: r.bool(
-            "schema.history.internal.store.only.captured.databases.ddl",
-            false,
-        )?,
+        store_only_captured_tables_ddl: r.bool("schema.history.internal.store.only.captured.tables.ddl", false)?,
+        store_only_captured_databases_ddl: r
+            .bool("schema.history.internal.store.only.captured.databases.ddl", false)?,
     };
     // The Kafka history topic is not written yet (the schema comes from the server at start-up),
     // so its properties are optional here; the file history needs its file name.
@@ -728,11 +653,7 @@ fn read_signals(r: &mut PropReader) -> Result<SignalConfig, ConfigError> {
     }
     let chunk: u32 = r.int("incremental.snapshot.chunk.size", 1024)?;
     if chunk == 0 {
-        return Err(ConfigError::invalid(
-            "incremental.snapshot.chunk.size",
-            "0",
-            "expected at least 1",
-        ));
+        return Err(ConfigError::invalid("incremental.snapshot.chunk.size", "0", "expected at least 1"));
     }
     Ok(SignalConfig {
         data_collection: r.opt_string("signal.data.collection"),

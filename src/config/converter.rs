@@ -31,9 +31,7 @@ pub enum ConverterKind {
 
 impl Default for ConverterKind {
     fn default() -> Self {
-        ConverterKind::Json {
-            schemas_enable: true,
-        }
+        ConverterKind::Json { schemas_enable: true }
     }
 }
 
@@ -74,9 +72,7 @@ impl ConverterSettings {
                     .get("schema.registry.url")
                     .map(|s| s.trim().to_owned())
                     .filter(|s| !s.is_empty())
-                    .ok_or_else(|| ConfigError::Missing {
-                        property: format!("{property}.schema.registry.url"),
-                    })?;
+                    .ok_or_else(|| ConfigError::Missing { property: format!("{property}.schema.registry.url") })?;
                 ConverterKind::Avro { registry_url }
             }
             other => {
@@ -87,11 +83,7 @@ impl ConverterSettings {
                 ))
             }
         };
-        Ok(Some(ConverterSettings {
-            class,
-            kind,
-            properties: Properties(props),
-        }))
+        Ok(Some(ConverterSettings { class, kind, properties: Properties(props) }))
     }
 }
 
@@ -115,9 +107,6 @@ impl Converters {
         let pick = |c: Option<&ConverterSettings>, w: Option<&ConverterSettings>| {
             c.or(w).map(|s| s.kind.clone()).unwrap_or_default()
         };
-        Converters {
-            key: pick(connector_key, worker_key),
-            value: pick(connector_value, worker_value),
-        }
+        Converters { key: pick(connector_key, worker_key), value: pick(connector_value, worker_value) }
     }
 }

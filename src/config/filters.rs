@@ -28,11 +28,7 @@ impl RegexList {
             let compiled = Regex::new(&format!("(?i)^(?:{pattern})$")).map_err(|e| {
                 let detail = e.to_string();
                 let last = detail.lines().last().unwrap_or("").trim().to_owned();
-                ConfigError::invalid(
-                    property,
-                    &pattern,
-                    format!("not a valid regular expression ({last})"),
-                )
+                ConfigError::invalid(property, &pattern, format!("not a valid regular expression ({last})"))
             })?;
             list.patterns.push(pattern);
             list.compiled.push(compiled);
@@ -80,11 +76,7 @@ fn split_regex_list(value: &str) -> Vec<String> {
         }
     }
     parts.push(current);
-    parts
-        .into_iter()
-        .map(|p| p.trim().replace("\\,", ","))
-        .filter(|p| !p.is_empty())
-        .collect()
+    parts.into_iter().map(|p| p.trim().replace("\\,", ",")).filter(|p| !p.is_empty()).collect()
 }
 
 /// An include list, an exclude list, or neither (everything).
@@ -108,18 +100,11 @@ impl IncludeExclude {
         exclude: Option<String>,
     ) -> Result<Self, ConfigError> {
         match (include, exclude) {
-            (Some(_), Some(_)) => Err(ConfigError::Conflict {
-                first: include_property.to_owned(),
-                second: exclude_property.to_owned(),
-            }),
-            (Some(i), None) => Ok(IncludeExclude::Include(RegexList::parse(
-                include_property,
-                &i,
-            )?)),
-            (None, Some(e)) => Ok(IncludeExclude::Exclude(RegexList::parse(
-                exclude_property,
-                &e,
-            )?)),
+            (Some(_), Some(_)) => {
+                Err(ConfigError::Conflict { first: include_property.to_owned(), second: exclude_property.to_owned() })
+            }
+            (Some(i), None) => Ok(IncludeExclude::Include(RegexList::parse(include_property, &i)?)),
+            (None, Some(e)) => Ok(IncludeExclude::Exclude(RegexList::parse(exclude_property, &e)?)),
             (None, None) => Ok(IncludeExclude::All),
         }
     }
@@ -135,8 +120,7 @@ impl IncludeExclude {
 }
 
 /// Databases MySQL and MariaDB keep their own metadata in (`table.ignore.builtin`).
-pub const BUILTIN_DATABASES: &[&str] =
-    &["mysql", "performance_schema", "sys", "information_schema"];
+pub const BUILTIN_DATABASES: &[&str] = &["mysql", "performance_schema", "sys", "information_schema"];
 
 /// Which tables are captured: `database.include.list`/`database.exclude.list`,
 /// `table.include.list`/`table.exclude.list` (both must pass) and `table.ignore.builtin`.
@@ -152,11 +136,7 @@ pub struct TableFilter {
 
 impl Default for TableFilter {
     fn default() -> Self {
-        TableFilter {
-            databases: IncludeExclude::All,
-            tables: IncludeExclude::All,
-            ignore_builtin: true,
-        }
+        TableFilter { databases: IncludeExclude::All, tables: IncludeExclude::All, ignore_builtin: true }
     }
 }
 
@@ -213,18 +193,10 @@ impl KeyColumns {
                     "expected <database>.<table>:<column>[,<column>...] entries separated by ';'",
                 ));
             };
-            let columns: Vec<String> = columns
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let columns: Vec<String> =
+                columns.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
             if table.trim().is_empty() || columns.is_empty() {
-                return Err(ConfigError::invalid(
-                    property,
-                    entry,
-                    "each entry needs a table and at least one column",
-                ));
+                return Err(ConfigError::invalid(property, entry, "each entry needs a table and at least one column"));
             }
             let tables = RegexList::parse(property, &table.trim().replace(',', "\\,"))?;
             out.push(KeyColumns { tables, columns });

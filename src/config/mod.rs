@@ -40,16 +40,14 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use connector::{
-    ColumnTransform, ColumnTransformKind, ConnectionConfig, ConnectorConfig, SchemaHistoryConfig,
-    SignalConfig, SkippedOperations, SnapshotConfig, StreamingConfig, TopicCreationDefaults,
-    TypeConfig,
+    ColumnTransform, ColumnTransformKind, ConnectionConfig, ConnectorConfig, SchemaHistoryConfig, SignalConfig,
+    SkippedOperations, SnapshotConfig, StreamingConfig, TopicCreationDefaults, TypeConfig,
 };
 pub use converter::{ConverterKind, ConverterSettings, Converters, AVRO_CONVERTER, JSON_CONVERTER};
 pub use filters::{ColumnFilter, IncludeExclude, KeyColumns, RegexList, TableFilter};
 pub use modes::{
-    BigintUnsignedHandlingMode, BinaryHandlingMode, ConnectorClass, DecimalHandlingMode,
-    FailureHandlingMode, SchemaHistoryKind, SnapshotLockingMode, SnapshotMode, SslMode,
-    TimePrecisionMode,
+    BigintUnsignedHandlingMode, BinaryHandlingMode, ConnectorClass, DecimalHandlingMode, FailureHandlingMode,
+    SchemaHistoryKind, SnapshotLockingMode, SnapshotMode, SslMode, TimePrecisionMode,
 };
 pub use worker::WorkerConfig;
 
@@ -122,22 +120,12 @@ pub enum ConfigError {
 impl ConfigError {
     /// An invalid-value error; the value is redacted when the property is sensitive.
     pub fn invalid(property: &str, value: &str, reason: impl Into<String>) -> Self {
-        let value = if is_sensitive(property) {
-            "***".to_owned()
-        } else {
-            format!("{value:?}")
-        };
-        ConfigError::Invalid {
-            property: property.to_owned(),
-            value,
-            reason: reason.into(),
-        }
+        let value = if is_sensitive(property) { "***".to_owned() } else { format!("{value:?}") };
+        ConfigError::Invalid { property: property.to_owned(), value, reason: reason.into() }
     }
 
     fn missing(property: &str) -> Self {
-        ConfigError::Missing {
-            property: property.to_owned(),
-        }
+        ConfigError::Missing { property: property.to_owned() }
     }
 }
 
@@ -146,19 +134,8 @@ impl ConfigError {
 /// Registry basic auth), or whose last segment ends in `key` (`ssl.key`, `api.key`).
 pub fn is_sensitive(property: &str) -> bool {
     let p = property.to_ascii_lowercase();
-    [
-        "password",
-        "secret",
-        "jaas",
-        "credentials",
-        "token",
-        "user.info",
-    ]
-    .iter()
-    .any(|s| p.contains(s))
-        || p.rsplit('.')
-            .next()
-            .is_some_and(|last| last.ends_with("key"))
+    ["password", "secret", "jaas", "credentials", "token", "user.info"].iter().any(|s| p.contains(s))
+        || p.rsplit('.').next().is_some_and(|last| last.ends_with("key"))
 }
 
 /// A secret value (password). `Debug` and `Display` print `***`; read it with
@@ -251,38 +228,24 @@ pub struct RawConfig {
 /// Read a connector or worker config file: JSON (by `.json` extension or a leading `{`) or Java
 /// properties.
 pub fn read_config_file(path: &Path) -> Result<RawConfig, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if is_json {
         parse_connect_json(path, &bytes)
     } else {
-        Ok(RawConfig {
-            props: parse_properties(path, &bytes)?,
-            unsupported_top_level: Vec::new(),
-        })
+        Ok(RawConfig { props: parse_properties(path, &bytes)?, unsupported_top_level: Vec::new() })
     }
 }
 
 /// Parse Java properties (ISO-8859-1, as `Properties.load(InputStream)`); later keys win.
-pub(crate) fn parse_properties(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<BTreeMap<String, String>, ConfigError> {
+pub(crate) fn parse_properties(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut map = BTreeMap::new();
     java_properties::PropertiesIter::new(bytes)
         .read_into(|k, v| {
             map.insert(k, v);
         })
-        .map_err(|e| ConfigError::Properties {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| ConfigError::Properties { path: path.to_path_buf(), message: e.to_string() })?;
     Ok(map)
 }
 
@@ -292,17 +255,9 @@ fn parse_connect_json(path: &Path, bytes: &[u8]) -> Result<RawConfig, ConfigErro
         let full = e.to_string();
         let suffix = format!(" at line {} column {}", e.line(), e.column());
         let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-        ConfigError::Json {
-            path: path.to_path_buf(),
-            message,
-            line: e.line(),
-            column: e.column(),
-        }
+        ConfigError::Json { path: path.to_path_buf(), message, line: e.line(), column: e.column() }
     })?;
-    let shape = |message: String| ConfigError::Shape {
-        path: path.to_path_buf(),
-        message,
-    };
+    let shape = |message: String| ConfigError::Shape { path: path.to_path_buf(), message };
     let Value::Object(top) = value else {
         return Err(shape("expected a JSON object".into()));
     };
@@ -332,9 +287,7 @@ fn parse_connect_json(path: &Path, bytes: &[u8]) -> Result<RawConfig, ConfigErro
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
             Value::Array(_) | Value::Object(_) => {
-                return Err(shape(format!(
-                    "property `{k}` must be a string, number or boolean"
-                )))
+                return Err(shape(format!("property `{k}` must be a string, number or boolean")))
             }
         };
         props.insert(k, text);
@@ -342,21 +295,14 @@ fn parse_connect_json(path: &Path, bytes: &[u8]) -> Result<RawConfig, ConfigErro
     if let Some(name) = top_name {
         match props.get("name") {
             Some(inner) if inner.trim() != name.trim() => {
-                return Err(ConfigError::invalid(
-                    "name",
-                    inner,
-                    format!("does not match the top-level name {name:?}"),
-                ))
+                return Err(ConfigError::invalid("name", inner, format!("does not match the top-level name {name:?}")))
             }
             _ => {
                 props.insert("name".into(), name);
             }
         }
     }
-    Ok(RawConfig {
-        props,
-        unsupported_top_level,
-    })
+    Ok(RawConfig { props, unsupported_top_level })
 }
 
 /// An enumerated property value with Debezium's spelling.
@@ -366,28 +312,17 @@ pub trait ConfigEnum: Sized + Copy + PartialEq + 'static {
 
     /// Canonical spelling.
     fn as_str(&self) -> &'static str {
-        Self::VALUES
-            .iter()
-            .find(|(_, v)| v == self)
-            .map(|(s, _)| *s)
-            .unwrap_or("")
+        Self::VALUES.iter().find(|(_, v)| v == self).map(|(s, _)| *s).unwrap_or("")
     }
 
     /// Parse a spelling.
     fn parse(s: &str) -> Option<Self> {
-        Self::VALUES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(s))
-            .map(|(_, v)| *v)
+        Self::VALUES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|(_, v)| *v)
     }
 
     /// The canonical spellings, for error messages.
     fn expected() -> String {
-        let names: Vec<&str> = Self::VALUES
-            .iter()
-            .filter(|(n, v)| v.as_str() == *n)
-            .map(|(n, _)| *n)
-            .collect();
+        let names: Vec<&str> = Self::VALUES.iter().filter(|(n, v)| v.as_str() == *n).map(|(n, _)| *n).collect();
         format!("expected one of {}", names.join(", "))
     }
 }
@@ -423,21 +358,14 @@ pub(crate) struct PropReader {
 
 impl PropReader {
     pub fn new(props: BTreeMap<String, String>) -> Self {
-        PropReader {
-            props,
-            used: BTreeSet::new(),
-        }
+        PropReader { props, used: BTreeSet::new() }
     }
 
     /// The value (trimmed unless sensitive), marking the property used.
     pub fn take(&mut self, key: &str) -> Option<String> {
         let v = self.props.get(key)?;
         self.used.insert(key.to_owned());
-        Some(if is_sensitive(key) {
-            v.clone()
-        } else {
-            v.trim().to_owned()
-        })
+        Some(if is_sensitive(key) { v.clone() } else { v.trim().to_owned() })
     }
 
     /// Whether the property is present (without using it).
@@ -455,8 +383,7 @@ impl PropReader {
     }
 
     pub fn required_string(&mut self, key: &str) -> Result<String, ConfigError> {
-        self.opt_string(key)
-            .ok_or_else(|| ConfigError::missing(key))
+        self.opt_string(key).ok_or_else(|| ConfigError::missing(key))
     }
 
     pub fn secret(&mut self, key: &str) -> Option<Secret> {
@@ -479,12 +406,8 @@ impl PropReader {
         let Some(v) = self.opt_string(key) else {
             return Ok(None);
         };
-        let parsed: Option<T> = v
-            .strip_prefix('+')
-            .unwrap_or(&v)
-            .parse::<i128>()
-            .ok()
-            .and_then(|n| T::try_from(n).ok());
+        let parsed: Option<T> =
+            v.strip_prefix('+').unwrap_or(&v).parse::<i128>().ok().and_then(|n| T::try_from(n).ok());
         match parsed {
             Some(n) => Ok(Some(n)),
             None if v.parse::<i128>().is_ok() => Err(ConfigError::invalid(key, &v, "out of range")),
@@ -508,12 +431,8 @@ impl PropReader {
 
     /// All properties starting with `prefix`, keyed by the rest of the name; marks them used.
     pub fn prefixed(&mut self, prefix: &str) -> BTreeMap<String, String> {
-        let keys: Vec<String> = self
-            .props
-            .keys()
-            .filter(|k| k.starts_with(prefix) && k.len() > prefix.len())
-            .cloned()
-            .collect();
+        let keys: Vec<String> =
+            self.props.keys().filter(|k| k.starts_with(prefix) && k.len() > prefix.len()).cloned().collect();
         let mut out = BTreeMap::new();
         for k in keys {
             if let Some(v) = self.props.get(&k) {
@@ -540,11 +459,7 @@ impl PropReader {
 
     /// Unused properties matching `pred`, names only.
     pub fn unused_matching(&self, pred: impl Fn(&str) -> bool) -> Vec<String> {
-        self.props
-            .keys()
-            .filter(|k| !self.used.contains(*k) && pred(k))
-            .cloned()
-            .collect()
+        self.props.keys().filter(|k| !self.used.contains(*k) && pred(k)).cloned().collect()
     }
 
     /// Properties never used, in name order.

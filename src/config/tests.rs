@@ -14,10 +14,7 @@ fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> PathBuf {
 }
 
 fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// The minimum valid config.
@@ -81,10 +78,7 @@ fn oracle_base_plus_run_main_properties() {
     assert_eq!(c.connection.server_id, 184054);
     assert_eq!(c.snapshot.mode, SnapshotMode::Initial);
     assert_eq!(c.history.kind, SchemaHistoryKind::File);
-    assert_eq!(
-        c.history.file_filename.as_deref(),
-        Some(std::path::Path::new("@RUNDIR@/schemahistory.dat"))
-    );
+    assert_eq!(c.history.file_filename.as_deref(), Some(std::path::Path::new("@RUNDIR@/schemahistory.dat")));
     assert!(c.tables.is_captured("inventory", "customers"));
     assert!(c.tables.is_captured("Types", "all_types"));
     assert!(!c.tables.is_captured("extra", "mdb_types"));
@@ -96,24 +90,15 @@ fn oracle_base_plus_run_main_properties() {
     assert!(!c.streaming.provide_transaction_metadata);
     assert_eq!(c.streaming.max_batch_size, 2048);
     assert_eq!(c.types.decimal_handling_mode, DecimalHandlingMode::Precise);
-    assert_eq!(
-        c.types.time_precision_mode,
-        TimePrecisionMode::AdaptiveTimeMicroseconds
-    );
+    assert_eq!(c.types.time_precision_mode, TimePrecisionMode::AdaptiveTimeMicroseconds);
     assert_eq!(c.connection.ssl_mode, SslMode::Preferred);
     // Engine properties are kept for the worker side, not reported.
     assert_eq!(c.engine.get("offset.flush.interval.ms"), Some("0"));
     let worker = WorkerConfig::from_map(c.engine.0.clone()).unwrap();
     assert_eq!(worker.offset_flush_interval_ms, 0);
-    assert_eq!(
-        worker.offset_storage_file_filename.as_deref(),
-        Some(std::path::Path::new("@RUNDIR@/offsets.dat"))
-    );
+    assert_eq!(worker.offset_storage_file_filename.as_deref(), Some(std::path::Path::new("@RUNDIR@/offsets.dat")));
     // What Debezium's JDBC pass-through and the oracle harness use is reported, by name.
-    assert_eq!(
-        c.unsupported,
-        vec!["database.propertiesTransform", "oracle.mode"]
-    );
+    assert_eq!(c.unsupported, vec!["database.propertiesTransform", "oracle.mode"]);
     // The password never shows in Debug output.
     let debug = format!("{c:?}");
     assert!(!debug.contains("dbz\""), "{debug}");
@@ -124,19 +109,9 @@ fn oracle_base_plus_run_main_properties() {
 fn oracle_run_variants_parse() {
     let base = std::fs::read_to_string(oracle_conf().join("base.properties")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for run in [
-        "heartbeat",
-        "txmeta",
-        "mdbtypes_exclude",
-        "mdbtypes_excludeskip",
-    ] {
-        let extra =
-            std::fs::read_to_string(oracle_conf().join(format!("run-{run}.properties"))).unwrap();
-        let path = write(
-            &dir,
-            &format!("{run}.properties"),
-            &format!("{base}\n{extra}"),
-        );
+    for run in ["heartbeat", "txmeta", "mdbtypes_exclude", "mdbtypes_excludeskip"] {
+        let extra = std::fs::read_to_string(oracle_conf().join(format!("run-{run}.properties"))).unwrap();
+        let path = write(&dir, &format!("{run}.properties"), &format!("{base}\n{extra}"));
         let c = ConnectorConfig::from_file(&path).unwrap();
         match run {
             "heartbeat" => assert_eq!(c.streaming.heartbeat_interval_ms, 1000),
@@ -149,10 +124,7 @@ fn oracle_run_variants_parse() {
                 assert!(c.tables.is_captured("extra", "other"));
                 assert!(!c.tables.is_captured("extra", "MDB_TYPES"));
                 assert!(!c.tables.is_captured("inventory", "customers"));
-                assert_eq!(
-                    c.history.skip_unparseable_ddl,
-                    run == "mdbtypes_excludeskip"
-                );
+                assert_eq!(c.history.skip_unparseable_ddl, run == "mdbtypes_excludeskip");
             }
         }
     }
@@ -168,14 +140,8 @@ fn tutorial_register_mysql_json() {
     assert_eq!(c.connection.port, 3306);
     assert_eq!(c.connection.server_id, 184054);
     assert_eq!(c.history.kind, SchemaHistoryKind::Kafka);
-    assert_eq!(
-        c.history.kafka_topic.as_deref(),
-        Some("schema-changes.inventory")
-    );
-    assert_eq!(
-        c.history.kafka_bootstrap_servers.as_deref(),
-        Some("kafka:9092")
-    );
+    assert_eq!(c.history.kafka_topic.as_deref(), Some("schema-changes.inventory"));
+    assert_eq!(c.history.kafka_bootstrap_servers.as_deref(), Some("kafka:9092"));
     assert!(c.tables.is_captured("inventory", "orders"));
     assert!(!c.tables.is_captured("inventory2", "orders"));
     assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
@@ -187,10 +153,7 @@ fn json_numbers_and_booleans_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let json = REGISTER_MYSQL_JSON
         .replace(r#""database.port": "3306""#, r#""database.port": 3307"#)
-        .replace(
-            r#""tasks.max": "1""#,
-            r#""tasks.max": 1, "include.query": true"#,
-        );
+        .replace(r#""tasks.max": "1""#, r#""tasks.max": 1, "include.query": true"#);
     let c = ConnectorConfig::from_file(write(&dir, "c.json", &json)).unwrap();
     assert_eq!(c.connection.port, 3307);
     assert!(c.streaming.include_query);
@@ -218,16 +181,8 @@ fn flat_properties_file() {
     // Passwords are not trimmed (Kafka's PASSWORD type).
     assert_eq!(c.connection.password.expose(), "sp ace ");
     assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
-    assert_eq!(
-        c.connect.get("transforms.unwrap.type"),
-        Some("io.debezium.transforms.ExtractNewRecordState")
-    );
-    assert_eq!(
-        c.converters(None).key,
-        ConverterKind::Avro {
-            registry_url: "http://registry:8081".into()
-        }
-    );
+    assert_eq!(c.connect.get("transforms.unwrap.type"), Some("io.debezium.transforms.ExtractNewRecordState"));
+    assert_eq!(c.converters(None).key, ConverterKind::Avro { registry_url: "http://registry:8081".into() });
 }
 
 #[test]
@@ -242,10 +197,7 @@ fn error_missing_topic_prefix() {
 #[test]
 fn error_bad_port() {
     let e = err(with(&[("database.port", "33o6")]));
-    assert_eq!(
-        e,
-        "invalid value \"33o6\" for property `database.port`: expected an integer"
-    );
+    assert_eq!(e, "invalid value \"33o6\" for property `database.port`: expected an integer");
     assert!(err(with(&[("database.port", "70000")])).contains("out of range"));
     assert!(err(with(&[("database.port", "0")])).contains("`database.port`"));
 }
@@ -265,11 +217,7 @@ fn error_include_and_exclude_both_set() {
 #[test]
 fn error_malformed_json_names_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        &dir,
-        "broken.json",
-        "{\n  \"name\": \"x\",\n  \"config\": {\"a\": \"b\",}\n}",
-    );
+    let path = write(&dir, "broken.json", "{\n  \"name\": \"x\",\n  \"config\": {\"a\": \"b\",}\n}");
     let e = ConnectorConfig::from_file(&path).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, ConfigError::Json { line: 3, .. }), "{msg}");
@@ -286,46 +234,23 @@ fn unknown_properties_are_listed_and_connect_ones_accepted() {
         ("database.sslkey", "x"),
         ("gtid.source.includes", "abc"),
         ("tasks.max", "1"),
-        (
-            "connector.class",
-            "io.debezium.connector.mysql.MySqlConnector",
-        ),
+        ("connector.class", "io.debezium.connector.mysql.MySqlConnector"),
         ("transforms", "route"),
-        (
-            "transforms.route.type",
-            "io.debezium.transforms.ByLogicalTableRouter",
-        ),
+        ("transforms.route.type", "io.debezium.transforms.ByLogicalTableRouter"),
         ("predicates", "p"),
         ("errors.log.enable", "true"),
-        (
-            "header.converter",
-            "org.apache.kafka.connect.storage.SimpleHeaderConverter",
-        ),
+        ("header.converter", "org.apache.kafka.connect.storage.SimpleHeaderConverter"),
         ("topic.creation.default.partitions", "3"),
         ("topic.creation.default.cleanup.policy", "compact"),
         ("producer.override.compression.type", "zstd"),
-        (
-            "value.converter",
-            "org.apache.kafka.connect.json.JsonConverter",
-        ),
+        ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
         ("value.converter.schemas.enable", "false"),
     ]))
     .unwrap();
-    assert_eq!(
-        c.unsupported,
-        vec!["database.sslkey", "gtid.source.includes"]
-    );
+    assert_eq!(c.unsupported, vec!["database.sslkey", "gtid.source.includes"]);
     assert_eq!(c.topic_creation.partitions, Some(3));
-    assert_eq!(
-        c.connect.get("topic.creation.default.cleanup.policy"),
-        Some("compact")
-    );
-    assert_eq!(
-        c.converters(None).value,
-        ConverterKind::Json {
-            schemas_enable: false
-        }
-    );
+    assert_eq!(c.connect.get("topic.creation.default.cleanup.policy"), Some("compact"));
+    assert_eq!(c.converters(None).value, ConverterKind::Json { schemas_enable: false });
 }
 
 #[test]
@@ -337,35 +262,22 @@ fn other_validation_errors_name_property_and_value() {
         ("decimal.handling.mode", "exact"),
         ("include.schema.changes", "yes"),
         ("skipped.operations", "c,x"),
-        (
-            "connector.class",
-            "io.debezium.connector.postgresql.PostgresConnector",
-        ),
+        ("connector.class", "io.debezium.connector.postgresql.PostgresConnector"),
         ("table.include.list", "inventory.(customers"),
-        (
-            "key.converter",
-            "org.apache.kafka.connect.storage.StringConverter",
-        ),
+        ("key.converter", "org.apache.kafka.connect.storage.StringConverter"),
         ("message.key.columns", "inventory.customers"),
         ("signal.enabled.channels", "source,carrier-pigeon"),
     ];
     for (k, v) in cases {
         let e = err(with(&[(k, v)]));
         assert!(e.contains(&format!("`{k}`")), "{k}: {e}");
-        let shown = if k == &"table.include.list" {
-            "inventory.(customers"
-        } else {
-            v
-        };
+        let shown = if k == &"table.include.list" { "inventory.(customers" } else { v };
         assert!(e.contains(shown), "{k}: {e}");
     }
     let e = err(with(&[("max.queue.size", "100")]));
     assert!(e.contains("max.batch.size"), "{e}");
     let e = err(with(&[("value.converter", AVRO_CONVERTER)]));
-    assert_eq!(
-        e,
-        "missing required property `value.converter.schema.registry.url`"
-    );
+    assert_eq!(e, "missing required property `value.converter.schema.registry.url`");
     let mut m = minimal();
     m.remove("database.server.id");
     assert_eq!(err(m), "missing required property `database.server.id`");
@@ -380,16 +292,10 @@ fn other_validation_errors_name_property_and_value() {
 #[test]
 fn secrets_never_appear_in_errors_or_debug() {
     // A value of a sensitive property is redacted even in an error about it.
-    let e = err(with(&[
-        ("database.ssl.mode", "verify_ca"),
-        ("database.port", "x"),
-    ]));
+    let e = err(with(&[("database.ssl.mode", "verify_ca"), ("database.port", "x")]));
     assert!(!e.contains("hunter2"));
     let e = ConfigError::invalid("database.password", "hunter2", "too short").to_string();
-    assert_eq!(
-        e,
-        "invalid value *** for property `database.password`: too short"
-    );
+    assert_eq!(e, "invalid value *** for property `database.password`: too short");
     let e = ConfigError::invalid("key.converter.basic.auth.user.info", "u:pw", "x").to_string();
     assert!(!e.contains("u:pw"));
     assert!(!is_sensitive("message.key.columns"));
@@ -415,10 +321,7 @@ fn secrets_never_appear_in_errors_or_debug() {
 #[test]
 fn filters_are_anchored_case_insensitive_comma_lists() {
     let c = ConnectorConfig::from_map(with(&[
-        (
-            "table.include.list",
-            " inventory\\.cust.* , final.flights,x\\,y ",
-        ),
+        ("table.include.list", " inventory\\.cust.* , final.flights,x\\,y "),
         ("column.exclude.list", "inventory.customers.email"),
     ]))
     .unwrap();
@@ -440,9 +343,7 @@ fn filters_are_anchored_case_insensitive_comma_lists() {
     assert_eq!(escaped.patterns(), ["db\\.t,x{1,2}", "other"]);
     assert!(escaped.matches("db.t,xx"));
     assert!(!c.columns.is_included("inventory", "customers", "EMAIL"));
-    assert!(c
-        .columns
-        .is_included("inventory", "customers", "first_name"));
+    assert!(c.columns.is_included("inventory", "customers", "first_name"));
     // Builtin databases are ignored unless table.ignore.builtin=false.
     let all = ConnectorConfig::from_map(minimal()).unwrap();
     assert!(!all.tables.is_captured("performance_schema", "threads"));
@@ -458,36 +359,16 @@ fn filters_are_anchored_case_insensitive_comma_lists() {
 #[test]
 fn message_key_columns_and_column_transforms() {
     let c = ConnectorConfig::from_map(with(&[
-        (
-            "message.key.columns",
-            "inventory.customers:email ; final.fl.*:icao24,last_contact",
-        ),
+        ("message.key.columns", "inventory.customers:email ; final.fl.*:icao24,last_contact"),
         ("column.mask.with.8.chars", "inventory.customers.email"),
-        (
-            "column.truncate.to.20.chars",
-            "inventory.products.description",
-        ),
-        (
-            "column.mask.hash.v2.SHA-256.with.salt.CzQMA0cB5K",
-            "inventory.orders.customer",
-        ),
+        ("column.truncate.to.20.chars", "inventory.products.description"),
+        ("column.mask.hash.v2.SHA-256.with.salt.CzQMA0cB5K", "inventory.orders.customer"),
     ]))
     .unwrap();
-    assert_eq!(
-        c.key_columns_for("inventory", "customers"),
-        Some(&["email".to_string()][..])
-    );
-    assert_eq!(
-        c.key_columns_for("final", "flights"),
-        Some(&["icao24".to_string(), "last_contact".to_string()][..])
-    );
+    assert_eq!(c.key_columns_for("inventory", "customers"), Some(&["email".to_string()][..]));
+    assert_eq!(c.key_columns_for("final", "flights"), Some(&["icao24".to_string(), "last_contact".to_string()][..]));
     assert_eq!(c.key_columns_for("inventory", "orders"), None);
-    let kinds: Vec<_> = c
-        .types
-        .column_transforms
-        .iter()
-        .map(|t| t.kind.clone())
-        .collect();
+    let kinds: Vec<_> = c.types.column_transforms.iter().map(|t| t.kind.clone()).collect();
     assert!(kinds.contains(&ColumnTransformKind::MaskWithChars(8)));
     assert!(kinds.contains(&ColumnTransformKind::TruncateTo(20)));
     assert!(kinds.contains(&ColumnTransformKind::Hash {
@@ -524,27 +405,12 @@ fn worker_properties_and_converter_override() {
     assert_eq!(w.producer.get("compression.type"), Some("lz4"));
     assert_eq!(w.raw.get("plugin.path"), Some("/usr/share/java"));
     assert!(!format!("{w:?}").contains("topsecret"));
-    assert_eq!(
-        w.key_converter.as_ref().unwrap().kind,
-        ConverterKind::Json {
-            schemas_enable: false
-        }
-    );
+    assert_eq!(w.key_converter.as_ref().unwrap().kind, ConverterKind::Json { schemas_enable: false });
     // Worker-level converters apply when the connector sets none...
     let c = ConnectorConfig::from_map(minimal()).unwrap();
     let conv = c.converters(Some(&w));
-    assert_eq!(
-        conv.key,
-        ConverterKind::Json {
-            schemas_enable: false
-        }
-    );
-    assert_eq!(
-        conv.value,
-        ConverterKind::Avro {
-            registry_url: "http://registry:8081".into()
-        }
-    );
+    assert_eq!(conv.key, ConverterKind::Json { schemas_enable: false });
+    assert_eq!(conv.value, ConverterKind::Avro { registry_url: "http://registry:8081".into() });
     assert_eq!(c.topic_creation(Some(&w)).replication_factor, Some(1));
     // ...and a connector-level class overrides with its own properties only.
     let c = ConnectorConfig::from_map(with(&[
@@ -554,27 +420,14 @@ fn worker_properties_and_converter_override() {
     ]))
     .unwrap();
     let conv = c.converters(Some(&w));
-    assert_eq!(
-        conv.key,
-        ConverterKind::Json {
-            schemas_enable: true
-        }
-    );
-    assert_eq!(
-        conv.value,
-        ConverterKind::Json {
-            schemas_enable: false
-        }
-    );
+    assert_eq!(conv.key, ConverterKind::Json { schemas_enable: true });
+    assert_eq!(conv.value, ConverterKind::Json { schemas_enable: false });
     // Defaults.
     let empty = WorkerConfig::from_map(BTreeMap::new()).unwrap();
     assert_eq!(empty.bootstrap_servers, "localhost:9092");
     assert_eq!(empty.offset_flush_interval_ms, 60000);
     let bad = WorkerConfig::from_map(props(&[("offset.flush.interval.ms", "soon")]));
-    assert!(bad
-        .unwrap_err()
-        .to_string()
-        .contains("offset.flush.interval.ms"));
+    assert!(bad.unwrap_err().to_string().contains("offset.flush.interval.ms"));
 }
 
 #[test]
@@ -582,14 +435,8 @@ fn json_shape_errors() {
     let dir = tempfile::tempdir().unwrap();
     for (content, expect) in [
         ("[1]", "expected a JSON object"),
-        (
-            r#"{"name":"a","config":"x"}"#,
-            "`config` must be a JSON object",
-        ),
-        (
-            r#"{"name":"a","config":{"tasks.max":[1]}}"#,
-            "property `tasks.max`",
-        ),
+        (r#"{"name":"a","config":"x"}"#, "`config` must be a JSON object"),
+        (r#"{"name":"a","config":{"tasks.max":[1]}}"#, "property `tasks.max`"),
         (r#"{"name":"a","config":{"name":"b"}}"#, "does not match"),
     ] {
         let e = ConnectorConfig::from_file(write(&dir, "s.json", content)).unwrap_err();

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{
-    parse_properties, ConfigError, ConverterSettings, PropReader, Properties, TopicCreationDefaults,
-};
+use super::{parse_properties, ConfigError, ConverterSettings, PropReader, Properties, TopicCreationDefaults};
 
 /// A Kafka Connect worker configuration.
 #[derive(Debug, Clone)]
@@ -45,10 +43,7 @@ impl WorkerConfig {
     /// Read a worker `.properties` file.
     pub fn from_properties_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
         Self::from_map(parse_properties(path, &bytes)?)
     }
 
@@ -60,16 +55,10 @@ impl WorkerConfig {
             bootstrap_servers: r.string("bootstrap.servers", "localhost:9092"),
             key_converter: ConverterSettings::read(&mut r, "key.converter")?,
             value_converter: ConverterSettings::read(&mut r, "value.converter")?,
-            offset_storage_file_filename: r
-                .opt_string("offset.storage.file.filename")
-                .map(PathBuf::from),
+            offset_storage_file_filename: r.opt_string("offset.storage.file.filename").map(PathBuf::from),
             offset_storage_topic: r.opt_string("offset.storage.topic"),
             offset_storage_partitions: positive(&mut r, "offset.storage.partitions", 25)?,
-            offset_storage_replication_factor: replication_factor(
-                &mut r,
-                "offset.storage.replication.factor",
-                3,
-            )?,
+            offset_storage_replication_factor: replication_factor(&mut r, "offset.storage.replication.factor", 3)?,
             offset_flush_interval_ms: r.int("offset.flush.interval.ms", 60_000)?,
             offset_flush_timeout_ms: r.int("offset.flush.timeout.ms", 5_000)?,
             producer: Properties(r.prefixed("producer.")),
@@ -94,11 +83,7 @@ pub(crate) fn positive(r: &mut PropReader, key: &str, default: i32) -> Result<i3
 }
 
 /// A replication factor: positive, or -1 for the broker default.
-pub(crate) fn replication_factor(
-    r: &mut PropReader,
-    key: &str,
-    default: i16,
-) -> Result<i16, ConfigError> {
+pub(crate) fn replication_factor(r: &mut PropReader, key: &str, default: i16) -> Result<i16, ConfigError> {
     let v: i16 = r.int(key, default)?;
     if v == 0 || v < -1 {
         return Err(ConfigError::invalid(

@@ -38,10 +38,7 @@ pub fn jsonb_to_text(value: &jsonb::Value<'_>, out: &mut String) -> Result<(), V
 }
 
 fn invalid(detail: impl Into<String>) -> ValueError {
-    ValueError::Invalid {
-        what: "JSON binary value",
-        detail: detail.into(),
-    }
+    ValueError::Invalid { what: "JSON binary value", detail: detail.into() }
 }
 
 fn write_value(value: &jsonb::Value<'_>, out: &mut String, depth: usize) -> Result<(), ValueError> {
@@ -151,8 +148,7 @@ fn write_opaque(ty: ColumnType, data: &[u8], out: &mut String) -> Result<(), Val
             if precision == 0 || precision > 65 || scale > 30 || scale > precision {
                 return Err(invalid(format!("opaque DECIMAL({precision},{scale})")));
             }
-            let dec = Decimal::read_bin(bin, precision, scale, false)
-                .map_err(|e| invalid(e.to_string()))?;
+            let dec = Decimal::read_bin(bin, precision, scale, false).map_err(|e| invalid(e.to_string()))?;
             let _ = write!(out, "{dec}");
         }
         MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => {
@@ -178,10 +174,7 @@ fn write_opaque(ty: ColumnType, data: &[u8], out: &mut String) -> Result<(), Val
             write_trimmed_micros(frac, out);
             out.push('"');
         }
-        MYSQL_TYPE_DATETIME
-        | MYSQL_TYPE_DATETIME2
-        | MYSQL_TYPE_TIMESTAMP
-        | MYSQL_TYPE_TIMESTAMP2 => {
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => {
             let (_, int_part, frac) = packed(data)?;
             let (y, mo, d) = ymd(int_part);
             let hms = int_part % (1 << 17);
@@ -281,11 +274,7 @@ fn write_exact_double(x: f64, out: &mut String) {
     let neg = bits >> 63 == 1;
     let exp_bits = ((bits >> 52) & 0x7ff) as i32;
     let frac = bits & ((1u64 << 52) - 1);
-    let (mut m, mut e) = if exp_bits == 0 {
-        (frac, -1074)
-    } else {
-        (frac | (1u64 << 52), exp_bits - 1075)
-    };
+    let (mut m, mut e) = if exp_bits == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp_bits - 1075) };
     while m & 1 == 0 && m != 0 {
         m >>= 1;
         e += 1;
@@ -387,10 +376,7 @@ mod tests {
         assert_eq!(d(1234567.0), "1234567.0");
         assert_eq!(d(-2.5), "-2.5");
         assert_eq!(d(1e7), "10000000");
-        assert_eq!(
-            d(0.5e-3),
-            "0.0005000000000000000104083408558608425664715468883514404296875"
-        );
+        assert_eq!(d(0.5e-3), "0.0005000000000000000104083408558608425664715468883514404296875");
         assert_eq!(d(1e20), "100000000000000000000");
         assert_eq!(d(0.0), "0.0");
     }

@@ -53,19 +53,10 @@ use crate::schema::{Column, ColumnKind, Table};
 pub enum DecodeError {
     /// The row image and the schema disagree on the number of columns.
     #[error("table {table}: row image has {got} columns, schema has {expected}")]
-    ColumnCount {
-        table: String,
-        expected: usize,
-        got: usize,
-    },
+    ColumnCount { table: String, expected: usize, got: usize },
     /// One column's value could not be decoded.
     #[error("table {table}, column `{column}` (#{index}): {reason}")]
-    Column {
-        table: String,
-        column: String,
-        index: usize,
-        reason: ValueError,
-    },
+    Column { table: String, column: String, index: usize, reason: ValueError },
 }
 
 /// Why a single value could not be decoded.
@@ -73,7 +64,9 @@ pub enum DecodeError {
 pub enum ValueError {
     #[error("binlog value {got} does not fit column kind {kind:?}")]
     Mismatch { kind: ColumnKind, got: &'static str },
-    #[error("partial JSON update (JSON diff, binlog_row_value_options=PARTIAL_JSON) cannot be decoded into a full value")]
+    #[error(
+        "partial JSON update (JSON diff, binlog_row_value_options=PARTIAL_JSON) cannot be decoded into a full value"
+    )]
     PartialJson,
     #[error("invalid {what}: {detail}")]
     Invalid { what: &'static str, detail: String },
@@ -103,11 +96,7 @@ pub fn decode_row_image(
         None => n,
     };
     if row.len() != present || included.is_some_and(|b| b.len() < n) {
-        return Err(DecodeError::ColumnCount {
-            table: table.id.to_string(),
-            expected: present,
-            got: row.len(),
-        });
+        return Err(DecodeError::ColumnCount { table: table.id.to_string(), expected: present, got: row.len() });
     }
     let mut j = 0;
     for (i, col) in table.columns.iter().enumerate() {
@@ -117,10 +106,7 @@ pub fn decode_row_image(
                 continue;
             }
         }
-        let v = row
-            .as_ref(j)
-            .ok_or(ValueError::Taken)
-            .and_then(|v| decode_value(table, col, v));
+        let v = row.as_ref(j).ok_or(ValueError::Taken).and_then(|v| decode_value(table, col, v));
         j += 1;
         match v {
             Ok(v) => out.push(v),
@@ -153,31 +139,19 @@ fn shape(v: &BinlogValue<'_>) -> &'static str {
 }
 
 fn invalid(what: &'static str, detail: impl Into<String>) -> ValueError {
-    ValueError::Invalid {
-        what,
-        detail: detail.into(),
-    }
+    ValueError::Invalid { what, detail: detail.into() }
 }
 
 /// Decodes one column value (see the module docs for the rules).
 pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<Value, ValueError> {
     use ColumnKind as K;
-    let mismatch = || ValueError::Mismatch {
-        kind: col.kind,
-        got: shape(v),
-    };
+    let mismatch = || ValueError::Mismatch { kind: col.kind, got: shape(v) };
     let my = match v {
         BinlogValue::Value(MyValue::NULL) => return Ok(Value::Null),
         BinlogValue::JsonDiff(_) => return Err(ValueError::PartialJson),
         BinlogValue::Jsonb(j) => {
             return match col.kind {
-                K::Json
-                | K::Text
-                | K::TinyText
-                | K::MediumText
-                | K::LongText
-                | K::VarChar
-                | K::Char => {
+                K::Json | K::Text | K::TinyText | K::MediumText | K::LongText | K::VarChar | K::Char => {
                     let mut s = String::new();
                     json::jsonb_to_text(j, &mut s)?;
                     Ok(Value::String(s))
@@ -199,20 +173,12 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
     Ok(match col.kind {
         K::TinyInt => {
             let r = raw_int()?;
-            Value::Int(if col.unsigned {
-                r as u8 as i64
-            } else {
-                r as i8 as i64
-            })
+            Value::Int(if col.unsigned { r as u8 as i64 } else { r as i8 as i64 })
         }
         K::Bool => Value::Boolean(raw_int()? != 0),
         K::SmallInt => {
             let r = raw_int()?;
-            Value::Int(if col.unsigned {
-                r as u16 as i64
-            } else {
-                r as i16 as i64
-            })
+            Value::Int(if col.unsigned { r as u16 as i64 } else { r as i16 as i64 })
         }
         K::MediumInt => {
             let r = raw_int()? & 0xFF_FFFF;
@@ -220,20 +186,12 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
         }
         K::Int => {
             let r = raw_int()?;
-            Value::Int(if col.unsigned {
-                r as u32 as i64
-            } else {
-                r as i32 as i64
-            })
+            Value::Int(if col.unsigned { r as u32 as i64 } else { r as i32 as i64 })
         }
         K::BigInt => Value::Int(raw_int()?),
         K::Bit => {
             let b = bytes()?;
-            let nbits = col
-                .length
-                .filter(|l| *l > 0)
-                .map(|l| l as usize)
-                .unwrap_or(b.len() * 8);
+            let nbits = col.length.filter(|l| *l > 0).map(|l| l as usize).unwrap_or(b.len() * 8);
             if nbits == 1 {
                 Value::Boolean(b.last().is_some_and(|x| x & 1 == 1))
             } else {
@@ -244,12 +202,8 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
             }
         }
         K::Decimal => {
-            let text = std::str::from_utf8(bytes()?)
-                .map_err(|e| invalid("DECIMAL text", e.to_string()))?;
-            Value::Bytes(decimal_unscaled_bytes(
-                text,
-                col.scale.map(|s| s.max(0) as usize),
-            )?)
+            let text = std::str::from_utf8(bytes()?).map_err(|e| invalid("DECIMAL text", e.to_string()))?;
+            Value::Bytes(decimal_unscaled_bytes(text, col.scale.map(|s| s.max(0) as usize))?)
         }
         K::Float => match my {
             MyValue::Float(f) => Value::Float32(*f),
@@ -311,12 +265,8 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
         }
         K::Year => match my {
             MyValue::Bytes(b) => {
-                let t = std::str::from_utf8(b)
-                    .ok()
-                    .and_then(|t| t.parse::<i64>().ok());
-                Value::Int(
-                    t.ok_or_else(|| invalid("YEAR", String::from_utf8_lossy(b).into_owned()))?,
-                )
+                let t = std::str::from_utf8(b).ok().and_then(|t| t.parse::<i64>().ok());
+                Value::Int(t.ok_or_else(|| invalid("YEAR", String::from_utf8_lossy(b).into_owned()))?)
             }
             MyValue::Int(i) => Value::Int(*i),
             MyValue::UInt(u) => Value::Int(*u as i64),
@@ -335,17 +285,13 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
             }
             Value::Bytes(v)
         }
-        K::VarBinary | K::TinyBlob | K::Blob | K::MediumBlob | K::LongBlob => {
-            Value::Bytes(bytes()?.to_vec())
-        }
+        K::VarBinary | K::TinyBlob | K::Blob | K::MediumBlob | K::LongBlob => Value::Bytes(bytes()?.to_vec()),
         K::Enum => {
             let idx = raw_int()?;
             if idx == 0 {
                 Value::String(String::new())
             } else {
-                let label = usize::try_from(idx - 1)
-                    .ok()
-                    .and_then(|i| col.enum_values.get(i));
+                let label = usize::try_from(idx - 1).ok().and_then(|i| col.enum_values.get(i));
                 match label {
                     Some(l) => Value::String(l.clone()),
                     None => {
@@ -359,10 +305,9 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
         }
         K::Set => {
             let mask: u64 = match my {
-                MyValue::Bytes(b) if b.len() <= 8 => b
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |acc, (i, x)| acc | (*x as u64) << (8 * i)),
+                MyValue::Bytes(b) if b.len() <= 8 => {
+                    b.iter().enumerate().fold(0u64, |acc, (i, x)| acc | (*x as u64) << (8 * i))
+                }
                 MyValue::Int(i) => *i as u64,
                 MyValue::UInt(u) => *u,
                 _ => return Err(mismatch()),
@@ -371,10 +316,7 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
             for bit in 0..64 {
                 if mask & (1u64 << bit) != 0 {
                     let label = col.enum_values.get(bit).ok_or_else(|| {
-                        invalid(
-                            "SET bitmask",
-                            format!("bit {bit} set, column has {} labels", col.enum_values.len()),
-                        )
+                        invalid("SET bitmask", format!("bit {bit} set, column has {} labels", col.enum_values.len()))
                     })?;
                     if !s.is_empty() {
                         s.push(',');
@@ -397,25 +339,15 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
         K::Point => {
             let (srid, wkb) = split_srid(bytes()?)?;
             let (x, y) = wkb_point(wkb)?;
-            Value::Struct(vec![
-                Value::Float64(x),
-                Value::Float64(y),
-                Value::Bytes(wkb.to_vec()),
-                srid,
-            ])
+            Value::Struct(vec![Value::Float64(x), Value::Float64(y), Value::Bytes(wkb.to_vec()), srid])
         }
         K::Vector => {
             let b = bytes()?;
             if b.len() % 4 != 0 {
-                return Err(invalid(
-                    "VECTOR",
-                    format!("{} bytes is not a multiple of 4", b.len()),
-                ));
+                return Err(invalid("VECTOR", format!("{} bytes is not a multiple of 4", b.len())));
             }
             Value::Array(
-                b.chunks_exact(4)
-                    .map(|c| Value::Float32(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                    .collect(),
+                b.chunks_exact(4).map(|c| Value::Float32(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
             )
         }
         K::Uuid | K::Inet4 | K::Inet6 => {
@@ -450,12 +382,7 @@ pub fn format_zoned_timestamp(secs: i64, micros: i64, fsp: usize) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
+    let mut s = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60);
     if fsp > 0 {
         let frac = format!("{micros:06}");
         s.push('.');
@@ -511,10 +438,7 @@ pub fn decimal_unscaled_bytes(text: &str, scale: Option<usize>) -> Result<Vec<u8
     const LIMBS: usize = 9;
     let mut mag = [0u32; LIMBS];
     let mut ndigits = 0usize;
-    let digits = int
-        .bytes()
-        .chain(frac_used.bytes())
-        .chain(std::iter::repeat_n(b'0', scale - frac_used.len()));
+    let digits = int.bytes().chain(frac_used.bytes()).chain(std::iter::repeat_n(b'0', scale - frac_used.len()));
     for c in digits {
         if !c.is_ascii_digit() {
             return Err(bad("not a digit"));
@@ -558,19 +482,9 @@ fn split_srid(b: &[u8]) -> Result<(Value, &[u8]), ValueError> {
     match b {
         [a, b2, c, d, wkb @ ..] => {
             let srid = u32::from_le_bytes([*a, *b2, *c, *d]);
-            Ok((
-                if srid == 0 {
-                    Value::Null
-                } else {
-                    Value::Int(srid as i64)
-                },
-                wkb,
-            ))
+            Ok((if srid == 0 { Value::Null } else { Value::Int(srid as i64) }, wkb))
         }
-        _ => Err(invalid(
-            "geometry",
-            format!("{} bytes, shorter than the 4-byte SRID", b.len()),
-        )),
+        _ => Err(invalid("geometry", format!("{} bytes, shorter than the 4-byte SRID", b.len()))),
     }
 }
 
@@ -610,11 +524,7 @@ fn wkb_point(wkb: &[u8]) -> Result<(f64, f64), ValueError> {
 
 /// Text bytes → String by the column's charset (falling back to the table's, then utf8mb4).
 fn decode_text(table: &Table, col: &Column, b: &[u8]) -> Result<String, ValueError> {
-    let cs = col
-        .charset
-        .as_deref()
-        .or(table.default_charset.as_deref())
-        .unwrap_or("utf8mb4");
+    let cs = col.charset.as_deref().or(table.default_charset.as_deref()).unwrap_or("utf8mb4");
     let is = |names: &[&str]| names.iter().any(|n| cs.eq_ignore_ascii_case(n));
     if is(&["utf8mb4", "utf8", "utf8mb3", "ascii", "binary"]) {
         Ok(String::from_utf8_lossy(b).into_owned())
@@ -628,9 +538,9 @@ fn decode_text(table: &Table, col: &Column, b: &[u8]) -> Result<String, ValueErr
 /// windows-1252 (MySQL's `latin1`, decoded as Java's Cp1252: the five unmapped bytes → U+FFFD).
 fn cp1252(b: u8) -> char {
     const HIGH: [u16; 32] = [
-        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-        0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD,
+        0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+        0x0153, 0xFFFD, 0x017E, 0x0178,
     ];
     match b {
         0x80..=0x9F => char::from_u32(HIGH[(b - 0x80) as usize] as u32).unwrap_or('\u{FFFD}'),
@@ -658,10 +568,7 @@ mod tests {
         assert_eq!(b64("0.00", 2), "AA==");
         assert_eq!(b64("-0.50", 2), "zg==");
         assert_eq!(
-            b64(
-                "-99999999999999999999999999999999999.999999999999999999999999999999",
-                30
-            ),
+            b64("-99999999999999999999999999999999999.999999999999999999999999999999", 30),
             "/wzp2OOAPG91dBC5sca6EIXayfYAAAAAAAAAAQ=="
         );
         assert!(decimal_unscaled_bytes("1.234", Some(2)).is_err());
@@ -674,17 +581,8 @@ mod tests {
         assert_eq!(days_from_civil(9999, 12, 31), 2932896);
         assert_eq!(civil_from_days(19782), (2024, 2, 29));
         assert_eq!(civil_from_days(-354285), (1000, 1, 1));
-        assert_eq!(
-            format_zoned_timestamp(1, 0, 6),
-            "1970-01-01T00:00:01.000000Z"
-        );
-        assert_eq!(
-            format_zoned_timestamp(2147483647, 999999, 6),
-            "2038-01-19T03:14:07.999999Z"
-        );
-        assert_eq!(
-            format_zoned_timestamp(1709210096, 0, 0),
-            "2024-02-29T12:34:56Z"
-        );
+        assert_eq!(format_zoned_timestamp(1, 0, 6), "1970-01-01T00:00:01.000000Z");
+        assert_eq!(format_zoned_timestamp(2147483647, 999999, 6), "2038-01-19T03:14:07.999999Z");
+        assert_eq!(format_zoned_timestamp(1709210096, 0, 0), "2024-02-29T12:34:56Z");
     }
 }

@@ -99,10 +99,7 @@ impl FileOffsetStore {
 
     /// All entries with a non-null key and value, as Connect's `data` map holds them.
     pub fn load(&self) -> HashMap<Vec<u8>, Vec<u8>> {
-        self.entries
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone()?, v.clone()?)))
-            .collect()
+        self.entries.iter().filter_map(|(k, v)| Some((k.clone()?, v.clone()?))).collect()
     }
 
     /// All entries, nulls included, in file order.
@@ -112,11 +109,7 @@ impl FileOffsetStore {
 
     /// The stored Debezium offset of connector `connector_name` with `topic.prefix` `prefix`;
     /// `None` when there is none (or it was deleted with a null value).
-    pub fn get(
-        &self,
-        connector_name: &str,
-        prefix: &str,
-    ) -> Result<Option<SourceOffset>, OffsetError> {
+    pub fn get(&self, connector_name: &str, prefix: &str) -> Result<Option<SourceOffset>, OffsetError> {
         let exact = offset_key_json(connector_name, prefix);
         let found = self.entries.iter().find(|(k, _)| match k {
             Some(k) if *k == exact => true,
@@ -135,9 +128,7 @@ impl FileOffsetStore {
         let key = offset_key_json(connector_name, prefix);
         // Drop equivalent keys spelled differently so that only one entry remains.
         self.entries.retain(|(k, _)| match k {
-            Some(k) if *k != key => {
-                parse_offset_key(k).is_none_or(|(n, p)| n != connector_name || p != prefix)
-            }
+            Some(k) if *k != key => parse_offset_key(k).is_none_or(|(n, p)| n != connector_name || p != prefix),
             _ => true,
         });
         self.put_raw(Some(key), Some(offset.to_json()));
@@ -153,19 +144,13 @@ impl FileOffsetStore {
 
     /// Write the store to its file atomically, in the bytes Connect would write.
     pub fn flush(&self) -> Result<(), OffsetError> {
-        let io_err = |source| OffsetError::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io_err = |source| OffsetError::Io { path: self.path.clone(), source };
         let bytes = encode_java_map(&self.entries);
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let file_name = self
-            .path
-            .file_name()
-            .ok_or_else(|| io_err(io::Error::other("the path has no file name")))?;
+        let file_name = self.path.file_name().ok_or_else(|| io_err(io::Error::other("the path has no file name")))?;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(file_name);
         tmp_name.push(format!(".tmp-{}", std::process::id()));
@@ -212,10 +197,8 @@ pub fn encode_java_map(entries: &[RawEntry]) -> Vec<u8> {
         }
         (cap, cap / 4 * 3)
     };
-    let payload: usize = entries
-        .iter()
-        .map(|(k, v)| k.as_ref().map_or(0, |b| b.len()) + v.as_ref().map_or(0, |b| b.len()))
-        .sum();
+    let payload: usize =
+        entries.iter().map(|(k, v)| k.as_ref().map_or(0, |b| b.len()) + v.as_ref().map_or(0, |b| b.len())).sum();
     let mut out = Vec::with_capacity(128 + payload + entries.len() * 16);
     out.extend_from_slice(&STREAM_MAGIC.to_be_bytes());
     out.extend_from_slice(&STREAM_VERSION.to_be_bytes());
@@ -277,11 +260,7 @@ fn put_utf(out: &mut Vec<u8>, s: &str) {
 /// Deserialize a Java-serialized `HashMap<byte[], byte[]>` (see the module doc for what is
 /// accepted). Entries come back in stream order.
 pub fn decode_java_map(bytes: &[u8]) -> Result<Vec<RawEntry>, DecodeError> {
-    let mut r = JavaReader {
-        buf: bytes,
-        pos: 0,
-        handles: Vec::new(),
-    };
+    let mut r = JavaReader { buf: bytes, pos: 0, handles: Vec::new() };
     let magic = r.u16()?;
     if magic != STREAM_MAGIC {
         return Err(r.err_at(0, "not a Java serialization stream (missing magic 0xACED)"));
@@ -301,10 +280,7 @@ pub fn decode_java_map(bytes: &[u8]) -> Result<Vec<RawEntry>, DecodeError> {
         None => return Err(r.err_at(desc_at, "the object has a null class descriptor")),
     };
     if desc.name != HASHMAP_CLASS {
-        return Err(r.err_at(
-            desc_at,
-            format!("expected a java.util.HashMap, found {}", desc.name),
-        ));
+        return Err(r.err_at(desc_at, format!("expected a java.util.HashMap, found {}", desc.name)));
     }
     if desc.flags & SC_WRITE_METHOD == 0 {
         return Err(r.err_at(desc_at, "HashMap class descriptor lacks SC_WRITE_METHOD"));
@@ -346,10 +322,7 @@ pub fn decode_java_map(bytes: &[u8]) -> Result<Vec<RawEntry>, DecodeError> {
     }
     let end_at = r.pos;
     if r.u8()? != TC_ENDBLOCKDATA {
-        return Err(r.err_at(
-            end_at,
-            "expected the end of the HashMap data (TC_ENDBLOCKDATA)",
-        ));
+        return Err(r.err_at(end_at, "expected the end of the HashMap data (TC_ENDBLOCKDATA)"));
     }
     Ok(entries)
 }
@@ -378,10 +351,7 @@ struct JavaReader<'a> {
 
 impl JavaReader<'_> {
     fn err_at(&self, offset: usize, reason: impl Into<String>) -> DecodeError {
-        DecodeError {
-            offset,
-            reason: reason.into(),
-        }
+        DecodeError { offset, reason: reason.into() }
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
@@ -394,10 +364,7 @@ impl JavaReader<'_> {
             }
             None => Err(self.err_at(
                 self.pos,
-                format!(
-                    "unexpected end of file: needed {n} more bytes, {} left",
-                    self.buf.len() - self.pos
-                ),
+                format!("unexpected end of file: needed {n} more bytes, {} left", self.buf.len() - self.pos),
             )),
         }
     }
@@ -462,10 +429,7 @@ impl JavaReader<'_> {
                     match code {
                         b'B' | b'C' | b'D' | b'F' | b'I' | b'J' | b'S' | b'Z' => {}
                         b'L' | b'[' => self.class_name_string()?,
-                        other => {
-                            return Err(self
-                                .err_at(type_at, format!("unknown field type code 0x{other:02X}")))
-                        }
+                        other => return Err(self.err_at(type_at, format!("unknown field type code 0x{other:02X}"))),
                     }
                     fields.push(code);
                 }
@@ -478,18 +442,11 @@ impl JavaReader<'_> {
                 };
                 let mut all = super_fields;
                 all.extend(fields);
-                let desc = ClassDesc {
-                    name,
-                    flags,
-                    fields: all,
-                };
+                let desc = ClassDesc { name, flags, fields: all };
                 self.handles[slot] = Handle::Desc(desc.clone());
                 Ok(Some(desc))
             }
-            other => Err(self.err_at(
-                at,
-                format!("expected a class descriptor, found tag 0x{other:02X}"),
-            )),
+            other => Err(self.err_at(at, format!("expected a class descriptor, found tag 0x{other:02X}"))),
         }
     }
 
@@ -513,10 +470,7 @@ impl JavaReader<'_> {
                 Ok(())
             }
             TC_REFERENCE => self.handle().map(|_| ()),
-            other => Err(self.err_at(
-                at,
-                format!("expected a type name string, found tag 0x{other:02X}"),
-            )),
+            other => Err(self.err_at(at, format!("expected a type name string, found tag 0x{other:02X}"))),
         }
     }
 
@@ -535,10 +489,7 @@ impl JavaReader<'_> {
                     self.take(n)?;
                 }
                 other => {
-                    return Err(self.err_at(
-                        at,
-                        format!("unsupported class annotation content (tag 0x{other:02X})"),
-                    ))
+                    return Err(self.err_at(at, format!("unsupported class annotation content (tag 0x{other:02X})")))
                 }
             }
         }
@@ -573,9 +524,7 @@ impl JavaReader<'_> {
                     let n = self.u32()? as usize;
                     data.extend_from_slice(self.take(n)?);
                 }
-                _ if at == first_at => {
-                    return Err(self.err_at(at, "expected HashMap block data (TC_BLOCKDATA)"))
-                }
+                _ if at == first_at => return Err(self.err_at(at, "expected HashMap block data (TC_BLOCKDATA)")),
                 _ => return Ok((data, first_at)),
             }
             if data.len() >= 8 {
@@ -599,13 +548,8 @@ impl JavaReader<'_> {
                 match desc {
                     Some(d) if d.name == BYTE_ARRAY_CLASS => {}
                     Some(d) => {
-                        return Err(self.err_at(
-                            desc_at,
-                            format!(
-                                "expected a byte[] key or value, found an array of {}",
-                                d.name
-                            ),
-                        ))
+                        return Err(self
+                            .err_at(desc_at, format!("expected a byte[] key or value, found an array of {}", d.name)))
                     }
                     None => return Err(self.err_at(desc_at, "array without a class descriptor")),
                 }
@@ -620,10 +564,7 @@ impl JavaReader<'_> {
                 self.handles[slot] = Handle::Bytes(bytes.clone());
                 Ok(Some(bytes))
             }
-            other => Err(self.err_at(
-                at,
-                format!("expected a byte[] key or value or null, found tag 0x{other:02X}"),
-            )),
+            other => Err(self.err_at(at, format!("expected a byte[] key or value or null, found tag 0x{other:02X}"))),
         }
     }
 }
@@ -642,15 +583,10 @@ mod tests {
         let bytes = golden_dat();
         let entries = decode_java_map(&bytes).unwrap();
         assert_eq!(entries.len(), 1);
-        assert_eq!(
-            entries[0].0.as_deref(),
-            Some(&br#"["oracle-engine",{"server":"dbserver1"}]"#[..])
-        );
+        assert_eq!(entries[0].0.as_deref(), Some(&br#"["oracle-engine",{"server":"dbserver1"}]"#[..]));
         assert_eq!(
             entries[0].1.as_deref(),
-            Some(
-                &br#"{"ts_sec":1795627630,"file":"mysql-bin.000001","pos":38969,"row":1,"server_id":1}"#[..]
-            )
+            Some(&br#"{"ts_sec":1795627630,"file":"mysql-bin.000001","pos":38969,"row":1,"server_id":1}"#[..])
         );
         assert_eq!(encode_java_map(&entries), bytes);
     }
@@ -685,10 +621,7 @@ mod tests {
         again.flush().unwrap();
         let reread = FileOffsetStore::open(&path).unwrap();
         assert_eq!(reread.entries().len(), 1);
-        assert_eq!(
-            reread.get("oracle-engine", "dbserver1").unwrap(),
-            Some(next)
-        );
+        assert_eq!(reread.get("oracle-engine", "dbserver1").unwrap(), Some(next));
     }
 
     #[test]
@@ -696,16 +629,8 @@ mod tests {
         for n in [0usize, 1, 2, 12, 13, 25, 100] {
             let entries: Vec<RawEntry> = (0..n)
                 .map(|i| {
-                    let k = if i == 3 {
-                        None
-                    } else {
-                        Some(format!("k{i}").into_bytes())
-                    };
-                    let v = if i % 5 == 1 {
-                        None
-                    } else {
-                        Some(vec![b'v'; i])
-                    };
+                    let k = if i == 3 { None } else { Some(format!("k{i}").into_bytes()) };
+                    let v = if i % 5 == 1 { None } else { Some(vec![b'v'; i]) };
                     (k, v)
                 })
                 .collect();
@@ -721,10 +646,7 @@ mod tests {
         // 13 entries: capacity 32, threshold 24.
         let e13: Vec<RawEntry> = (0..13).map(|i| (Some(vec![i]), None)).collect();
         let b13 = encode_java_map(&e13);
-        assert_eq!(
-            &b13[0x3F..0x4F],
-            &[0x3F, 0x40, 0, 0, 0, 0, 0, 24, 0x77, 8, 0, 0, 0, 32, 0, 0][..]
-        );
+        assert_eq!(&b13[0x3F..0x4F], &[0x3F, 0x40, 0, 0, 0, 0, 0, 24, 0x77, 8, 0, 0, 0, 32, 0, 0][..]);
     }
 
     #[test]
@@ -734,10 +656,7 @@ mod tests {
         let null_at = bytes.len() - 2;
         assert_eq!(bytes[null_at], TC_NULL);
         bytes.splice(null_at..null_at + 1, [TC_REFERENCE, 0x00, 0x7E, 0x00, 0x03]);
-        assert_eq!(
-            decode_java_map(&bytes).unwrap(),
-            vec![(Some(b"ab".to_vec()), Some(b"ab".to_vec()))]
-        );
+        assert_eq!(decode_java_map(&bytes).unwrap(), vec![(Some(b"ab".to_vec()), Some(b"ab".to_vec()))]);
     }
 
     #[test]
@@ -755,13 +674,7 @@ mod tests {
                 let _ = decode_java_map(&b);
             }
         }
-        for garbage in [
-            &b""[..],
-            b"\xAC",
-            b"\xAC\xED\x00\x05",
-            b"hello world",
-            &[0xFF; 300],
-        ] {
+        for garbage in [&b""[..], b"\xAC", b"\xAC\xED\x00\x05", b"hello world", &[0xFF; 300]] {
             assert!(decode_java_map(garbage).is_err());
         }
     }

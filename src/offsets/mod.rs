@@ -178,8 +178,8 @@ impl SourceOffset {
 
     /// Parse an offset value as written by any Debezium version (tolerant; see module doc).
     pub fn from_json(bytes: &[u8]) -> Result<Self, OffsetError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| OffsetError::InvalidJson(format!("not JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| OffsetError::InvalidJson(format!("not JSON: {e}")))?;
         let Value::Object(map) = value else {
             return Err(OffsetError::InvalidJson("expected a JSON object".into()));
         };
@@ -206,9 +206,7 @@ impl SourceOffset {
                         Value::Null | Value::Bool(false) => None,
                         Value::Bool(true) => Some("INITIAL".to_owned()),
                         Value::String(s) if s.eq_ignore_ascii_case("false") => None,
-                        Value::String(s) if s.eq_ignore_ascii_case("true") => {
-                            Some("INITIAL".to_owned())
-                        }
+                        Value::String(s) if s.eq_ignore_ascii_case("true") => Some("INITIAL".to_owned()),
                         Value::String(s) => Some(s.clone()),
                         _ => return Err(bad_field(&k, &v, "a string or boolean")),
                     }
@@ -239,12 +237,7 @@ impl SourceOffset {
 /// The exact key bytes Kafka Connect stores for a Debezium MySQL connector:
 /// `["<connector name>",{"server":"<topic.prefix>"}]`.
 pub fn offset_key_json(connector_name: &str, topic_prefix: &str) -> Vec<u8> {
-    format!(
-        "[{},{{\"server\":{}}}]",
-        json_string(connector_name),
-        json_string(topic_prefix)
-    )
-    .into_bytes()
+    format!("[{},{{\"server\":{}}}]", json_string(connector_name), json_string(topic_prefix)).into_bytes()
 }
 
 /// Parse an offset key `["<connector name>",{"server":"<topic.prefix>"}]` into
@@ -282,10 +275,7 @@ pub fn java_hashmap_order(keys: &[&str]) -> Vec<usize> {
             continue;
         }
         let bucket = hashes[i] as usize & (capacity - 1);
-        let chain_before = inserted
-            .iter()
-            .filter(|&&j| hashes[j] as usize & (capacity - 1) == bucket)
-            .count();
+        let chain_before = inserted.iter().filter(|&&j| hashes[j] as usize & (capacity - 1) == bucket).count();
         inserted.push(i);
         if chain_before >= TREEIFY_THRESHOLD && capacity < MIN_TREEIFY_CAPACITY {
             capacity *= 2;
@@ -302,8 +292,7 @@ pub fn java_hashmap_order(keys: &[&str]) -> Vec<usize> {
 
 /// Java's `String.hashCode()`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 /// `HashMap.hash()`: `h ^ (h >>> 16)`.
@@ -344,10 +333,7 @@ fn json_value(v: &Value) -> String {
             format!("[{}]", parts.join(","))
         }
         Value::Object(map) => {
-            let parts: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{}:{}", json_string(k), json_value(v)))
-                .collect();
+            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{}:{}", json_string(k), json_value(v))).collect();
             format!("{{{}}}", parts.join(","))
         }
         other => other.to_string(),
@@ -367,10 +353,7 @@ fn bad_field(key: &str, v: &Value, expected: &str) -> OffsetError {
     OffsetError::InvalidJson(format!("key \"{key}\" must be {expected}, found {shown}"))
 }
 
-fn opt<T>(
-    v: &Value,
-    f: impl FnOnce(&Value) -> Result<T, OffsetError>,
-) -> Result<Option<T>, OffsetError> {
+fn opt<T>(v: &Value, f: impl FnOnce(&Value) -> Result<T, OffsetError>) -> Result<Option<T>, OffsetError> {
     if v.is_null() {
         Ok(None)
     } else {
@@ -427,12 +410,7 @@ pub(crate) mod tests {
         let mut files: Vec<_> = std::fs::read_dir(&golden)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .ends_with(".committed-offsets.jsonl")
-            })
+            .filter(|p| p.file_name().unwrap().to_string_lossy().ends_with(".committed-offsets.jsonl"))
             .collect();
         files.sort();
         assert!(!files.is_empty());
@@ -453,14 +431,8 @@ pub(crate) mod tests {
         let all = golden_committed_offsets();
         assert!(all.len() >= 20, "{}", all.len());
         for (key, value) in all {
-            assert_eq!(
-                String::from_utf8(offset_key_json("oracle-engine", "dbserver1")).unwrap(),
-                key
-            );
-            assert_eq!(
-                parse_offset_key(key.as_bytes()),
-                Some(("oracle-engine".into(), "dbserver1".into()))
-            );
+            assert_eq!(String::from_utf8(offset_key_json("oracle-engine", "dbserver1")).unwrap(), key);
+            assert_eq!(parse_offset_key(key.as_bytes()), Some(("oracle-engine".into(), "dbserver1".into())));
             let parsed = SourceOffset::from_json(value.as_bytes()).unwrap();
             assert!(parsed.extra.is_empty(), "{value}");
             assert_eq!(String::from_utf8(parsed.to_json()).unwrap(), value);
@@ -478,12 +450,7 @@ pub(crate) mod tests {
             let parsed = SourceOffset::from_json(offset.to_string().as_bytes()).unwrap();
             let rendered: Value = serde_json::from_slice(&parsed.to_json()).unwrap();
             assert_eq!(&rendered, offset);
-            let keys: Vec<&str> = rendered
-                .as_object()
-                .unwrap()
-                .keys()
-                .map(|k| k.as_str())
-                .collect();
+            let keys: Vec<&str> = rendered.as_object().unwrap().keys().map(|k| k.as_str()).collect();
             let expected: Vec<&str> = ["ts_sec", "file", "pos", "row", "server_id", "snapshot"]
                 .into_iter()
                 .filter(|k| offset.get(*k).is_some())
@@ -575,10 +542,7 @@ pub(crate) mod tests {
 
     #[test]
     fn strings_are_escaped_like_jackson() {
-        assert_eq!(
-            json_string("a\"b\\c\n\u{1}é/"),
-            "\"a\\\"b\\\\c\\n\\u0001é/\""
-        );
+        assert_eq!(json_string("a\"b\\c\n\u{1}é/"), "\"a\\\"b\\\\c\\n\\u0001é/\"");
         assert_eq!(
             String::from_utf8(offset_key_json("my \"conn\"", "p")).unwrap(),
             r#"["my \"conn\"",{"server":"p"}]"#

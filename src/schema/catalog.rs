@@ -127,7 +127,12 @@ impl Catalog {
     }
 
     /// Applies one parsed statement; `sql` is only used in errors.
-    pub fn apply_statement(&mut self, stmt: Statement, sql: &str, changes: &mut Vec<SchemaChange>) -> Result<(), DdlError> {
+    pub fn apply_statement(
+        &mut self,
+        stmt: Statement,
+        sql: &str,
+        changes: &mut Vec<SchemaChange>,
+    ) -> Result<(), DdlError> {
         match stmt {
             Statement::Ignored | Statement::Use { .. } | Statement::Truncate(_) => {}
             Statement::SetServerCharset(cs) => self.server_charset = cs,
@@ -167,7 +172,12 @@ impl Catalog {
                 renumber(&mut table.columns);
                 self.databases.entry(ct.id.db.clone()).or_default();
                 self.insert(table.clone());
-                changes.push(SchemaChange { kind: ChangeType::Create, id: ct.id, table: Some(table), previous_id: None });
+                changes.push(SchemaChange {
+                    kind: ChangeType::Create,
+                    id: ct.id,
+                    table: Some(table),
+                    previous_id: None,
+                });
             }
             Statement::CreateTableLike { id, like, if_not_exists } => {
                 if if_not_exists && self.table(&id).is_some() {
@@ -189,7 +199,12 @@ impl Catalog {
                     self.remove(&id);
                 }
                 self.insert(table.clone());
-                changes.push(SchemaChange { kind: ChangeType::Alter, id: table.id.clone(), table: Some(table), previous_id });
+                changes.push(SchemaChange {
+                    kind: ChangeType::Alter,
+                    id: table.id.clone(),
+                    table: Some(table),
+                    previous_id,
+                });
             }
             Statement::DropTables { ids, if_exists } => {
                 for id in ids {
@@ -205,7 +220,12 @@ impl Catalog {
                     let mut table = self.remove(&from).ok_or_else(|| Self::unknown(&from, sql))?;
                     table.id = to.clone();
                     self.insert(table.clone());
-                    changes.push(SchemaChange { kind: ChangeType::Alter, id: to, table: Some(table), previous_id: Some(from) });
+                    changes.push(SchemaChange {
+                        kind: ChangeType::Alter,
+                        id: to,
+                        table: Some(table),
+                        previous_id: Some(from),
+                    });
                 }
             }
         }

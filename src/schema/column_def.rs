@@ -33,7 +33,9 @@ fn type_spec(toks: &[Token], mut i: usize) -> Result<(TypeSpec, usize), String> 
     let mut spec = TypeSpec::default();
     match toks.get(i) {
         Some(Token::Word(w)) => spec.words.push(w.value.to_ascii_uppercase()),
-        other => return Err(format!("expected a column type, found {}", other.map(|t| t.to_string()).unwrap_or_default())),
+        other => {
+            return Err(format!("expected a column type, found {}", other.map(|t| t.to_string()).unwrap_or_default()))
+        }
     }
     i += 1;
     while let Some(Token::Word(w)) = toks.get(i) {
@@ -165,13 +167,17 @@ fn default_text(expr: &Expr, rest: &[Token]) -> Option<String> {
     match expr {
         Expr::Value(v) => match &v.value {
             SqlValue::Null => None,
-            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) | SqlValue::NationalStringLiteral(s) => Some(s.clone()),
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) | SqlValue::NationalStringLiteral(s) => {
+                Some(s.clone())
+            }
             SqlValue::Number(n, _) => Some(n.to_string()),
             SqlValue::Boolean(b) => {
                 // Keep the spelling used in the statement (`FALSE` in the oracle).
                 let pos = rest.iter().position(|t| is_word(Some(t), "DEFAULT"));
                 let spelled = pos.and_then(|p| rest.get(p + 1)).and_then(|t| match t {
-                    Token::Word(w) if w.value.eq_ignore_ascii_case(if *b { "TRUE" } else { "FALSE" }) => Some(w.value.clone()),
+                    Token::Word(w) if w.value.eq_ignore_ascii_case(if *b { "TRUE" } else { "FALSE" }) => {
+                        Some(w.value.clone())
+                    }
                     _ => None,
                 });
                 Some(spelled.unwrap_or_else(|| if *b { "TRUE".into() } else { "FALSE".into() }))

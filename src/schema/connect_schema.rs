@@ -76,14 +76,22 @@ pub fn key_schema(prefix: &str, table: &Table, opts: &SchemaOptions) -> Option<A
     if idx.is_empty() {
         return None;
     }
-    let fields = idx.iter().map(|&i| Field::new(table.columns[i].name.clone(), column_schema(&table.columns[i], opts).arc())).collect();
-    Some(Schema::new(SchemaType::Struct(fields)).named(format!("{prefix}.{}.{}.Key", table.id.db, table.id.table)).arc())
+    let fields = idx
+        .iter()
+        .map(|&i| Field::new(table.columns[i].name.clone(), column_schema(&table.columns[i], opts).arc()))
+        .collect();
+    Some(
+        Schema::new(SchemaType::Struct(fields)).named(format!("{prefix}.{}.{}.Key", table.id.db, table.id.table)).arc(),
+    )
 }
 
 /// `<prefix>.<db>.<table>.Value` (optional, as used for `before`/`after`).
 pub fn value_schema(prefix: &str, table: &Table, opts: &SchemaOptions) -> Arc<Schema> {
     let fields = table.columns.iter().map(|c| Field::new(c.name.clone(), column_schema(c, opts).arc())).collect();
-    Schema::new(SchemaType::Struct(fields)).optional().named(format!("{prefix}.{}.{}.Value", table.id.db, table.id.table)).arc()
+    Schema::new(SchemaType::Struct(fields))
+        .optional()
+        .named(format!("{prefix}.{}.{}.Value", table.id.db, table.id.table))
+        .arc()
 }
 
 fn semantic(ty: SchemaType, name: &str) -> Schema {
@@ -93,7 +101,8 @@ fn semantic(ty: SchemaType, name: &str) -> Schema {
 fn decimal_schema(scale: i32, precision: Option<i32>, opts: &SchemaOptions) -> Schema {
     match opts.decimal {
         DecimalHandling::Precise => {
-            let s = semantic(SchemaType::Bytes, "org.apache.kafka.connect.data.Decimal").param("scale", scale.to_string());
+            let s =
+                semantic(SchemaType::Bytes, "org.apache.kafka.connect.data.Decimal").param("scale", scale.to_string());
             match precision {
                 Some(p) => s.param("connect.decimal.precision", p.to_string()),
                 None => s,
@@ -129,7 +138,9 @@ pub fn column_schema(col: &Column, opts: &SchemaOptions) -> Schema {
     let s = match col.kind {
         K::Bool => Schema::new(SchemaType::Boolean),
         K::Bit if col.length.unwrap_or(1) <= 1 => Schema::new(SchemaType::Boolean),
-        K::Bit => semantic(SchemaType::Bytes, "io.debezium.data.Bits").param("length", col.length.unwrap_or(1).to_string()),
+        K::Bit => {
+            semantic(SchemaType::Bytes, "io.debezium.data.Bits").param("length", col.length.unwrap_or(1).to_string())
+        }
         K::TinyInt => Schema::new(SchemaType::Int16),
         K::SmallInt => Schema::new(if col.unsigned { SchemaType::Int32 } else { SchemaType::Int16 }),
         K::MediumInt => Schema::new(SchemaType::Int32),
@@ -141,7 +152,9 @@ pub fn column_schema(col: &Column, opts: &SchemaOptions) -> Schema {
         K::Decimal => decimal_schema(col.scale.unwrap_or(0), col.length, opts),
         K::Float => Schema::new(SchemaType::Float32),
         K::Double => Schema::new(SchemaType::Float64),
-        K::Date if opts.time_precision == TimePrecision::Connect => semantic(SchemaType::Int32, "org.apache.kafka.connect.data.Date"),
+        K::Date if opts.time_precision == TimePrecision::Connect => {
+            semantic(SchemaType::Int32, "org.apache.kafka.connect.data.Date")
+        }
         K::Date => semantic(SchemaType::Int32, "io.debezium.time.Date"),
         K::Time => match opts.time_precision {
             TimePrecision::Connect => semantic(SchemaType::Int32, "org.apache.kafka.connect.data.Time"),
@@ -164,12 +177,18 @@ pub fn column_schema(col: &Column, opts: &SchemaOptions) -> Schema {
         },
         K::Json => semantic(SchemaType::String, "io.debezium.data.Json"),
         K::Point => geometry_schema(true),
-        K::Geometry | K::LineString | K::Polygon | K::MultiPoint | K::MultiLineString | K::MultiPolygon | K::GeometryCollection => {
-            geometry_schema(false)
-        }
+        K::Geometry
+        | K::LineString
+        | K::Polygon
+        | K::MultiPoint
+        | K::MultiLineString
+        | K::MultiPolygon
+        | K::GeometryCollection => geometry_schema(false),
         K::Uuid => semantic(SchemaType::String, "io.debezium.data.Uuid"),
         K::Inet4 | K::Inet6 => Schema::new(SchemaType::String),
-        K::Vector => semantic(SchemaType::Array(Schema::new(SchemaType::Float32).arc()), "io.debezium.data.FloatVector"),
+        K::Vector => {
+            semantic(SchemaType::Array(Schema::new(SchemaType::Float32).arc()), "io.debezium.data.FloatVector")
+        }
     };
     let mut s = if col.optional { s.optional() } else { s };
     if let Some(d) = default_value(col, &s) {
@@ -204,12 +223,20 @@ pub fn default_value(col: &Column, schema: &Schema) -> Option<Value> {
         }),
         (SchemaType::Int64, K::DateTime) if now => (!col.optional).then_some(Value::Int(0)),
         (SchemaType::Int64, K::DateTime) => parse_datetime_micros(expr).map(|us| {
-            Value::Int(if schema.name.as_deref() == Some("io.debezium.time.MicroTimestamp") { us } else { us.div_euclid(1000) })
+            Value::Int(if schema.name.as_deref() == Some("io.debezium.time.MicroTimestamp") {
+                us
+            } else {
+                us.div_euclid(1000)
+            })
         }),
         (SchemaType::String, K::Timestamp) if now => (!col.optional).then(|| Value::str("1970-01-01T00:00:00Z")),
         (SchemaType::String, K::Timestamp) => parse_datetime_micros(expr).map(|us| Value::String(zoned(us))),
         (SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64, _) => {
-            let v = expr.trim().parse::<i64>().ok().or_else(|| expr.trim().parse::<f64>().ok().map(|f| f.round() as i64))?;
+            let v = expr
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .or_else(|| expr.trim().parse::<f64>().ok().map(|f| f.round() as i64))?;
             Some(Value::Int(v))
         }
         (SchemaType::Float32, _) => expr.trim().parse::<f32>().ok().map(Value::Float32),
@@ -223,13 +250,14 @@ pub fn default_value(col: &Column, schema: &Schema) -> Option<Value> {
 /// `b'101'` / `0x1F` / a decimal number → little-endian bytes (as Debezium encodes BIT values).
 fn parse_bits(expr: &str) -> Option<Vec<u8>> {
     let e = expr.trim();
-    let value: u64 = if let Some(b) = e.strip_prefix("b'").or_else(|| e.strip_prefix("B'")).and_then(|s| s.strip_suffix('\'')) {
-        u64::from_str_radix(b, 2).ok()?
-    } else if let Some(h) = e.strip_prefix("0x") {
-        u64::from_str_radix(h, 16).ok()?
-    } else {
-        e.parse().ok()?
-    };
+    let value: u64 =
+        if let Some(b) = e.strip_prefix("b'").or_else(|| e.strip_prefix("B'")).and_then(|s| s.strip_suffix('\'')) {
+            u64::from_str_radix(b, 2).ok()?
+        } else if let Some(h) = e.strip_prefix("0x") {
+            u64::from_str_radix(h, 16).ok()?
+        } else {
+            e.parse().ok()?
+        };
     let mut bytes = value.to_le_bytes().to_vec();
     while bytes.len() > 1 && bytes.last() == Some(&0) {
         bytes.pop();
@@ -299,7 +327,8 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 fn parse_date(s: &str) -> Option<i64> {
     let mut it = s.trim().splitn(3, '-');
-    let (y, m, d) = (it.next()?.parse::<i64>().ok()?, it.next()?.parse::<i64>().ok()?, it.next()?.get(..2)?.parse::<i64>().ok()?);
+    let (y, m, d) =
+        (it.next()?.parse::<i64>().ok()?, it.next()?.parse::<i64>().ok()?, it.next()?.get(..2)?.parse::<i64>().ok()?);
     if !(1..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }

@@ -56,14 +56,27 @@ pub enum ColumnPosition {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlterOp {
     /// ADD COLUMN; a no-op when the column exists (covers `IF NOT EXISTS`).
-    AddColumn { column: Column, position: ColumnPosition },
+    AddColumn {
+        column: Column,
+        position: ColumnPosition,
+    },
     /// MODIFY (old_name == column.name) or CHANGE; a no-op when `old_name` does not exist.
-    ChangeColumn { old_name: String, column: Column, position: ColumnPosition },
+    ChangeColumn {
+        old_name: String,
+        column: Column,
+        position: ColumnPosition,
+    },
     /// DROP COLUMN; a no-op when missing (covers `IF EXISTS`).
     DropColumn(String),
-    RenameColumn { from: String, to: String },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
     /// ALTER COLUMN c SET DEFAULT x (Some) / DROP DEFAULT (None).
-    SetDefault { column: String, default: Option<String> },
+    SetDefault {
+        column: String,
+        default: Option<String>,
+    },
     AddPrimaryKey(Vec<String>),
     DropPrimaryKey,
     RenameTable(TableId),
@@ -89,16 +102,37 @@ pub struct CreateTable {
 /// A statement, reduced to what matters for table schemas.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
-    CreateDatabase { name: String, if_not_exists: bool, charset: Option<String> },
-    AlterDatabase { name: String, charset: Option<String> },
-    DropDatabase { name: String },
-    Use { name: String },
+    CreateDatabase {
+        name: String,
+        if_not_exists: bool,
+        charset: Option<String>,
+    },
+    AlterDatabase {
+        name: String,
+        charset: Option<String>,
+    },
+    DropDatabase {
+        name: String,
+    },
+    Use {
+        name: String,
+    },
     /// `SET character_set_server = x`.
     SetServerCharset(String),
     CreateTable(CreateTable),
-    CreateTableLike { id: TableId, like: TableId, if_not_exists: bool },
-    AlterTable { id: TableId, ops: Vec<AlterOp> },
-    DropTables { ids: Vec<TableId>, if_exists: bool },
+    CreateTableLike {
+        id: TableId,
+        like: TableId,
+        if_not_exists: bool,
+    },
+    AlterTable {
+        id: TableId,
+        ops: Vec<AlterOp>,
+    },
+    DropTables {
+        ids: Vec<TableId>,
+        if_exists: bool,
+    },
     RenameTables(Vec<(TableId, TableId)>),
     Truncate(TableId),
     /// Cannot change any table's columns (GRANT, SET, BEGIN, triggers, views, indexes, …).
@@ -292,7 +326,9 @@ impl<'a> StatementParser<'a> {
                 return self.alter_table();
             }
             if self.eat("DATABASE") || self.eat("SCHEMA") {
-                let named = !["DEFAULT", "CHARACTER", "CHARSET", "COLLATE", "COMMENT", "UPGRADE"].iter().any(|k| self.peek_word(k));
+                let named = !["DEFAULT", "CHARACTER", "CHARSET", "COLLATE", "COMMENT", "UPGRADE"]
+                    .iter()
+                    .any(|k| self.peek_word(k));
                 let name = if named { self.ident().unwrap_or_default() } else { self.db.to_string() };
                 let charset = self.charset_options();
                 return Ok(Statement::AlterDatabase { name, charset });
@@ -486,7 +522,11 @@ enum Element {
 fn element_kind(toks: &[Token]) -> Element {
     if is_word(toks.first(), "CONSTRAINT") {
         let mut i = 1;
-        if !is_word(toks.get(1), "PRIMARY") && !is_word(toks.get(1), "UNIQUE") && !is_word(toks.get(1), "FOREIGN") && !is_word(toks.get(1), "CHECK") {
+        if !is_word(toks.get(1), "PRIMARY")
+            && !is_word(toks.get(1), "UNIQUE")
+            && !is_word(toks.get(1), "FOREIGN")
+            && !is_word(toks.get(1), "CHECK")
+        {
             i = 2; // named constraint
         }
         return if is_word(toks.get(i), "PRIMARY") { Element::PrimaryKey } else { Element::Other };
@@ -494,7 +534,8 @@ fn element_kind(toks: &[Token]) -> Element {
     if is_word(toks.first(), "PRIMARY") {
         return Element::PrimaryKey;
     }
-    const OTHER: &[&str] = &["KEY", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK", "PERIOD", "SYSTEM", "PARTITION"];
+    const OTHER: &[&str] =
+        &["KEY", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK", "PERIOD", "SYSTEM", "PARTITION"];
     if OTHER.iter().any(|k| is_word(toks.first(), k)) {
         Element::Other
     } else {

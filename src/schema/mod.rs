@@ -10,9 +10,9 @@ mod column_def;
 pub mod connect_schema;
 pub mod ddl;
 pub mod table_changes;
-pub mod types;
 #[cfg(test)]
 mod tests;
+pub mod types;
 
 pub use catalog::{Catalog, ChangeType, SchemaChange};
 pub use ddl::DdlError;

@@ -23,7 +23,11 @@ fn golden_dir() -> PathBuf {
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle/golden")),
         Some(PathBuf::from("/work/shared/oracle/golden")),
     ];
-    candidates.into_iter().flatten().find(|p| p.join("main.json.jsonl").exists()).expect("oracle golden directory not found")
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("main.json.jsonl").exists())
+        .expect("oracle golden directory not found")
 }
 
 /// Runs whose schema history Debezium completed (mdbtypes_skip died mid-snapshot).
@@ -40,7 +44,10 @@ fn schema_json(schema: &Schema, field: Option<&str>) -> Json {
     m.insert("type".into(), json!(schema.ty.json_name()));
     match &schema.ty {
         SchemaType::Struct(fields) => {
-            m.insert("fields".into(), Json::Array(fields.iter().map(|f| schema_json(&f.schema, Some(&f.name))).collect()));
+            m.insert(
+                "fields".into(),
+                Json::Array(fields.iter().map(|f| schema_json(&f.schema, Some(&f.name))).collect()),
+            );
         }
         SchemaType::Array(items) => {
             m.insert("items".into(), schema_json(items, None));
@@ -80,7 +87,9 @@ fn value_json(schema: &Schema, v: &Value) -> Json {
         (Value::Float64(f), _) => json!(f),
         (Value::String(s), _) => json!(s),
         (Value::Bytes(b), _) => json!(base64::engine::general_purpose::STANDARD.encode(b)),
-        (Value::Array(items), SchemaType::Array(item)) => Json::Array(items.iter().map(|x| value_json(item, x)).collect()),
+        (Value::Array(items), SchemaType::Array(item)) => {
+            Json::Array(items.iter().map(|x| value_json(item, x)).collect())
+        }
         (Value::Struct(vals), SchemaType::Struct(fields)) => {
             Json::Object(fields.iter().zip(vals).map(|(f, x)| (f.name.clone(), value_json(&f.schema, x))).collect())
         }
@@ -180,10 +189,20 @@ fn check_data_records(run: &str) -> usize {
         let catalog = &states.iter().rev().find(|(p, _)| *p <= pos).expect("a catalog state").1;
         let table = catalog.table(&id).unwrap_or_else(|| panic!("{id} unknown at {pos}"));
         let key = key_schema("dbserver1", table, &opts).expect("key");
-        assert_eq!(compact(&schema_json(&key, None)), compact(&rec["key"]["schema"]), "key of {topic} seq {}", rec["seq"]);
+        assert_eq!(
+            compact(&schema_json(&key, None)),
+            compact(&rec["key"]["schema"]),
+            "key of {topic} seq {}",
+            rec["seq"]
+        );
         let value = value_schema("dbserver1", table, &opts);
         let before = &rec["value"]["schema"]["fields"][0];
-        assert_eq!(compact(&schema_json(&value, Some("before"))), compact(before), "value of {topic} seq {}", rec["seq"]);
+        assert_eq!(
+            compact(&schema_json(&value, Some("before"))),
+            compact(before),
+            "value of {topic} seq {}",
+            rec["seq"]
+        );
         checked += 1;
     }
     checked
@@ -192,7 +211,8 @@ fn check_data_records(run: &str) -> usize {
 /// Every prefix of every golden DDL (and some MariaDB statements) parses or fails cleanly.
 #[test]
 fn no_panic_on_truncated_or_odd_input() {
-    let mut stmts: Vec<String> = read_jsonl("main.schema-history.jsonl").iter().map(|r| r["ddl"].as_str().unwrap().to_string()).collect();
+    let mut stmts: Vec<String> =
+        read_jsonl("main.schema-history.jsonl").iter().map(|r| r["ddl"].as_str().unwrap().to_string()).collect();
     stmts.extend(
         [
             "ALTER TABLE p ADD COLUMN IF NOT EXISTS (a INT, b VARCHAR(3) CHARSET latin1) , CHANGE COLUMN IF EXISTS x y INT FIRST",
@@ -233,7 +253,10 @@ fn mariadb_uuid_inet_tables_parse() {
         assert_eq!(names, vec!["INT", "UUID", "INET4", "INET6"]);
         let v = schema_json(&value_schema("dbserver1", t, &SchemaOptions::default()), Some("after"));
         let f = &v["fields"];
-        assert_eq!(compact(&f[1]), r#"{"type":"string","optional":true,"name":"io.debezium.data.Uuid","version":1,"field":"c_uuid"}"#);
+        assert_eq!(
+            compact(&f[1]),
+            r#"{"type":"string","optional":true,"name":"io.debezium.data.Uuid","version":1,"field":"c_uuid"}"#
+        );
         assert_eq!(compact(&f[2]), r#"{"type":"string","optional":true,"field":"c_inet4"}"#);
         assert_eq!(compact(&f[3]), r#"{"type":"string","optional":true,"field":"c_inet6"}"#);
         assert!(t.columns[1].charset.is_none());
@@ -318,7 +341,9 @@ fn mariadb_syntax_and_other_statements() {
     let err = c.apply_ddl("d", "CREATE TABLE bad (a FOOTYPE)").unwrap_err();
     assert!(matches!(&err, DdlError::Parse { statement, .. } if statement.contains("FOOTYPE")), "{err}");
     assert!(c.apply_ddl("d", "CREATE TABLE x (a INT DEFAULT 'unterminated)").is_err());
-    assert!(matches!(parse("d", "USE e; CREATE TABLE t (a INT)").unwrap()[1], Statement::CreateTable(ref ct) if ct.id == TableId::new("e", "t")));
+    assert!(
+        matches!(parse("d", "USE e; CREATE TABLE t (a INT)").unwrap()[1], Statement::CreateTable(ref ct) if ct.id == TableId::new("e", "t"))
+    );
     let ops = match &parse("d", "ALTER TABLE t ALTER COLUMN a SET DEFAULT 5").unwrap()[0] {
         Statement::AlterTable { ops, .. } => ops.clone(),
         other => panic!("{other:?}"),
@@ -333,7 +358,8 @@ fn defaults_render_like_debezium() {
     ]);
     let t = c.table(&TableId::new("d", "t")).unwrap();
     let v = schema_json(&value_schema("p", t, &SchemaOptions::default()), None);
-    let defaults: Vec<Json> = v["fields"].as_array().unwrap().iter().map(|f| f.get("default").cloned().unwrap_or(Json::Null)).collect();
+    let defaults: Vec<Json> =
+        v["fields"].as_array().unwrap().iter().map(|f| f.get("default").cloned().unwrap_or(Json::Null)).collect();
     // -1.50 unscaled = -150 = 0xff6a.
     assert_eq!(compact(&json!(defaults)), r#"[null,"/2o=",1577934245000,"1970-01-01T00:00:00Z","b",1,true]"#);
 }

@@ -78,8 +78,12 @@ pub fn resolve(spec: &TypeSpec) -> Result<ResolvedType, String> {
     let (base, spelled): (&str, String) = match words.as_slice() {
         ["DOUBLE", "PRECISION"] => ("DOUBLE", "DOUBLE PRECISION".into()),
         ["CHARACTER", "VARYING"] | ["CHAR", "VARYING"] => ("VARCHAR", "VARCHAR".into()),
-        ["NATIONAL", "CHAR", "VARYING"] | ["NATIONAL", "CHARACTER", "VARYING"] | ["NATIONAL", "VARCHAR"] | ["NCHAR", "VARCHAR"]
-        | ["NCHAR", "VARYING"] | ["NVARCHAR"] => ("NVARCHAR", "NVARCHAR".into()),
+        ["NATIONAL", "CHAR", "VARYING"]
+        | ["NATIONAL", "CHARACTER", "VARYING"]
+        | ["NATIONAL", "VARCHAR"]
+        | ["NCHAR", "VARCHAR"]
+        | ["NCHAR", "VARYING"]
+        | ["NVARCHAR"] => ("NVARCHAR", "NVARCHAR".into()),
         ["NATIONAL", "CHAR"] | ["NATIONAL", "CHARACTER"] | ["NCHAR"] => ("NCHAR", "NCHAR".into()),
         ["LONG", "VARBINARY"] => ("MEDIUMBLOB", "MEDIUMBLOB".into()),
         ["LONG", "VARCHAR"] | ["LONG"] => ("MEDIUMTEXT", "MEDIUMTEXT".into()),

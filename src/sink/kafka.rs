@@ -148,7 +148,8 @@ pub struct KafkaSink {
 }
 
 /// Java producer properties that have no librdkafka meaning (dropped instead of failing).
-const JAVA_ONLY: &[&str] = &["key.serializer", "value.serializer", "buffer.memory", "max.block.ms", "interceptor.classes"];
+const JAVA_ONLY: &[&str] =
+    &["key.serializer", "value.serializer", "buffer.memory", "max.block.ms", "interceptor.classes"];
 
 fn client_config(cfg: &SinkConfig) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -229,7 +230,8 @@ impl KafkaSink {
         for (k, v) in rec.headers {
             headers = headers.insert(Header { key: k, value: Some(*v) });
         }
-        let mut record: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(rec.topic, seq as usize).headers(headers);
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(rec.topic, seq as usize).headers(headers);
         if let Some(k) = rec.key {
             record = record.key(k);
         }
@@ -284,10 +286,8 @@ impl KafkaSink {
 
 /// Split the worker's `producer.*` properties into librdkafka overrides.
 pub fn producer_overrides(props: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = props
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("producer.").map(|k| (k.to_string(), v.clone())))
-        .collect();
+    let mut v: Vec<(String, String)> =
+        props.iter().filter_map(|(k, v)| k.strip_prefix("producer.").map(|k| (k.to_string(), v.clone()))).collect();
     v.sort();
     v
 }

@@ -37,7 +37,9 @@ const MARIADB_LAST_UNSUPPORTED: u8 = 171;
 pub enum SourceError {
     #[error("cannot connect to MySQL at {addr}: {message}")]
     Connect { addr: String, message: String },
-    #[error("MySQL at {addr} rejected user '{user}': wrong user name or password (check database.user / database.password)")]
+    #[error(
+        "MySQL at {addr} rejected user '{user}': wrong user name or password (check database.user / database.password)"
+    )]
     Auth { addr: String, user: String },
     #[error("MySQL at {addr}: binlog_format is {actual}, but change data capture needs binlog_format=ROW (set it in the server configuration)")]
     NotRowFormat { addr: String, actual: String },
@@ -51,7 +53,9 @@ pub enum SourceError {
     Purged { file: String, pos: u64, detail: String },
     #[error("binlog stream error at {file}:{pos}: {message}")]
     Stream { file: String, pos: u64, message: String },
-    #[error("unsupported binlog event type {code} at {file}:{pos} ({what}); the connector stops rather than skip data")]
+    #[error(
+        "unsupported binlog event type {code} at {file}:{pos} ({what}); the connector stops rather than skip data"
+    )]
     Unsupported { code: u8, file: String, pos: u64, what: &'static str },
     #[error("query failed on MySQL at {addr}: {message}")]
     Query { addr: String, message: String },
@@ -173,7 +177,11 @@ pub async fn check_server(conn: &mut Conn, opts: &ConnectOptions) -> Result<Serv
 }
 
 /// The current end of the binlog (`SHOW MASTER STATUS`, or `SHOW BINARY LOG STATUS` on MySQL ≥ 8.2).
-pub async fn current_position(conn: &mut Conn, opts: &ConnectOptions, info: &ServerInfo) -> Result<BinlogPosition, SourceError> {
+pub async fn current_position(
+    conn: &mut Conn,
+    opts: &ConnectOptions,
+    info: &ServerInfo,
+) -> Result<BinlogPosition, SourceError> {
     let addr = opts.addr();
     let mysql_new = !info.is_mariadb && {
         let mut parts = info.version.split(|c: char| !c.is_ascii_digit());
@@ -204,8 +212,7 @@ pub async fn earliest_position(conn: &mut Conn, opts: &ConnectOptions) -> Result
         .await
         .map_err(|e| SourceError::Query { addr: opts.addr(), message: e.to_string() })?;
     let file: Option<String> = rows.first().and_then(|r| r.get(0));
-    file.map(|file| BinlogPosition { file, pos: 4 })
-        .ok_or(SourceError::BinlogDisabled { addr: opts.addr() })
+    file.map(|file| BinlogPosition { file, pos: 4 }).ok_or(SourceError::BinlogDisabled { addr: opts.addr() })
 }
 
 /// One interpreted binlog event.
@@ -253,7 +260,10 @@ impl BinlogSource {
         // MySQL ≥ 8.0.26 reads the source_ spelling; unknown user variables are harmless on MariaDB.
         conn.query_drop("SET @source_binlog_checksum='ALL'").await.map_err(q)?;
         let req = BinlogStreamRequest::new(server_id).with_filename(start.file.as_bytes()).with_pos(start.pos);
-        let stream = conn.get_binlog_stream(req).await.map_err(|e| classify_stream_error(e, &start.file, start.pos, &opts.user))?;
+        let stream = conn
+            .get_binlog_stream(req)
+            .await
+            .map_err(|e| classify_stream_error(e, &start.file, start.pos, &opts.user))?;
         Ok(BinlogSource { stream, file: start.file.clone(), last_pos: start.pos, seen_fde: false })
     }
 
@@ -382,9 +392,7 @@ fn parse_mariadb_gtid(data: &[u8], server_id: u32) -> Option<(String, bool)> {
 
 fn classify_stream_error(e: mysql_async::Error, file: &str, pos: u64, user: &str) -> SourceError {
     match server_error_code(&e) {
-        Some((ER_MASTER_FATAL_READING_BINLOG, m)) => {
-            SourceError::Purged { file: file.to_string(), pos, detail: m }
-        }
+        Some((ER_MASTER_FATAL_READING_BINLOG, m)) => SourceError::Purged { file: file.to_string(), pos, detail: m },
         Some((ER_SPECIFIC_ACCESS_DENIED | ER_ACCESS_DENIED | ER_DBACCESS_DENIED, m)) => {
             SourceError::Privilege { user: user.to_string(), detail: m }
         }
@@ -404,5 +412,4 @@ mod tests {
         assert_eq!(parse_mariadb_gtid(&d, 1), Some(("0-1-61".to_string(), false)));
         assert_eq!(parse_mariadb_gtid(&d[..5], 1), None);
     }
-
 }

@@ -44,7 +44,8 @@ impl Setup {
             config.insert(k.to_string(), v.to_string().into());
         }
         let json = serde_json::json!({"name": name, "config": config});
-        std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&json).unwrap()).expect("write connector");
+        std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&json).unwrap())
+            .expect("write connector");
         Setup { dir, prefix: prefix.to_string(), name }
     }
 

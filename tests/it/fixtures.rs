@@ -50,11 +50,8 @@ fn data_dir() -> PathBuf {
 /// Binlog file names listed in MANIFEST.md's table.
 fn manifest_files() -> Vec<String> {
     let text = std::fs::read_to_string(fixtures_dir().join("MANIFEST.md")).expect("MANIFEST.md");
-    let mut files: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .filter_map(|l| l.split('`').nth(1).map(str::to_owned))
-        .collect();
+    let mut files: Vec<String> =
+        text.lines().filter(|l| l.starts_with("| `")).filter_map(|l| l.split('`').nth(1).map(str::to_owned)).collect();
     files.dedup();
     files
 }
@@ -64,9 +61,7 @@ fn b64(s: &str) -> Option<Vec<u8>> {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
 fn int_width(type_name: &str) -> u32 {
@@ -99,11 +94,7 @@ fn value_matches(mine: &Json, exp: &Json, type_name: &str) -> Result<(), String>
             if let (Some(e), Some(m)) = (n.as_i64().filter(|e| *e < 0), mine.as_u64()) {
                 // expected shows the bits as signed, we print the UNSIGNED value
                 let w = int_width(type_name);
-                let wrapped = if w == 64 {
-                    e as u64
-                } else {
-                    (e as i128).rem_euclid(1i128 << w) as u64
-                };
+                let wrapped = if w == 64 { e as u64 } else { (e as i128).rem_euclid(1i128 << w) as u64 };
                 return if wrapped == m { Ok(()) } else { fail() };
             }
             match (n.as_f64(), mine.as_f64()) {
@@ -112,27 +103,15 @@ fn value_matches(mine: &Json, exp: &Json, type_name: &str) -> Result<(), String>
             }
         }
         Json::Object(o) => {
-            if let Some(s) = ["decimal", "date", "datetime", "timestamp_utc", "time"]
-                .iter()
-                .find_map(|k| o.get(*k))
-            {
+            if let Some(s) = ["decimal", "date", "datetime", "timestamp_utc", "time"].iter().find_map(|k| o.get(*k)) {
                 return if mine == s { Ok(()) } else { fail() };
             }
-            if let Some(v) = ["bit", "enum_index", "set_bits"]
-                .iter()
-                .find_map(|k| o.get(*k))
-            {
+            if let Some(v) = ["bit", "enum_index", "set_bits"].iter().find_map(|k| o.get(*k)) {
                 let want: u64 = match v {
                     Json::String(s) => s.parse().map_err(|_| format!("bad expected {v}"))?,
-                    other => other
-                        .as_u64()
-                        .ok_or_else(|| format!("bad expected {other}"))?,
+                    other => other.as_u64().ok_or_else(|| format!("bad expected {other}"))?,
                 };
-                return if mine.as_u64() == Some(want) {
-                    Ok(())
-                } else {
-                    fail()
-                };
+                return if mine.as_u64() == Some(want) { Ok(()) } else { fail() };
             }
             if let Some(j) = o.get("json") {
                 let parsed: Json = mine
@@ -153,16 +132,8 @@ fn value_matches(mine: &Json, exp: &Json, type_name: &str) -> Result<(), String>
                     (Some(h), Some(bytes)) => bytes == hex(h),
                     _ => false,
                 };
-                let len_ok = if as_text {
-                    s.len() as u64 == len
-                } else {
-                    as_bytes
-                };
-                return if (as_text || as_bytes) && len_ok {
-                    Ok(())
-                } else {
-                    fail()
-                };
+                let len_ok = if as_text { s.len() as u64 == len } else { as_bytes };
+                return if (as_text || as_bytes) && len_ok { Ok(()) } else { fail() };
             }
             Err(format!("unknown expected value form {exp}"))
         }
@@ -180,13 +151,9 @@ fn value_matches(mine: &Json, exp: &Json, type_name: &str) -> Result<(), String>
 fn json_eq(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
+        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
         (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -203,15 +170,10 @@ fn kind_of(type_name: &str) -> RowsKind {
 }
 
 /// Compares one file's decoded rows with its `.expected.json`; returns the number of values compared.
-fn check_file(
-    name: &str,
-    rows: &[RowChange],
-    counts: &BTreeMap<String, [u64; 3]>,
-) -> Result<usize, String> {
+fn check_file(name: &str, rows: &[RowChange], counts: &BTreeMap<String, [u64; 3]>) -> Result<usize, String> {
     let exp_path = fixtures_dir().join(format!("{name}.expected.json"));
-    let exp: Json =
-        serde_json::from_str(&std::fs::read_to_string(&exp_path).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
+    let exp: Json = serde_json::from_str(&std::fs::read_to_string(&exp_path).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
 
     // rows_per_table
     let mut want = BTreeMap::new();
@@ -234,10 +196,7 @@ fn check_file(
         events.last_mut().unwrap().3.push(r);
     }
     let index = exp["row_event_index"].as_array().ok_or("row_event_index")?;
-    let got_index: Vec<_> = events
-        .iter()
-        .map(|e| (e.0, e.1.clone(), e.2, e.3.len()))
-        .collect();
+    let got_index: Vec<_> = events.iter().map(|e| (e.0, e.1.clone(), e.2, e.3.len())).collect();
     let want_index: Vec<_> = index
         .iter()
         .map(|e| {
@@ -251,22 +210,14 @@ fn check_file(
         })
         .collect();
     if got_index != want_index {
-        return Err(format!(
-            "rows events: got {got_index:?}, expected {want_index:?}"
-        ));
+        return Err(format!("rows events: got {got_index:?}, expected {want_index:?}"));
     }
 
     // sampled values
     let mut compared = 0;
     let mut cursor = 0;
-    for s in exp["sample_row_events"]
-        .as_array()
-        .ok_or("sample_row_events")?
-    {
-        let (pos, table) = (
-            s["pos"].as_u64().unwrap_or(0),
-            s["table"].as_str().unwrap_or(""),
-        );
+    for s in exp["sample_row_events"].as_array().ok_or("sample_row_events")? {
+        let (pos, table) = (s["pos"].as_u64().unwrap_or(0), s["table"].as_str().unwrap_or(""));
         let kind = kind_of(s["type"].as_str().unwrap_or(""));
         let ev = (cursor..events.len())
             .find(|i| events[*i].0 == pos && events[*i].1 == table && events[*i].2 == kind)
@@ -287,11 +238,7 @@ fn check_file(
         let exp_rows = s["rows"].as_array().ok_or("rows")?;
         let mine = &events[ev].3;
         if s["rows_truncated"] != Json::Bool(true) && exp_rows.len() != mine.len() {
-            return Err(format!(
-                "@{pos}: {} rows, expected {}",
-                mine.len(),
-                exp_rows.len()
-            ));
+            return Err(format!("@{pos}: {} rows, expected {}", mine.len(), exp_rows.len()));
         }
         for (ri, (er, mr)) in exp_rows.iter().zip(mine.iter()).enumerate() {
             let pairs: Vec<(&Json, &Option<Vec<Json>>)> = match kind {
@@ -300,29 +247,18 @@ fn check_file(
                 RowsKind::Update => vec![(&er["before"], &mr.before), (&er["after"], &mr.after)],
             };
             for (evals, mvals) in pairs {
-                let evals = evals
-                    .as_array()
-                    .ok_or_else(|| format!("@{pos} row {ri}: expected image missing"))?;
-                let mvals = mvals
-                    .as_ref()
-                    .ok_or_else(|| format!("@{pos} row {ri}: image missing"))?;
+                let evals = evals.as_array().ok_or_else(|| format!("@{pos} row {ri}: expected image missing"))?;
+                let mvals = mvals.as_ref().ok_or_else(|| format!("@{pos} row {ri}: image missing"))?;
                 if mvals.len() != types.len() || evals.len() != included.len() {
-                    return Err(format!(
-                        "@{pos} row {ri}: {} values for {} columns",
-                        mvals.len(),
-                        types.len()
-                    ));
+                    return Err(format!("@{pos} row {ri}: {} values for {} columns", mvals.len(), types.len()));
                 }
                 for (c, ev) in included.iter().zip(evals) {
-                    value_matches(&mvals[*c], ev, &types[*c])
-                        .map_err(|e| format!("@{pos} row {ri} col {c}: {e}"))?;
+                    value_matches(&mvals[*c], ev, &types[*c]).map_err(|e| format!("@{pos} row {ri} col {c}: {e}"))?;
                     compared += 1;
                 }
                 for c in (0..types.len()).filter(|c| !included.contains(c)) {
                     if !mvals[c].is_null() || !mr.absent_columns.contains(&c) {
-                        return Err(format!(
-                            "@{pos} row {ri}: absent column {c} not reported as absent"
-                        ));
+                        return Err(format!("@{pos} row {ri}: absent column {c} not reported as absent"));
                     }
                 }
             }
@@ -334,11 +270,7 @@ fn check_file(
 #[test]
 fn fixtures_all_binlogs_match_expected() {
     let files = manifest_files();
-    assert_eq!(
-        files.len(),
-        19,
-        "MANIFEST.md lists 19 binlog files: {files:?}"
-    );
+    assert_eq!(files.len(), 19, "MANIFEST.md lists 19 binlog files: {files:?}");
     let mut failures = Vec::new();
     let mut total_values = 0;
     for name in &files {
@@ -356,13 +288,7 @@ fn fixtures_all_binlogs_match_expected() {
             },
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} files differ:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} files differ:\n{}", failures.len(), files.len(), failures.join("\n"));
     assert!(total_values > 300, "only {total_values} values compared");
 }
 
@@ -376,11 +302,7 @@ fn fixtures_binary_prints_the_library_rows() {
         .arg(fixtures_dir().join("mysql-8.0.40_minimal-row-metadata.000001"))
         .output()
         .expect("run cdc-connector");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let mut want = Vec::new();
     for f in [name, "mysql-8.0.40_minimal-row-metadata.000001"] {
         inspect_file(&fixtures_dir().join(f), &ReadOptions::default(), |r| {
@@ -389,11 +311,8 @@ fn fixtures_binary_prints_the_library_rows() {
         })
         .unwrap();
     }
-    let got: Vec<Json> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let got: Vec<Json> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     assert_eq!(got, want);
     assert_eq!(got.len(), 2);
     assert_eq!(got[0]["op"], "u");
@@ -409,54 +328,29 @@ fn fixtures_truncated_file_is_an_error_not_a_panic() {
     for cut in [2usize, 10, 30, 150, 300, src.len() - 1] {
         let p = dir.path().join(format!("cut{cut}"));
         std::fs::write(&p, &src[..cut]).unwrap();
-        let err = inspect_file(&p, &ReadOptions::default(), |_| Ok(()))
-            .unwrap_err()
-            .to_string();
+        let err = inspect_file(&p, &ReadOptions::default(), |_| Ok(())).unwrap_err().to_string();
         assert!(err.contains(&p.display().to_string()), "{err}");
     }
     // the binary exits non-zero with file:pos
     let p = dir.path().join("cut300");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cdc-connector"))
-        .arg("inspect")
-        .arg(&p)
-        .output()
-        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cdc-connector")).arg("inspect").arg(&p).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("{}:", p.display())) && stderr.contains("truncated"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("{}:", p.display())) && stderr.contains("truncated"), "{stderr}");
     // a corrupted byte fails the CRC32
     let mut bad = src.clone();
     bad[200] ^= 0xFF;
     let p = dir.path().join("corrupt");
     std::fs::write(&p, &bad).unwrap();
-    let err = inspect_file(&p, &ReadOptions::default(), |_| Ok(()))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("checksum mismatch") || err.contains(&p.display().to_string()),
-        "{err}"
-    );
+    let err = inspect_file(&p, &ReadOptions::default(), |_| Ok(())).unwrap_err().to_string();
+    assert!(err.contains("checksum mismatch") || err.contains(&p.display().to_string()), "{err}");
 }
 
 #[test]
 fn fixtures_payload_limit_is_enforced() {
     let p = fixtures_dir().join("mysql-8.0.28_compressed-update.mysql-bin.compressed");
-    let err = inspect_file(
-        &p,
-        &ReadOptions {
-            max_payload_bytes: 500,
-        },
-        |_| Ok(()),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains(":236:") && err.contains("limit of 500 bytes"),
-        "{err}"
-    );
+    let err = inspect_file(&p, &ReadOptions { max_payload_bytes: 500 }, |_| Ok(())).unwrap_err().to_string();
+    assert!(err.contains(":236:") && err.contains("limit of 500 bytes"), "{err}");
 }
 
 // ---------------------------------------------------------------- Part B: decode vs the oracle
@@ -527,11 +421,7 @@ fn all_types_table(ddl: bool) -> Table {
         len(col("c_bit1", K::Bit), 1),
         len(col("c_bit17", K::Bit), 17),
         len(col("c_bit64", K::Bit), 64),
-        if ddl {
-            col("c_bool", K::Bool)
-        } else {
-            len(col("c_bool", K::TinyInt), 1)
-        },
+        if ddl { col("c_bool", K::Bool) } else { len(col("c_bool", K::TinyInt), 1) },
         dec("c_dec10_2", 10, 2),
         dec("c_dec30_10", 30, 10),
         dec("c_dec65_30", 65, 30),
@@ -590,11 +480,7 @@ fn connect_matches(mine: &Value, golden: &Json) -> bool {
         (Value::String(a), Json::String(b)) => a == b,
         (Value::Bytes(a), Json::String(b)) => b64(b).as_deref() == Some(a.as_slice()),
         (Value::Struct(fs), Json::Object(o)) => {
-            fs.len() == o.len()
-                && fs
-                    .iter()
-                    .zip(o.values())
-                    .all(|(f, g)| connect_matches(f, g))
+            fs.len() == o.len() && fs.iter().zip(o.values()).all(|(f, g)| connect_matches(f, g))
         }
         (Value::Array(xs), Json::Array(gs)) => {
             xs.len() == gs.len() && xs.iter().zip(gs).all(|(x, g)| connect_matches(x, g))
@@ -610,28 +496,16 @@ fn decode_oracle_binlog() -> Result<Decoded, String> {
     let mut out = Decoded::new();
     let path = data_dir().join("mariadb-10.11-oracle-stream.binlog");
     for_each_rows_event(&path, &ReadOptions::default(), |ev| {
-        let name = format!(
-            "{}.{}",
-            ev.table_map.database_name(),
-            ev.table_map.table_name()
-        );
+        let name = format!("{}.{}", ev.table_map.database_name(), ev.table_map.table_name());
         let Some(table) = tables.iter().find(|t| t.id.to_string() == name) else {
             return Ok(());
         };
-        let before_bits: Option<Vec<bool>> = ev
-            .rows
-            .columns_before_image()
-            .map(|b| b.iter().map(|x| *x).collect());
-        let after_bits: Option<Vec<bool>> = ev
-            .rows
-            .columns_after_image()
-            .map(|b| b.iter().map(|x| *x).collect());
+        let before_bits: Option<Vec<bool>> = ev.rows.columns_before_image().map(|b| b.iter().map(|x| *x).collect());
+        let after_bits: Option<Vec<bool>> = ev.rows.columns_after_image().map(|b| b.iter().map(|x| *x).collect());
         let mut buf = Vec::new();
         for (i, row) in ev.rows.rows(ev.table_map).enumerate() {
             let (b, a) = row?;
-            let mut img = |r: Option<_>,
-                           bits: &Option<Vec<bool>>|
-             -> Result<Option<Vec<Value>>, DecodeError> {
+            let mut img = |r: Option<_>, bits: &Option<Vec<bool>>| -> Result<Option<Vec<Value>>, DecodeError> {
                 match r {
                     None => Ok(None),
                     Some(r) => {
@@ -653,12 +527,8 @@ fn decode_oracle_binlog() -> Result<Decoded, String> {
 #[test]
 fn fixtures_oracle_stream_all_types_match_debezium() {
     let decoded = decode_oracle_binlog().unwrap();
-    let golden =
-        std::fs::read_to_string(data_dir().join("oracle-main-all_types.golden.jsonl")).unwrap();
-    let golden: Vec<Json> = golden
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let golden = std::fs::read_to_string(data_dir().join("oracle-main-all_types.golden.jsonl")).unwrap();
+    let golden: Vec<Json> = golden.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(golden.len(), 15);
     // the binlog also holds the seed inserts (ids 1-6, loaded before the oracle's snapshot): they decode
     // to the same values as their stream copies 101-106 (`INSERT … SELECT id + 100, …`)
@@ -672,72 +542,37 @@ fn fixtures_oracle_stream_all_types_match_debezium() {
             .clone()
     };
     for id in 1..=6 {
-        let (seed, stream) = (
-            by_id("types.all_types", id),
-            by_id("types.all_types", id + 100),
-        );
-        assert_eq!(
-            seed[1..],
-            stream[1..],
-            "seed row {id} vs stream row {}",
-            id + 100
-        );
+        let (seed, stream) = (by_id("types.all_types", id), by_id("types.all_types", id + 100));
+        assert_eq!(seed[1..], stream[1..], "seed row {id} vs stream row {}", id + 100);
     }
-    assert_eq!(
-        decoded.len(),
-        6 + 15,
-        "decoded rows: {:?}",
-        decoded.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(decoded.len(), 6 + 15, "decoded rows: {:?}", decoded.keys().collect::<Vec<_>>());
     let mut mismatches = Vec::new();
     let mut compared = 0;
     for g in &golden {
-        let key = (
-            g["table"].as_str().unwrap().to_owned(),
-            g["pos"].as_u64().unwrap(),
-            g["row"].as_u64().unwrap() as usize,
-        );
+        let key =
+            (g["table"].as_str().unwrap().to_owned(), g["pos"].as_u64().unwrap(), g["row"].as_u64().unwrap() as usize);
         let Some((kind, before, after)) = decoded.get(&key) else {
             mismatches.push(format!("seq {}: no decoded row at {key:?}", g["seq"]));
             continue;
         };
         assert_eq!(kind.op(), g["op"].as_str().unwrap(), "seq {}", g["seq"]);
-        for (label, mine, gold) in [
-            ("before", before, &g["before"]),
-            ("after", after, &g["after"]),
-        ] {
+        for (label, mine, gold) in [("before", before, &g["before"]), ("after", after, &g["after"])] {
             match (mine, gold) {
                 (None, Json::Null) => {}
                 (Some(vals), Json::Object(fields)) => {
-                    assert_eq!(
-                        vals.len(),
-                        fields.len(),
-                        "seq {} {label}: column count",
-                        g["seq"]
-                    );
+                    assert_eq!(vals.len(), fields.len(), "seq {} {label}: column count", g["seq"]);
                     for (v, (name, gv)) in vals.iter().zip(fields) {
                         compared += 1;
                         if !connect_matches(v, gv) {
-                            mismatches.push(format!(
-                                "seq {} {label}.{name}: ours {v:?}, Debezium {gv}",
-                                g["seq"]
-                            ));
+                            mismatches.push(format!("seq {} {label}.{name}: ours {v:?}, Debezium {gv}", g["seq"]));
                         }
                     }
                 }
-                _ => mismatches.push(format!(
-                    "seq {} {label}: ours {mine:?}, Debezium {gold}",
-                    g["seq"]
-                )),
+                _ => mismatches.push(format!("seq {} {label}: ours {mine:?}, Debezium {gold}", g["seq"])),
             }
         }
     }
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
     assert_eq!(compared, 49 * (6 + 2 * 2 + 1) + 49 * 6);
 }
 
@@ -765,19 +600,13 @@ fn fixtures_decode_errors_name_the_column() {
     })
     .unwrap();
     assert!(!errors.is_empty());
-    assert!(
-        errors[0].contains("`c_tinyint`") && errors[0].contains("Date"),
-        "{}",
-        errors[0]
-    );
+    assert!(errors[0].contains("`c_tinyint`") && errors[0].contains("Date"), "{}", errors[0]);
 }
 
 #[test]
 fn fixtures_corrupted_and_truncated_files_never_panic() {
     // binlog_checksum=NONE, so corrupted bytes reach the parsers instead of failing the CRC
-    let src =
-        std::fs::read(fixtures_dir().join("mysql-5.7.20_checksum-none.mysql-bin.checksum-none"))
-            .unwrap();
+    let src = std::fs::read(fixtures_dir().join("mysql-5.7.20_checksum-none.mysql-bin.checksum-none")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f");
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -799,8 +628,7 @@ fn fixtures_corrupted_and_truncated_files_never_panic() {
             }
         }
         std::fs::write(&p, &bytes).unwrap();
-        let res =
-            std::panic::catch_unwind(|| inspect_file(&p, &ReadOptions::default(), |_| Ok(())));
+        let res = std::panic::catch_unwind(|| inspect_file(&p, &ReadOptions::default(), |_| Ok(())));
         match res {
             Err(_) => panic!("inspect panicked on corrupted input (iteration {i})"),
             Ok(Ok(_)) => ok += 1,
@@ -841,9 +669,6 @@ fn fixtures_partial_json_update_stops_with_its_position() {
     .unwrap_err()
     .to_string();
     assert_eq!(rows, 1, "the insert before it is still decoded");
-    assert!(
-        err.starts_with(&format!("{}:1355: partial JSON update", p.display())),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("{}:1355: partial JSON update", p.display())), "{err}");
     assert!(err.contains("test.int_table"), "{err}");
 }

@@ -95,7 +95,12 @@ pub fn compare(golden: &[GoldenRecord], ours: &[Consumed], prefix: &str) -> Vec<
             let gk = g.key.as_deref().map(|k| normalize_ts(&sub(k)));
             let gv = g.value.as_deref().map(|v| normalize_ts(&sub(v)));
             if gk != ok(&o.key) {
-                diffs.push(format!("{topic}[{i}] (golden seq {}): key differs\n  golden: {:?}\n  ours:   {:?}", g.seq, gk, ok(&o.key)));
+                diffs.push(format!(
+                    "{topic}[{i}] (golden seq {}): key differs\n  golden: {:?}\n  ours:   {:?}",
+                    g.seq,
+                    gk,
+                    ok(&o.key)
+                ));
             }
             if gv != ok(&o.value) {
                 diffs.push(format!(
@@ -124,7 +129,10 @@ pub fn compare(golden: &[GoldenRecord], ours: &[Consumed], prefix: &str) -> Vec<
                 })
                 .collect();
             if gh != oh {
-                diffs.push(format!("{topic}[{i}] (golden seq {}): headers differ\n  golden: {gh:?}\n  ours:   {oh:?}", g.seq));
+                diffs.push(format!(
+                    "{topic}[{i}] (golden seq {}): headers differ\n  golden: {gh:?}\n  ours:   {oh:?}",
+                    g.seq
+                ));
             }
         }
     }

@@ -24,7 +24,11 @@ fn java_partitions(keys: &[Vec<u8>], partitions: usize) -> Vec<usize> {
     let input: String = keys.iter().map(|k| k.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n").collect();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kafka-python murmur2 failed (pip install kafka-python): {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kafka-python murmur2 failed (pip install kafka-python): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect()
 }
 
@@ -45,7 +49,13 @@ fn keys_land_on_javas_murmur2_partition() {
     let expected = java_partitions(&keys, 4);
     let mut used = std::collections::HashSet::new();
     for (r, want) in keyed.iter().zip(expected) {
-        assert_eq!(r.partition as usize, want, "record on {} with key {} is on the wrong partition", r.topic, String::from_utf8_lossy(r.key.as_ref().unwrap()));
+        assert_eq!(
+            r.partition as usize,
+            want,
+            "record on {} with key {} is on the wrong partition",
+            r.topic,
+            String::from_utf8_lossy(r.key.as_ref().unwrap())
+        );
         used.insert(r.partition);
     }
     assert!(used.len() > 1, "all records on one partition: the test would not notice a wrong partitioner");

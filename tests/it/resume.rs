@@ -52,13 +52,13 @@ fn sigkill_then_resume_loses_nothing() {
     let ours = if ours.len() >= golden.len() { read_topics(&svc.kafka, &prefix) } else { ours };
 
     // Multiset comparison on normalised (topic, key, value).
-    let norm = |t: &str, k: Option<&str>, v: Option<&str>| {
-        (t.to_string(), k.map(normalize_ts), v.map(normalize_ts))
-    };
+    let norm = |t: &str, k: Option<&str>, v: Option<&str>| (t.to_string(), k.map(normalize_ts), v.map(normalize_ts));
     let sub = |s: &str| s.replace("dbserver1", &prefix);
     let mut want: HashMap<_, usize> = HashMap::new();
     for g in &golden {
-        *want.entry(norm(&sub(&g.topic), g.key.as_deref().map(sub).as_deref(), g.value.as_deref().map(sub).as_deref())).or_default() += 1;
+        *want
+            .entry(norm(&sub(&g.topic), g.key.as_deref().map(sub).as_deref(), g.value.as_deref().map(sub).as_deref()))
+            .or_default() += 1;
     }
     let mut got: HashMap<_, Vec<usize>> = HashMap::new();
     for (i, c) in ours.iter().enumerate() {

@@ -56,7 +56,12 @@ impl Services {
         use std::io::Write;
         child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write SQL");
         let out = child.wait_with_output().expect("mariadb client");
-        assert!(out.status.success(), "SQL failed: {}\n{}", String::from_utf8_lossy(&out.stderr), sql.chars().take(300).collect::<String>());
+        assert!(
+            out.status.success(),
+            "SQL failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            sql.chars().take(300).collect::<String>()
+        );
     }
 
     /// Run a SQL file as root.
@@ -138,7 +143,9 @@ pub fn read_topics(kafka: &str, prefix: &str) -> Vec<Consumed> {
                     Some(Ok(m)) => {
                         let headers = m
                             .headers()
-                            .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
+                            .map(|h| {
+                                h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect()
+                            })
                             .unwrap_or_default();
                         next = m.offset() + 1;
                         out.push(Consumed {
