@@ -284,7 +284,7 @@ impl Streamer {
             }
             SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
                 self.server_id = server_id as i64;
-                self.handle_ddl(pos, ts, &db, &sql).await?;
+                self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
                 self.tx_pos = end_pos;
                 self.tx_events = 0;
             }
@@ -298,7 +298,7 @@ impl Streamer {
         Ok(())
     }
 
-    async fn handle_ddl(&mut self, pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
+    async fn handle_ddl(&mut self, pos: u64, end_pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
         let changes = match self.catalog.apply_ddl(db, sql) {
             Ok(c) => c,
             Err(e) => {
@@ -380,7 +380,9 @@ impl Streamer {
                 partition: Some(0),
             })
             .await?;
-        let offset = self.offset_after(pos, 0, 0);
+        // A restart resumes after the statement, so it is neither applied nor emitted twice.
+        self.tx_pos = end_pos;
+        let offset = self.offset_after(ts, 0, 0);
         self.pending.push_back(PendingOffset { seq, offset });
         Ok(())
     }
@@ -399,14 +401,14 @@ impl Streamer {
         Some(ts)
     }
 
-    fn offset_after(&self, _pos: u64, event: u64, row: u64) -> SourceOffset {
+    fn offset_after(&self, ts: u32, event: u64, row: u64) -> SourceOffset {
         SourceOffset {
             file: self.file.to_string(),
             pos: self.tx_pos,
             row: if row > 0 { Some(row) } else { None },
             event: if event > 0 { Some(event) } else { None },
             server_id: Some(self.server_id as u64),
-            ts_sec: Some(ProcessingTime::now().ns / 1_000_000_000),
+            ts_sec: Some(ts as i64),
             ..SourceOffset::default()
         }
     }
@@ -495,7 +497,7 @@ impl Streamer {
                 query: None,
             }
             .to_value();
-            let offset = self.offset_after(pos, self.tx_events, row_idx as u64 + 1);
+            let offset = self.offset_after(ts, self.tx_events, row_idx as u64 + 1);
             self.emit_change(&schemas, base_op, (key_before, before_v), (key_after, after_v), source_v, offset).await?;
         }
         Ok(())
