@@ -12,7 +12,7 @@
 #   status       say what is running (stderr); exit 0 only if both services answer
 #   reset-kafka  stop tansu, delete its sqlite database, start it again
 #   reset-mysql  stop MariaDB, delete its datadir, start a fresh one
-#   install      install missing MariaDB (apt) and tansu (cargo install), nothing else
+#   install [mariadb|tansu]  install missing MariaDB (apt) and/or tansu (cargo install), start nothing
 #
 # Settings (environment): CDC_SERVICES_DIR (default <repo>/.services), MYSQL_PORT (3417), KAFKA_PORT (19092),
 # SERVICES_TIMEOUT (seconds to wait for a service, 120), MYSQL_EXTRA_ARGS (more mariadbd flags),
@@ -368,8 +368,8 @@ case "$cmd" in
     print_env
     ;;
   install)
-    install_mariadb
-    install_tansu
+    case "${2:-all}" in all|mysql|mariadb) install_mariadb ;; esac
+    case "${2:-all}" in all|kafka|tansu) install_tansu ;; esac
     ;;
   *)
     echo "usage: $0 up|down|env|status|reset-kafka|reset-mysql|install" >&2
