@@ -274,10 +274,16 @@ tansu_start() {
   fi
   mkdir -p "$TANSU_DIR"
   log "starting tansu $TANSU_VERSION on 127.0.0.1:$KAFKA_PORT (sqlite $TANSU_DIR/tansu.db)"
-  # tansu resolves sqlite://tansu.db against its working directory
+  # tansu resolves sqlite://tansu.db against its working directory. It reads its settings from environment
+  # variables too (CLUSTER_ID, STORAGE_ENGINE, SCHEMA_REGISTRY, OTEL_EXPORTER_OTLP_ENDPOINT, ...) and from the
+  # first .env file found walking up from its working directory: start it with a clean environment and an empty
+  # .env of its own, so that nothing from the caller changes where it listens or what it talks to. Its only
+  # listener is --listener-url (no metrics port in 0.6.0; OTLP export stays off without an endpoint).
+  : >"$TANSU_DIR/.env"
   (
     cd "$TANSU_DIR"
     start_bg "$TANSU_PIDFILE" "$TANSU_LOG" \
+      env -i PATH="$PATH" HOME="$HOME" TZ=UTC RUST_LOG="${TANSU_RUST_LOG:-warn}" \
       "$(command -v tansu)" broker \
       --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
       --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
