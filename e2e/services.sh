@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# Services for tests and for the one-machine run, all on 127.0.0.1:
+#   * a private MariaDB 10.11 (own datadir, port, socket; ROW binlog like the oracle's server)
+#   * a tansu 0.6.0 Kafka-compatible broker with sqlite storage
+#
+# Usage: e2e/services.sh up|down|env|status|reset-kafka|reset-mysql|install
+#   up [mysql|kafka]  (also for down: only that service)
+#   up           start what is not running, wait until both answer, print `export NAME=value` lines
+#                (so `eval "$(e2e/services.sh up)"` works); idempotent
+#   down         stop exactly the processes `up` started (recorded PIDs), wait for them to exit
+#   env          print the export lines only
+#   status       say what is running (stderr); exit 0 only if both services answer
+#   reset-kafka  stop tansu, delete its sqlite database, start it again
+#   reset-mysql  stop MariaDB, delete its datadir, start a fresh one
+#   install [mariadb|tansu]  install missing MariaDB (apt) and/or tansu (cargo install), start nothing
+#
+# Settings (environment): CDC_SERVICES_DIR (default <repo>/.services), MYSQL_PORT (3417), KAFKA_PORT (19092),
+# SERVICES_TIMEOUT (seconds to wait for a service, 120), MYSQL_EXTRA_ARGS (more mariadbd flags),
+# TANSU_VERSION (0.6.0).
+# stdout carries only the export lines; everything else goes to stderr.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SVC_DIR="${CDC_SERVICES_DIR:-$REPO/.services}"
+mkdir -p "$SVC_DIR"
+SVC_DIR="$(cd "$SVC_DIR" && pwd)"
+
+MYSQL_PORT="${MYSQL_PORT:-3417}"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+TIMEOUT="${SERVICES_TIMEOUT:-120}"
+TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
+
+MDB_DIR="$SVC_DIR/mariadb"
+MDB_DATADIR="$MDB_DIR/data"
+MDB_SOCKET="$MDB_DIR/mysqld.sock"
+MDB_LOG="$MDB_DIR/mariadbd.err"
+MDB_PIDFILE="$SVC_DIR/mariadb.pid"
+
+TANSU_DIR="$SVC_DIR/tansu"
+TANSU_LOG="$TANSU_DIR/tansu.log"
+TANSU_PIDFILE="$SVC_DIR/tansu.pid"
+
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+export TZ=UTC
+
+log() { echo "services: $*" >&2; }
+die() { echo "services: ERROR: $*" >&2; exit 1; }
+
+# --------------------------------------------------------------------------------------------------------------
+# installation (only what is missing)
+
+install_mariadb() {
+  if command -v mariadbd >/dev/null 2>&1 && command -v mariadb-install-db >/dev/null 2>&1 \
+     && command -v mariadb >/dev/null 2>&1 && command -v mariadb-admin >/dev/null 2>&1; then
+    return 0
+  fi
+  log "mariadbd not found: installing mariadb-server mariadb-client with apt"
+  [ "$(id -u)" = 0 ] || die "installing MariaDB needs root (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y --no-install-recommends mariadb-server mariadb-client >&2; then
+    apt-get update >&2
+    apt-get install -y --no-install-recommends mariadb-server mariadb-client >&2
+  fi
+  command -v mariadbd >/dev/null 2>&1 || die "mariadbd still missing after apt-get install"
+}
+
+tansu_ok() { command -v tansu >/dev/null 2>&1 && tansu --version 2>/dev/null | grep -qw -- "$TANSU_VERSION"; }
+
+install_tansu() {
+  if tansu_ok; then return 0; fi
+  command -v cargo >/dev/null 2>&1 || die "tansu $TANSU_VERSION missing and cargo not found (install Rust first)"
+  log "tansu $TANSU_VERSION not found: cargo install (7-15 min on 2 cores)"
+  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql >&2
+  tansu_ok || die "tansu --version does not say $TANSU_VERSION after cargo install"
+}
+
+# --------------------------------------------------------------------------------------------------------------
+# process bookkeeping: a PID file is trusted only while that PID is alive and runs the expected program
+
+# pid_of PIDFILE PROGRAM -> prints the PID if the recorded process is alive and is PROGRAM
+pid_of() {
+  local pidfile="$1" prog="$2" pid
+  [ -f "$pidfile" ] || return 1
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # guard against PID reuse: the executable must be the one we started
+  [ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo none)")" = "$prog" ] || return 1
+  echo "$pid"
+}
+
+# stop_pid PIDFILE PROGRAM NAME: TERM, wait (up to 60 s), KILL as last resort, remove the PID file
+stop_pid() {
+  local pidfile="$1" prog="$2" name="$3" pid i
+  if pid="$(pid_of "$pidfile" "$prog")"; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 600); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) did not exit after 60 s: sending KILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+  fi
+  rm -f "$pidfile"
+}
+
+# start_bg PIDFILE LOG CMD... : start CMD detached (own session, stdin/stdout/stderr not inherited, so that
+# `$(services.sh up)` does not wait for it and a Ctrl-C in the caller's terminal does not reach it; fd 9, the
+# lock, is closed so that the service does not hold the lock)
+start_bg() {
+  local pidfile="$1" logfile="$2"; shift 2
+  if command -v setsid >/dev/null 2>&1; then
+    # not a process-group leader here (no job control), so setsid execs in place and $! is the service's PID
+    setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
+  else
+    "$@" </dev/null >>"$logfile" 2>&1 9>&- &
+  fi
+  echo $! >"$pidfile"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+fail_with_log() { # NAME LOGFILE MESSAGE
+  echo "services: ERROR: $1: $3" >&2
+  if [ -f "$2" ]; then
+    echo "---- last 40 lines of $2 ----" >&2
+    tail -n 40 "$2" >&2 || true
+    echo "----" >&2
+  fi
+  exit 1
+}
+
+# --------------------------------------------------------------------------------------------------------------
+# MariaDB
+
+mdb_root() { mariadb --no-defaults --protocol=socket -S "$MDB_SOCKET" -uroot --default-character-set=utf8mb4 "$@"; }
+mdb_ping_tcp() {
+  mariadb-admin --no-defaults --protocol=tcp -h127.0.0.1 -P"$MYSQL_PORT" -uroot --connect-timeout=2 ping \
+    >/dev/null 2>&1
+}
+
+mdb_setup_sql() {
+  # Same users and grants as the oracle's sql/00-setup.sql (plus the 127.0.0.1 host), and root over TCP from
+  # 127.0.0.1 without password for test set-up.
+  cat <<'SQL'
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+GRANT PROXY ON ''@'%' TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'debezium'@'%' IDENTIFIED BY 'dbz';
+CREATE USER IF NOT EXISTS 'debezium'@'localhost' IDENTIFIED BY 'dbz';
+CREATE USER IF NOT EXISTS 'debezium'@'127.0.0.1' IDENTIFIED BY 'dbz';
+GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, LOCK TABLES ON *.* TO 'debezium'@'%';
+GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, LOCK TABLES ON *.* TO 'debezium'@'localhost';
+GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, LOCK TABLES ON *.* TO 'debezium'@'127.0.0.1';
+FLUSH PRIVILEGES;
+SQL
+}
+
+mdb_start() {
+  local pid fresh=0 i
+  if pid="$(pid_of "$MDB_PIDFILE" mariadbd)"; then
+    mdb_wait "$pid"
+    return 0
+  fi
+  rm -f "$MDB_PIDFILE"
+  install_mariadb
+  if port_open "$MYSQL_PORT"; then
+    die "127.0.0.1:$MYSQL_PORT is already in use by a process this script did not start (set MYSQL_PORT)"
+  fi
+  mkdir -p "$MDB_DIR"
+  if [ ${#MDB_SOCKET} -ge 100 ]; then
+    die "socket path too long for a unix socket ($MDB_SOCKET): set CDC_SERVICES_DIR to a shorter path"
+  fi
+  if [ ! -d "$MDB_DATADIR/mysql" ]; then
+    log "initialising MariaDB datadir $MDB_DATADIR"
+    rm -rf "$MDB_DATADIR" && mkdir -p "$MDB_DATADIR"
+    mariadb-install-db --no-defaults --user=root --datadir="$MDB_DATADIR" \
+      --auth-root-authentication-method=normal --skip-test-db >"$MDB_DIR/install-db.log" 2>&1 \
+      || fail_with_log mariadb "$MDB_DIR/install-db.log" "mariadb-install-db failed"
+    fresh=1
+  fi
+  rm -f "$MDB_SOCKET"
+  log "starting mariadbd on 127.0.0.1:$MYSQL_PORT (datadir $MDB_DATADIR)"
+  # shellcheck disable=SC2086 # MYSQL_EXTRA_ARGS is a list of flags
+  start_bg "$MDB_PIDFILE" "$MDB_DIR/mariadbd.out" \
+    "$(command -v mariadbd)" --no-defaults --user=root --datadir="$MDB_DATADIR" \
+    --port="$MYSQL_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
+    --socket="$MDB_SOCKET" --pid-file="$MDB_DIR/mariadbd.pid" --log-error="$MDB_LOG" \
+    --log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL --server-id=1 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    --max-allowed-packet=256M ${MYSQL_EXTRA_ARGS:-}
+  pid="$(cat "$MDB_PIDFILE")"
+  mdb_wait_socket "$pid"
+  mdb_setup_sql | mdb_root || fail_with_log mariadb "$MDB_LOG" "creating users failed"
+  if [ "$fresh" = 1 ]; then
+    # start tests from a clean binlog (mysql-bin.000001), as the oracle does
+    mdb_root -e 'RESET MASTER' || fail_with_log mariadb "$MDB_LOG" "RESET MASTER failed"
+  fi
+  mdb_wait "$pid"
+  log "mariadbd ready: pid $pid, $(mdb_root -N -e 'SELECT VERSION()')"
+}
+
+mdb_wait_socket() { # PID: wait until root can log in over the socket
+  local pid="$1" i
+  for i in $(seq 1 $((TIMEOUT * 5))); do
+    kill -0 "$pid" 2>/dev/null || fail_with_log mariadb "$MDB_LOG" "mariadbd (pid $pid) exited during start-up"
+    if mdb_root -e 'SELECT 1' >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail_with_log mariadb "$MDB_LOG" "mariadbd did not accept connections on $MDB_SOCKET within ${TIMEOUT}s"
+}
+
+mdb_wait() { # PID: wait until mariadb-admin ping over TCP answers
+  local pid="$1" i
+  for i in $(seq 1 $((TIMEOUT * 5))); do
+    kill -0 "$pid" 2>/dev/null || fail_with_log mariadb "$MDB_LOG" "mariadbd (pid $pid) is not running"
+    if mdb_ping_tcp; then return 0; fi
+    sleep 0.2
+  done
+  fail_with_log mariadb "$MDB_LOG" "mariadb-admin ping over 127.0.0.1:$MYSQL_PORT got no answer within ${TIMEOUT}s"
+}
+
+mdb_stop() { stop_pid "$MDB_PIDFILE" mariadbd mariadbd; rm -f "$MDB_SOCKET"; }
+
+# --------------------------------------------------------------------------------------------------------------
+# tansu
+
+# Sends a Kafka Metadata v1 request (all topics) and checks that the answer lists at least one broker.
+# Plain sockets, no client library needed. Exit 0 = the broker answers.
+kafka_probe() {
+  python3 - "$KAFKA_PORT" <<'PY' 2>/dev/null
+import socket, struct, sys
+port = int(sys.argv[1])
+client = b"services.sh"
+# header: api_key=3 (Metadata), api_version=1, correlation_id=7, client_id; body: topics array = null (-1) = all
+req = struct.pack(">hhih", 3, 1, 7, len(client)) + client + struct.pack(">i", -1)
+with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+    s.settimeout(3)
+    s.sendall(struct.pack(">i", len(req)) + req)
+    def read(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                raise SystemExit(1)
+            buf += chunk
+        return buf
+    size, = struct.unpack(">i", read(4))
+    body = read(size)
+corr, nbrokers = struct.unpack(">ii", body[:8])
+sys.exit(0 if corr == 7 and nbrokers >= 1 else 1)
+PY
+}
+
+tansu_answers() {
+  port_open "$KAFKA_PORT" || return 1
+  if command -v python3 >/dev/null 2>&1; then kafka_probe; else return 0; fi
+}
+
+tansu_start() {
+  local pid
+  if pid="$(pid_of "$TANSU_PIDFILE" tansu)"; then
+    tansu_wait "$pid"
+    return 0
+  fi
+  rm -f "$TANSU_PIDFILE"
+  install_tansu
+  if port_open "$KAFKA_PORT"; then
+    die "127.0.0.1:$KAFKA_PORT is already in use by a process this script did not start (set KAFKA_PORT)"
+  fi
+  mkdir -p "$TANSU_DIR"
+  log "starting tansu $TANSU_VERSION on 127.0.0.1:$KAFKA_PORT (sqlite $TANSU_DIR/tansu.db)"
+  # tansu resolves sqlite://tansu.db against its working directory. It reads its settings from environment
+  # variables too (CLUSTER_ID, STORAGE_ENGINE, SCHEMA_REGISTRY, OTEL_EXPORTER_OTLP_ENDPOINT, ...) and from the
+  # first .env file found walking up from its working directory: start it with a clean environment and an empty
+  # .env of its own, so that nothing from the caller changes where it listens or what it talks to. Its only
+  # listener is --listener-url (no metrics port in 0.6.0; OTLP export stays off without an endpoint).
+  : >"$TANSU_DIR/.env"
+  (
+    cd "$TANSU_DIR"
+    start_bg "$TANSU_PIDFILE" "$TANSU_LOG" \
+      env -i PATH="$PATH" HOME="$HOME" TZ=UTC RUST_LOG="${TANSU_RUST_LOG:-warn}" \
+      "$(command -v tansu)" broker \
+      --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+      --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+      --storage-engine "sqlite://tansu.db"
+  )
+  pid="$(cat "$TANSU_PIDFILE")"
+  tansu_wait "$pid"
+  log "tansu ready: pid $pid"
+}
+
+tansu_wait() { # PID
+  local pid="$1" i
+  for i in $(seq 1 $((TIMEOUT * 5))); do
+    kill -0 "$pid" 2>/dev/null || fail_with_log tansu "$TANSU_LOG" "tansu (pid $pid) is not running"
+    if tansu_answers; then return 0; fi
+    sleep 0.2
+  done
+  fail_with_log tansu "$TANSU_LOG" "no Kafka metadata answer on 127.0.0.1:$KAFKA_PORT within ${TIMEOUT}s"
+}
+
+tansu_stop() { stop_pid "$TANSU_PIDFILE" tansu tansu; }
+
+# --------------------------------------------------------------------------------------------------------------
+
+print_env() {
+  local kv
+  for kv in \
+    "MYSQL_HOST=127.0.0.1" \
+    "MYSQL_PORT=$MYSQL_PORT" \
+    "MYSQL_SOCKET=$MDB_SOCKET" \
+    "MYSQL_ROOT_USER=root" \
+    "MYSQL_ROOT_PASSWORD=" \
+    "MYSQL_USER=debezium" \
+    "MYSQL_PASSWORD=dbz" \
+    "MYSQL_DATADIR=$MDB_DATADIR" \
+    "KAFKA_PORT=$KAFKA_PORT" \
+    "KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
+    "CDC_SERVICES_DIR=$SVC_DIR"; do
+    printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
+  done
+}
+
+# one `up`/`down` at a time per services directory
+lock() {
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$SVC_DIR/.lock"
+    flock -w "$((TIMEOUT * 2))" 9 || die "another services.sh holds $SVC_DIR/.lock"
+  fi
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  up)
+    lock
+    case "${2:-all}" in all|mysql) mdb_start ;; esac
+    case "${2:-all}" in all|kafka) tansu_start ;; esac
+    print_env
+    ;;
+  down)
+    lock
+    case "${2:-all}" in all|kafka) tansu_stop ;; esac
+    case "${2:-all}" in all|mysql) mdb_stop ;; esac
+    log "stopped"
+    ;;
+  env)
+    print_env
+    ;;
+  status)
+    rc=0
+    if pid="$(pid_of "$MDB_PIDFILE" mariadbd)" && mdb_ping_tcp; then log "mariadb: running, pid $pid, 127.0.0.1:$MYSQL_PORT"
+    else log "mariadb: not running"; rc=1; fi
+    if pid="$(pid_of "$TANSU_PIDFILE" tansu)" && tansu_answers; then log "tansu: running, pid $pid, 127.0.0.1:$KAFKA_PORT"
+    else log "tansu: not running"; rc=1; fi
+    exit $rc
+    ;;
+  reset-kafka)
+    lock
+    tansu_stop
+    rm -f "$TANSU_DIR"/tansu.db "$TANSU_DIR"/tansu.db-wal "$TANSU_DIR"/tansu.db-shm "$TANSU_DIR"/tansu.db-journal
+    tansu_start
+    print_env
+    ;;
+  reset-mysql)
+    lock
+    mdb_stop
+    rm -rf "$MDB_DATADIR"
+    mdb_start
+    print_env
+    ;;
+  install)
+    case "${2:-all}" in all|mysql|mariadb) install_mariadb ;; esac
+    case "${2:-all}" in all|kafka|tansu) install_tansu ;; esac
+    ;;
+  *)
+    echo "usage: $0 up|down|env|status|reset-kafka|reset-mysql|install" >&2
+    exit 2
+    ;;
+esac
