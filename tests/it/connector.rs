@@ -49,6 +49,13 @@ impl Setup {
         Setup { dir, prefix: prefix.to_string(), name }
     }
 
+    /// Commit offsets every `ms` milliseconds instead of after every batch.
+    pub fn set_offset_flush_interval(&self, ms: u64) {
+        let text = std::fs::read_to_string(self.worker()).expect("read worker");
+        let text = text.replace("offset.flush.interval.ms=0", &format!("offset.flush.interval.ms={ms}"));
+        std::fs::write(self.worker(), text).expect("write worker");
+    }
+
     pub fn worker(&self) -> PathBuf {
         self.dir.path().join("worker.properties")
     }
