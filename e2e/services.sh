@@ -91,18 +91,18 @@ pid_of() {
 
 # stop_pid PIDFILE PROGRAM NAME: TERM, wait (up to 60 s), KILL as last resort, remove the PID file
 stop_pid() {
-  local pidfile="$1" prog="$2" name="$3" pid i
+  local pidfile="$1" prog="$2" name="$3" pid
   if pid="$(pid_of "$pidfile" "$prog")"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 600); do
+    for _ in $(seq 1 600); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
       log "$name (pid $pid) did not exit after 60 s: sending KILL"
       kill -KILL "$pid" 2>/dev/null || true
-      for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
   fi
   rm -f "$pidfile"
@@ -161,7 +161,7 @@ SQL
 }
 
 mdb_start() {
-  local pid fresh=0 i
+  local pid fresh=0
   if pid="$(pid_of "$MDB_PIDFILE" mariadbd)"; then
     mdb_wait "$pid"
     return 0
@@ -205,8 +205,8 @@ mdb_start() {
 }
 
 mdb_wait_socket() { # PID: wait until root can log in over the socket
-  local pid="$1" i
-  for i in $(seq 1 $((TIMEOUT * 5))); do
+  local pid="$1"
+  for _ in $(seq 1 $((TIMEOUT * 5))); do
     kill -0 "$pid" 2>/dev/null || fail_with_log mariadb "$MDB_LOG" "mariadbd (pid $pid) exited during start-up"
     if mdb_root -e 'SELECT 1' >/dev/null 2>&1; then return 0; fi
     sleep 0.2
@@ -215,8 +215,8 @@ mdb_wait_socket() { # PID: wait until root can log in over the socket
 }
 
 mdb_wait() { # PID: wait until mariadb-admin ping over TCP answers
-  local pid="$1" i
-  for i in $(seq 1 $((TIMEOUT * 5))); do
+  local pid="$1"
+  for _ in $(seq 1 $((TIMEOUT * 5))); do
     kill -0 "$pid" 2>/dev/null || fail_with_log mariadb "$MDB_LOG" "mariadbd (pid $pid) is not running"
     if mdb_ping_tcp; then return 0; fi
     sleep 0.2
@@ -295,8 +295,8 @@ tansu_start() {
 }
 
 tansu_wait() { # PID
-  local pid="$1" i
-  for i in $(seq 1 $((TIMEOUT * 5))); do
+  local pid="$1"
+  for _ in $(seq 1 $((TIMEOUT * 5))); do
     kill -0 "$pid" 2>/dev/null || fail_with_log tansu "$TANSU_LOG" "tansu (pid $pid) is not running"
     if tansu_answers; then return 0; fi
     sleep 0.2

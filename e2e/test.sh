@@ -50,7 +50,7 @@ run() { # NAME CMD...: run one test invocation, remember a failure, go on with t
 
 if [ "$runner" = nextest ]; then
   # every test in its own process; one at a time because the integration tests share the services
-  run tests cargo nextest run "${cargo_args[@]}" --no-fail-fast --test-threads 1 "$@"
+  run tests cargo nextest run "${cargo_args[@]}" --no-fail-fast --no-tests=warn --test-threads 1 "$@"
 else
   run unit-tests cargo test "${cargo_args[@]}" --no-fail-fast --lib --bins "$@"
   run integration-tests cargo test "${cargo_args[@]}" --no-fail-fast --test '*' "$@" -- --test-threads=1
