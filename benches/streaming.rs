@@ -20,6 +20,9 @@
 //!   from the MariaDB service (`MYSQL_HOST`, `MYSQL_PORT`, root without password) when missing
 //! * `MYSQL_HOST`, `MYSQL_PORT`, `KAFKA_BOOTSTRAP`: the services (as printed by `e2e/services.sh up`)
 //! * `CDC_CONNECTOR_BIN`: the connector binary for mode 3 (default: the one cargo built for this bench)
+//! * `BENCH_WORKER_EXTRA`: extra worker.properties lines for mode 3, `;`-separated (diagnostics, e.g.
+//!   `producer.linger.ms=100`); the default run uses the worker file a user would write
+//! * `BENCH_NO_SAVE=1`: print the runs, write no results (diagnostic runs)
 //!
 //! Output: `benchmarks/results/streaming.json` (all runs + medians; modes not run this time are kept
 //! from the previous file) and `benchmarks/results/streaming.md` (the table, also printed).
@@ -235,6 +238,10 @@ fn parent() -> Res<()> {
             eprintln!("   {r}");
             runs.push(r);
         }
+    }
+    if std::env::var("BENCH_NO_SAVE").is_ok_and(|v| v == "1") {
+        println!("{}", markdown(&summarize(&runs), s.rows));
+        return Ok(());
     }
     write_results(&s, runs)
 }
@@ -794,6 +801,12 @@ fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<J
         svc.kafka,
         dir.path().join("offsets.dat").display()
     );
+    let mut worker = worker;
+    let extra = std::env::var("BENCH_WORKER_EXTRA").unwrap_or_default();
+    for line in extra.split(';').map(str::trim).filter(|l| !l.is_empty()) {
+        worker.push_str(line);
+        worker.push('\n');
+    }
     std::fs::write(dir.path().join("worker.properties"), worker)?;
     let connector = json!({
         "name": format!("{prefix}-connector"),
@@ -902,5 +915,6 @@ fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<J
         "cpu_s": cpu_last - cpu0,
         "cpu_total_s": cpu_total,
         "peak_rss_kb": hwm,
+        "worker_extra": extra,
     }))
 }
