@@ -1,1 +1,921 @@
-fn main() {}
+//! Streaming benchmark: the oracle's (a1) workload (`perf.events`, 200 transactions x 1,000-row
+//! INSERT, see `../shared/oracle/perf.sh` `gen_stream_sql` and `PERF.md`) through cdc-connector in
+//! three modes:
+//!
+//! 1. `decode`: read the workload's binlog FILE from disk, parse the events, decode every row into
+//!    Connect values and build key / source / envelope values exactly as `pipeline.rs` does per
+//!    record, without encoding (≈ Debezium's "count" handler).
+//! 2. `encode`: the same plus the JSON encoding of key and value (JsonConverter, schemas enabled)
+//!    and the header list (≈ Debezium's "json" handler).
+//! 3. `kafka`: the real release `cdc-connector` binary streaming live from MariaDB into tansu while
+//!    the workload is inserted; timed from the start of the insert until all records are in the topic.
+//!
+//! Modes 1 and 2 run each repetition in a fresh child process (this binary, `--child MODE BINLOG`),
+//! so that peak RSS (VmHWM) belongs to that mode alone.
+//!
+//! Run: `eval "$(e2e/services.sh up)"` then `cargo bench --bench streaming`.
+//! Environment knobs:
+//! * `BENCH_MODES` (default `decode,encode,kafka`), `BENCH_REPEAT` (default 3), `BENCH_ROWS` (default 200000)
+//! * `BENCH_BINLOG`: the workload binlog (default `benchmarks/data/perf-events-<rows>.binlog`); generated
+//!   from the MariaDB service (`MYSQL_HOST`, `MYSQL_PORT`, root without password) when missing
+//! * `MYSQL_HOST`, `MYSQL_PORT`, `KAFKA_BOOTSTRAP`: the services (as printed by `e2e/services.sh up`)
+//! * `CDC_CONNECTOR_BIN`: the connector binary for mode 3 (default: the one cargo built for this bench)
+//! * `BENCH_WORKER_EXTRA`: extra worker.properties lines for mode 3, `;`-separated (diagnostics, e.g.
+//!   `producer.linger.ms=100`); the default run uses the worker file a user would write
+//! * `BENCH_NO_SAVE=1`: print the runs, write no results (diagnostic runs)
+//!
+//! Output: `benchmarks/results/streaming.json` (all runs + medians; modes not run this time are kept
+//! from the previous file) and `benchmarks/results/streaming.md` (the table, also printed).
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cdc_connector::connect::Value;
+use cdc_connector::decode;
+use cdc_connector::encode::json::{header_value, JsonEncoder};
+use cdc_connector::envelope::{self, context_headers, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
+use cdc_connector::inspect::{for_each_rows_event, ReadOptions, RowsKind};
+use cdc_connector::offsets::SourceOffset;
+use cdc_connector::schema::{connect_schema, Catalog, TableId};
+use serde_json::{json, Value as Json};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
+
+const PREFIX: &str = "dbserver1";
+const TABLE_DDL: &str = "CREATE TABLE `events` (\n  `id` bigint(20) NOT NULL,\n  `a` int(11) NOT NULL,\n  `b` int(11) DEFAULT NULL,\n  `name` varchar(64) NOT NULL,\n  `score` double DEFAULT NULL,\n  `created` datetime NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
+/// perf.sh `perf_table_sql events`
+const TABLE_SQL: &str = "CREATE DATABASE IF NOT EXISTS perf;\nCREATE TABLE perf.events (\n  id BIGINT NOT NULL PRIMARY KEY,\n  a INT NOT NULL,\n  b INT,\n  name VARCHAR(64) NOT NULL,\n  score DOUBLE,\n  created DATETIME NOT NULL\n);\n";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.first().map(String::as_str) == Some("--child") {
+        child(&args[1..])
+    } else if args.iter().any(|a| a == "--list") || !args.iter().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs bench targets without `--bench`: measure nothing there
+        eprintln!("streaming bench: not measuring (run it with `cargo bench --bench streaming`)");
+        Ok(())
+    } else {
+        parent()
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("streaming bench: ERROR: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// settings
+
+struct Settings {
+    repo: PathBuf,
+    modes: Vec<String>,
+    repeat: usize,
+    rows: u64,
+    binlog: PathBuf,
+}
+
+fn settings() -> Res<Settings> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let modes: Vec<String> = std::env::var("BENCH_MODES")
+        .unwrap_or_else(|_| "decode,encode,kafka".into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for m in &modes {
+        if !matches!(m.as_str(), "decode" | "encode" | "kafka") {
+            return Err(format!("BENCH_MODES: unknown mode '{m}' (decode, encode, kafka)").into());
+        }
+    }
+    let repeat: usize = env_parse("BENCH_REPEAT", 3)?;
+    let rows: u64 = env_parse("BENCH_ROWS", 200_000)?;
+    if repeat == 0 || rows == 0 {
+        return Err("BENCH_REPEAT and BENCH_ROWS must be > 0".into());
+    }
+    let binlog = std::env::var("BENCH_BINLOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.join(format!("benchmarks/data/perf-events-{rows}.binlog")));
+    Ok(Settings { repo, modes, repeat, rows, binlog })
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Res<T> {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().map_err(|_| format!("{name}={v} is not a number").into()),
+        Err(_) => Ok(default),
+    }
+}
+
+struct Services {
+    mysql_host: String,
+    mysql_port: u16,
+    kafka: String,
+}
+
+fn services(need_kafka: bool) -> Res<Services> {
+    let get = |n: &str| {
+        std::env::var(n).map_err(|_| {
+            format!(
+                "{n} is not set: start the services first, e.g. `eval \"$(e2e/services.sh up)\"` \
+                 (or run only the offline modes with BENCH_MODES=decode,encode and an existing BENCH_BINLOG)"
+            )
+        })
+    };
+    let mysql_host = get("MYSQL_HOST")?;
+    let mysql_port = get("MYSQL_PORT")?.parse().map_err(|_| "MYSQL_PORT is not a port number")?;
+    let kafka = if need_kafka { get("KAFKA_BOOTSTRAP")? } else { String::new() };
+    if mysql_host != "127.0.0.1" && mysql_host != "localhost" {
+        return Err(format!("MYSQL_HOST={mysql_host}: this bench only talks to 127.0.0.1").into());
+    }
+    let s = Services { mysql_host, mysql_port, kafka };
+    // fail early and clearly when MariaDB does not answer
+    s.sql_out("SELECT 1").map_err(|e| format!("MariaDB at {}:{} does not answer: {e}", s.mysql_host, s.mysql_port))?;
+    Ok(s)
+}
+
+impl Services {
+    fn client(&self) -> Command {
+        let mut c = Command::new("mariadb");
+        c.args(["--no-defaults", "--protocol=tcp", "-h", &self.mysql_host, "-P", &self.mysql_port.to_string(), "-uroot"]);
+        c.args(["--default-character-set=utf8mb4", "-N", "-B"]);
+        c
+    }
+
+    /// Run SQL (on stdin) and return stdout.
+    fn sql_out(&self, sql: &str) -> Res<String> {
+        let mut child = self
+            .client()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run the `mariadb` client: {e}"))?;
+        child.stdin.take().expect("stdin").write_all(sql.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(format!("SQL failed: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Run a SQL file through the client (stdin = the file), as perf.sh does.
+    fn sql_file(&self, path: &Path) -> Res<()> {
+        let out = self.client().stdin(std::fs::File::open(path)?).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
+        if !out.status.success() {
+            return Err(format!("mariadb < {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim()).into());
+        }
+        Ok(())
+    }
+}
+
+/// perf.sh `gen_stream_sql`: `rows` rows in transactions of 1,000 (Python `%r` of a float = Rust `{:?}`
+/// for these magnitudes: shortest round-trip digits with a `.0` for integral values).
+fn gen_stream_sql(rows: u64) -> String {
+    let mut out = String::with_capacity(rows as usize * 80);
+    let batch = 1000;
+    let mut start = 1;
+    while start <= rows {
+        out.push_str("START TRANSACTION;\nINSERT INTO perf.events VALUES ");
+        let end = (start + batch - 1).min(rows);
+        for i in start..=end {
+            if i > start {
+                out.push_str(",\n");
+            }
+            out.push_str(&format!(
+                "({i},{},{},'name-{i}',{:?},'2024-01-01 00:00:00' + INTERVAL {i} SECOND)",
+                i % 1000,
+                i * 7 % 100000,
+                i as f64 / 7.0
+            ));
+        }
+        out.push_str(";\nCOMMIT;\n");
+        start += batch;
+    }
+    out
+}
+
+fn write_stream_sql(dir: &Path, rows: u64) -> Res<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("perf-stream-{rows}.sql"));
+    if !path.exists() {
+        let tmp = path.with_extension("sql.tmp");
+        std::fs::write(&tmp, gen_stream_sql(rows))?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(path)
+}
+
+// ---------------------------------------------------------------------------------------------
+// parent: orchestration, results
+
+fn parent() -> Res<()> {
+    let s = settings()?;
+    let offline = s.modes.iter().any(|m| m != "kafka");
+    let need_kafka = s.modes.iter().any(|m| m == "kafka");
+    let data_dir = s.repo.join("benchmarks/data");
+    let svc = if need_kafka || (offline && !s.binlog.exists()) { Some(services(need_kafka)?) } else { None };
+    let sql_path = write_stream_sql(&data_dir, s.rows)?;
+    if offline && !s.binlog.exists() {
+        let svc = svc.as_ref().expect("services checked above");
+        eprintln!("generating the workload binlog {} from MariaDB {}:{}", s.binlog.display(), svc.mysql_host, svc.mysql_port);
+        generate_binlog(svc, &sql_path, &s.binlog)?;
+    }
+    let mut runs: Vec<Json> = Vec::new();
+    for mode in &s.modes {
+        for i in 1..=s.repeat {
+            eprintln!("== {mode} run {i}/{}", s.repeat);
+            let r = match mode.as_str() {
+                "kafka" => run_kafka(svc.as_ref().expect("services checked"), &s, &sql_path, i)?,
+                m => run_child(m, &s.binlog, s.rows)?,
+            };
+            eprintln!("   {r}");
+            runs.push(r);
+        }
+    }
+    if std::env::var("BENCH_NO_SAVE").is_ok_and(|v| v == "1") {
+        println!("{}", markdown(&summarize(&runs), s.rows));
+        return Ok(());
+    }
+    write_results(&s, runs)
+}
+
+fn run_child(mode: &str, binlog: &Path, rows: u64) -> Res<Json> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new(exe).args(["--child", mode]).arg(binlog).stderr(Stdio::inherit()).output()?;
+    if !out.status.success() {
+        return Err(format!("child run of mode {mode} failed ({})", out.status).into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().ok_or("child printed nothing")?;
+    let mut v: Json = serde_json::from_str(line)?;
+    let n = v["records"].as_u64().unwrap_or(0);
+    if n != rows {
+        return Err(format!("mode {mode}: {n} records in {}, expected {rows}", binlog.display()).into());
+    }
+    v["mode"] = json!(mode);
+    Ok(v)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = xs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+fn machine() -> Json {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()))
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kb = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
+        .unwrap_or(0);
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    json!({"cpu": model, "cpus": cpus, "mem_gib": (mem_kb as f64 / 1048576.0 * 10.0).round() / 10.0, "kernel": kernel})
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Medians per mode. events/s from the median wall time; CPU per event from the median CPU.
+fn summarize(runs: &[Json]) -> BTreeMap<String, Json> {
+    let mut by_mode: BTreeMap<String, Vec<&Json>> = BTreeMap::new();
+    for r in runs {
+        by_mode.entry(r["mode"].as_str().unwrap_or("?").to_string()).or_default().push(r);
+    }
+    let mut out = BTreeMap::new();
+    for (mode, rs) in by_mode {
+        let f = |k: &str| median(rs.iter().filter_map(|r| r[k].as_f64()).collect());
+        let records = rs[0]["records"].as_f64().unwrap_or(0.0);
+        let wall = f("wall_s");
+        let cpu = f("cpu_s");
+        let mut m = json!({
+            "runs": rs.len(),
+            "records": records,
+            "wall_s": wall,
+            "events_per_s": (records / wall).round(),
+            "cpu_s": cpu,
+            "cpu_us_per_event": cpu / records * 1e6,
+            "peak_rss_mb": f("peak_rss_kb") / 1024.0,
+        });
+        if mode == "kafka" {
+            m["insert_s"] = json!(f("insert_s"));
+            m["first_to_last_s"] = json!(f("first_to_last_s"));
+            m["cpu_total_s"] = json!(f("cpu_total_s"));
+            m["cpu_total_us_per_event"] = json!(f("cpu_total_s") / records * 1e6);
+        } else {
+            m["json_bytes_per_record"] = json!(f("json_bytes") / records);
+        }
+        out.insert(mode, m);
+    }
+    out
+}
+
+fn write_results(s: &Settings, runs: Vec<Json>) -> Res<()> {
+    let dir = s.repo.join("benchmarks/results");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("streaming.json");
+    // keep the runs of modes not measured this time
+    let mut all: Vec<Json> = Vec::new();
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(old) = serde_json::from_str::<Json>(&text) {
+            if old["rows"].as_u64() == Some(s.rows) {
+                for r in old["runs"].as_array().cloned().unwrap_or_default() {
+                    if !s.modes.iter().any(|m| Some(m.as_str()) == r["mode"].as_str()) {
+                        all.push(r);
+                    }
+                }
+            }
+        }
+    }
+    let stamp = unix_now();
+    all.extend(runs.into_iter().map(|mut r| {
+        r["unix_time"] = json!(stamp);
+        r
+    }));
+    let summary = summarize(&all);
+    let doc = json!({
+        "workload": "oracle perf (a1): perf.events, 200 transactions x 1,000-row INSERT (perf.sh gen_stream_sql)",
+        "rows": s.rows,
+        "unix_time": stamp,
+        "machine": machine(),
+        "binlog": s.binlog.display().to_string(),
+        "summary": summary,
+        "runs": all,
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")?;
+    let md = markdown(&summary, s.rows);
+    std::fs::write(dir.join("streaming.md"), &md)?;
+    println!("\n{md}");
+    eprintln!("wrote {} and {}", path.display(), dir.join("streaming.md").display());
+    Ok(())
+}
+
+fn markdown(summary: &BTreeMap<String, Json>, rows: u64) -> String {
+    let mut s = format!(
+        "Streaming benchmark, {rows} rows (medians; `cargo bench --bench streaming`, see benchmarks/RESULTS.md)\n\n\
+         | mode | runs | wall s | **events/s** | CPU s | CPU µs/event | peak RSS MB | notes |\n|---|---|---|---|---|---|---|---|\n"
+    );
+    for mode in ["decode", "encode", "kafka"] {
+        let Some(m) = summary.get(mode) else { continue };
+        let label = match mode {
+            "decode" => "1 decode only (binlog file)",
+            "encode" => "2 decode + JSON encode (binlog file)",
+            _ => "3 live → Kafka (tansu), insert start → last record in topic",
+        };
+        let notes = if mode == "kafka" {
+            format!(
+                "insert {:.2} s; first→last {:.2} s; CPU is the connector in the window, whole process {:.2} s ({:.1} µs/event)",
+                m["insert_s"].as_f64().unwrap_or(f64::NAN),
+                m["first_to_last_s"].as_f64().unwrap_or(f64::NAN),
+                m["cpu_total_s"].as_f64().unwrap_or(f64::NAN),
+                m["cpu_total_us_per_event"].as_f64().unwrap_or(f64::NAN)
+            )
+        } else if mode == "encode" {
+            format!("{:.0} JSON bytes/record (key+value)", m["json_bytes_per_record"].as_f64().unwrap_or(0.0))
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "| {label} | {} | {:.3} | **{:.0}** | {:.3} | {:.2} | {:.1} | {notes} |\n",
+            m["runs"],
+            m["wall_s"].as_f64().unwrap_or(f64::NAN),
+            m["events_per_s"].as_f64().unwrap_or(f64::NAN),
+            m["cpu_s"].as_f64().unwrap_or(f64::NAN),
+            m["cpu_us_per_event"].as_f64().unwrap_or(f64::NAN),
+            m["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// workload binlog
+
+fn generate_binlog(svc: &Services, sql_path: &Path, target: &Path) -> Res<()> {
+    svc.sql_out("DROP DATABASE IF EXISTS perf")?;
+    svc.sql_out("FLUSH BINARY LOGS")?;
+    let status = svc.sql_out("SHOW MASTER STATUS")?;
+    let file = status.split_whitespace().next().ok_or("SHOW MASTER STATUS is empty: is the binlog enabled?")?.to_string();
+    svc.sql_out(TABLE_SQL)?;
+    svc.sql_file(sql_path)?;
+    svc.sql_out("FLUSH BINARY LOGS")?;
+    let tmp = tempfile::tempdir()?;
+    let prefix = format!("{}/", tmp.path().display());
+    let out = Command::new("mariadb-binlog")
+        .args(["--no-defaults", "--read-from-remote-server", "--raw", "-h", &svc.mysql_host, "-P", &svc.mysql_port.to_string(), "-uroot"])
+        .arg(format!("--result-file={prefix}"))
+        .arg(&file)
+        .output()
+        .map_err(|e| format!("cannot run mariadb-binlog: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("mariadb-binlog --raw {file} failed: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
+    }
+    if let Some(d) = target.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::copy(tmp.path().join(&file), target)?;
+    eprintln!("binlog {file} ({} bytes) saved as {}", std::fs::metadata(target)?.len(), target.display());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// modes 1 and 2 (child process)
+
+fn rusage_cpu() -> (f64, f64) {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(ru.ru_utime), t(ru.ru_stime))
+}
+
+fn status_kb(pid: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok()))
+}
+
+/// The per-record state the pipeline's `Streamer` keeps (only what the row path touches).
+struct Mirror {
+    encode: bool,
+    prefix: String,
+    run_id: String,
+    file: Arc<str>,
+    tx_pos: u64,
+    tx_events: u64,
+    gtid: Option<String>,
+    server_id: i64,
+    tombstones_on_delete: bool,
+    key_enc: JsonEncoder,
+    value_enc: JsonEncoder,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+    before_vals: Vec<Value>,
+    after_vals: Vec<Value>,
+    records: u64,
+    json_bytes: u64,
+}
+
+impl Mirror {
+    /// `Streamer::emit_change` without the Kafka calls (`ensure_topic` is a hash lookup after the first record).
+    fn emit_change(
+        &mut self,
+        schemas: &TableSchemas,
+        op: Op,
+        (key_before, before): (Option<Value>, Option<Value>),
+        (key_after, after): (Option<Value>, Option<Value>),
+        source: Value,
+        offset: SourceOffset,
+    ) {
+        let now = ProcessingTime::now();
+        let ctx = context_headers(&self.prefix, &self.run_id);
+        if op == Op::Update && schemas.key.is_some() && key_before != key_after {
+            let key_schema = schemas.key.as_ref().expect("checked");
+            let newkey = header_value(key_schema, key_after.as_ref().expect("update has after"));
+            let oldkey = header_value(key_schema, key_before.as_ref().expect("update has before"));
+            let del = envelope_value(before.clone(), None, source.clone(), Op::Delete, now);
+            self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx, Some(("__debezium.newkey", &newkey)));
+            if self.tombstones_on_delete {
+                self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey)));
+            }
+            let create = envelope_value(None, after, source, Op::Create, now);
+            self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey)));
+        } else {
+            let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
+            let value = envelope_value(before, after, source, op, now);
+            self.send_one(schemas, key, Some(&value), &ctx, None);
+            if op == Op::Delete && self.tombstones_on_delete {
+                self.send_one(schemas, key, None, &ctx, None);
+            }
+        }
+        // the pipeline queues this until Kafka acknowledges the record; here it is dropped
+        black_box(offset);
+    }
+
+    /// `Streamer::send_one` up to (not including) `KafkaSink::send`; mode 1 skips the encoding.
+    fn send_one(
+        &mut self,
+        schemas: &TableSchemas,
+        key: Option<&Value>,
+        value: Option<&Value>,
+        ctx: &[(&'static str, String); 4],
+        extra: Option<(&'static str, &[u8])>,
+    ) {
+        self.records += 1;
+        if !self.encode {
+            black_box((key, value, ctx, extra));
+            return;
+        }
+        self.key_buf.clear();
+        let key_bytes = match (key, &schemas.key) {
+            (Some(k), Some(ks)) => {
+                self.key_enc.encode(ks, k, &mut self.key_buf);
+                Some(&self.key_buf[..])
+            }
+            _ => None,
+        };
+        self.value_buf.clear();
+        let value_bytes = match value {
+            Some(v) => {
+                self.value_enc.encode(&schemas.envelope, v, &mut self.value_buf);
+                Some(&self.value_buf[..])
+            }
+            None => None,
+        };
+        let mut headers: Vec<(&str, &[u8])> = Vec::with_capacity(5);
+        if let Some((k, v)) = extra {
+            headers.push((k, v));
+        }
+        headers.extend(ctx.iter().map(|(k, v)| (*k, v.as_bytes())));
+        self.json_bytes += key_bytes.map_or(0, |b| b.len() as u64) + value_bytes.map_or(0, |b| b.len() as u64);
+        black_box((key_bytes, value_bytes, &headers));
+    }
+
+    /// `Streamer::offset_after`
+    fn offset_after(&self, event: u64, row: u64) -> SourceOffset {
+        SourceOffset {
+            file: self.file.to_string(),
+            pos: self.tx_pos,
+            row: if row > 0 { Some(row) } else { None },
+            event: if event > 0 { Some(event) } else { None },
+            server_id: Some(self.server_id as u64),
+            ts_sec: Some(ProcessingTime::now().ns / 1_000_000_000),
+            ..SourceOffset::default()
+        }
+    }
+}
+
+fn child(args: &[String]) -> Res<()> {
+    let [mode, binlog] = args else { return Err("usage: --child decode|encode BINLOG".into()) };
+    let encode = match mode.as_str() {
+        "decode" => false,
+        "encode" => true,
+        m => return Err(format!("--child: unknown mode {m}").into()),
+    };
+    let binlog = PathBuf::from(binlog);
+    // set-up, as the pipeline does it once: catalog from SHOW CREATE DATABASE/TABLE, schemas per table
+    let mut catalog = Catalog::default();
+    catalog.apply_ddl("", "CREATE DATABASE `perf` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci */")?;
+    catalog.apply_ddl("perf", TABLE_DDL)?;
+    let id = TableId::new("perf", "events");
+    let table = catalog.table(&id).ok_or("perf.events missing from the catalog")?.clone();
+    let source_schema = envelope::source_schema();
+    let opts = connect_schema::SchemaOptions::default();
+    let key = connect_schema::key_schema(PREFIX, &table, &opts);
+    let row = connect_schema::value_schema(PREFIX, &table, &opts);
+    let topic = format!("{PREFIX}.{}.{}", id.db, id.table);
+    let schemas = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &source_schema));
+    let file_name: Arc<str> = Arc::from(binlog.file_name().and_then(|f| f.to_str()).unwrap_or("mysql-bin.000001"));
+    let mut m = Mirror {
+        encode,
+        prefix: PREFIX.to_string(),
+        run_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".to_string(),
+        file: file_name,
+        tx_pos: 4,
+        tx_events: 0,
+        gtid: None,
+        server_id: 1,
+        tombstones_on_delete: true,
+        key_enc: JsonEncoder::new(true),
+        value_enc: JsonEncoder::new(true),
+        key_buf: Vec::with_capacity(256),
+        value_buf: Vec::with_capacity(4096),
+        before_vals: Vec::new(),
+        after_vals: Vec::new(),
+        records: 0,
+        json_bytes: 0,
+    };
+    let ts: u32 = 1_704_067_200; // event timestamp: not in the rows event the file reader hands out
+    let hwm_before = status_kb("self", "VmHWM:").unwrap_or(0);
+    let (u0, s0) = rusage_cpu();
+    let t0 = Instant::now();
+    for_each_rows_event(&binlog, &ReadOptions::default(), |ev| {
+        let tme = ev.table_map;
+        let tid = TableId::new(tme.database_name(), tme.table_name());
+        if tid != id {
+            return Ok(());
+        }
+        let base_op = match ev.kind {
+            RowsKind::Insert => Op::Create,
+            RowsKind::Delete => Op::Delete,
+            RowsKind::Update => Op::Update,
+        };
+        let pos = ev.pos;
+        for (row_idx, item) in ev.rows.rows(tme).enumerate() {
+            let (before, after) = item?;
+            m.before_vals.clear();
+            m.after_vals.clear();
+            if let Some(r) = &before {
+                decode::decode_row(&table, r, &mut m.before_vals)?;
+            }
+            if let Some(r) = &after {
+                decode::decode_row(&table, r, &mut m.after_vals)?;
+            }
+            let key_before = before.as_ref().and_then(|_| schemas.key_value(&m.before_vals));
+            let key_after = after.as_ref().and_then(|_| schemas.key_value(&m.after_vals));
+            let before_v = before.as_ref().map(|_| Value::Struct(std::mem::take(&mut m.before_vals)));
+            let after_v = after.as_ref().map(|_| Value::Struct(std::mem::take(&mut m.after_vals)));
+            let source_v = SourceInfo {
+                server_name: &m.prefix,
+                ts_ms: ts as i64 * 1000,
+                snapshot: "false",
+                db: &tid.db,
+                table: Some(&tid.table),
+                server_id: m.server_id,
+                gtid: m.gtid.as_deref(),
+                file: &m.file,
+                pos: pos as i64,
+                row: row_idx as i32,
+                thread: None,
+                query: None,
+            }
+            .to_value();
+            let offset = m.offset_after(m.tx_events, row_idx as u64 + 1);
+            m.emit_change(&schemas, base_op, (key_before, before_v), (key_after, after_v), source_v, offset);
+        }
+        m.tx_events += 1;
+        Ok(())
+    })?;
+    let wall = t0.elapsed().as_secs_f64();
+    let (u1, s1) = rusage_cpu();
+    let hwm = status_kb("self", "VmHWM:").unwrap_or(0);
+    let r = json!({
+        "records": m.records,
+        "wall_s": wall,
+        "cpu_user_s": u1 - u0,
+        "cpu_sys_s": s1 - s0,
+        "cpu_s": (u1 - u0) + (s1 - s0),
+        "peak_rss_kb": hwm,
+        "peak_rss_kb_before_work": hwm_before,
+        "json_bytes": m.json_bytes,
+        "binlog_bytes": std::fs::metadata(&binlog).map(|md| md.len()).unwrap_or(0),
+    });
+    println!("{r}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// mode 3: the release binary against MariaDB + tansu
+
+fn connector_bin() -> PathBuf {
+    std::env::var("CDC_CONNECTOR_BIN").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_cdc-connector")))
+}
+
+/// (utime + stime seconds) of a process from /proc/PID/stat.
+fn proc_cpu(pid: u32) -> Res<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let rest = &stat[stat.rfind(')').ok_or("bad /proc stat")? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // fields after the command: [0]=state (field 3) ... [11]=utime (14), [12]=stime (15)
+    let ticks: f64 = f.get(11).ok_or("short stat")?.parse::<f64>()? + f.get(12).ok_or("short stat")?.parse::<f64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(ticks / hz)
+}
+
+struct Connector {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Connector {
+    fn drain(&mut self) {
+        while let Ok(l) = self.lines.try_recv() {
+            self.log.push(l);
+        }
+    }
+    fn tail(&mut self) -> String {
+        self.drain();
+        let n = self.log.len();
+        self.log[n.saturating_sub(30)..].join("\n")
+    }
+    fn check_alive(&mut self) -> Res<()> {
+        if let Some(st) = self.child.try_wait()? {
+            return Err(format!("cdc-connector exited early ({st}); last log lines:\n{}", self.tail()).into());
+        }
+        Ok(())
+    }
+    fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Res<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.log.iter().any(|l| l.contains(needle)) {
+                return Ok(());
+            }
+            self.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(format!("no '{needle}' in the connector log within {timeout:?}:\n{}", self.tail()).into());
+            }
+            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(50)) {
+                self.log.push(l);
+            }
+        }
+    }
+    fn stop(&mut self) -> Res<()> {
+        // SAFETY: plain kill(2) on the child we spawned.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait()? {
+                if !st.success() {
+                    eprintln!("   connector exit status {st}; last log lines:\n{}", self.tail());
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Err("cdc-connector did not stop within 60 s of SIGTERM".into())
+    }
+}
+
+impl Drop for Connector {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Records in all partitions of `topic` (sum of high watermarks), None while the topic does not exist.
+fn topic_count(consumer: &rdkafka::consumer::BaseConsumer, topic: &str) -> Option<i64> {
+    use rdkafka::consumer::Consumer;
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).ok()?;
+    let t = md.topics().iter().find(|t| t.name() == topic)?;
+    if t.error().is_some() || t.partitions().is_empty() {
+        return None;
+    }
+    let mut sum = 0;
+    for p in t.partitions() {
+        let (lo, hi) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(5)).ok()?;
+        sum += hi - lo;
+    }
+    Some(sum)
+}
+
+fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<Json> {
+    use rdkafka::config::ClientConfig;
+    let bin = connector_bin();
+    if !bin.exists() {
+        return Err(format!("connector binary {} does not exist", bin.display()).into());
+    }
+    let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &svc.kafka)
+        .set("group.id", "streaming-bench")
+        .set("allow.auto.create.topics", "false")
+        .create()?;
+    {
+        use rdkafka::consumer::Consumer;
+        consumer
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(|e| format!("Kafka at {} does not answer: {e}", svc.kafka))?;
+    }
+    // fresh table (the oracle uses a fresh server per run)
+    svc.sql_out(&format!("DROP DATABASE IF EXISTS perf;\n{TABLE_SQL}"))?;
+    let prefix = format!("bench{}r{run}", unix_now());
+    let topic = format!("{prefix}.perf.events");
+    let dir = tempfile::Builder::new().prefix("streaming-bench-").tempdir()?;
+    let worker = format!(
+        "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         key.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=60000\n",
+        svc.kafka,
+        dir.path().join("offsets.dat").display()
+    );
+    let mut worker = worker;
+    let extra = std::env::var("BENCH_WORKER_EXTRA").unwrap_or_default();
+    for line in extra.split(';').map(str::trim).filter(|l| !l.is_empty()) {
+        worker.push_str(line);
+        worker.push('\n');
+    }
+    std::fs::write(dir.path().join("worker.properties"), worker)?;
+    let connector = json!({
+        "name": format!("{prefix}-connector"),
+        "config": {
+            "connector.class": "io.debezium.connector.mysql.MySqlConnector",
+            "tasks.max": "1",
+            "database.hostname": svc.mysql_host,
+            "database.port": svc.mysql_port.to_string(),
+            "database.user": "debezium",
+            "database.password": "dbz",
+            "database.server.id": "184054",
+            "topic.prefix": prefix,
+            "database.include.list": "perf",
+        }
+    });
+    std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&connector)?)?;
+    let mut child = Command::new(&bin)
+        .arg("--worker")
+        .arg(dir.path().join("worker.properties"))
+        .arg("--connector")
+        .arg(dir.path().join("connector.json"))
+        .args(["--binlog-pos", "latest"])
+        .env("RUST_LOG", "info")
+        .env("CDC_LOG_FORMAT", "text")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let pid = child.id();
+    let mut c = Connector { child, lines: rx, log: Vec::new() };
+    c.wait_for_log("binlog stream started", Duration::from_secs(60))?;
+    std::thread::sleep(Duration::from_secs(2)); // as the oracle: 2 s idle after streaming started
+    c.check_alive()?;
+    let cpu0 = proc_cpu(pid)?;
+    let expected = s.rows as i64;
+    // t0: start the insert (client in its own thread so we can poll meanwhile)
+    let t0 = Instant::now();
+    let (itx, irx) = mpsc::channel();
+    {
+        let sql_path = sql_path.to_path_buf();
+        let svc2 = Services { mysql_host: svc.mysql_host.clone(), mysql_port: svc.mysql_port, kafka: String::new() };
+        std::thread::spawn(move || {
+            let r = svc2.sql_file(&sql_path).map_err(|e| e.to_string());
+            let _ = itx.send((r, t0.elapsed().as_secs_f64()));
+        });
+    }
+    let mut insert_s = None;
+    let mut first_s = None;
+    let mut count = 0;
+    let deadline = t0 + Duration::from_secs(600);
+    let last_s = loop {
+        if let Ok((r, d)) = irx.try_recv() {
+            r.map_err(|e| format!("the insert failed: {e}"))?;
+            insert_s = Some(d);
+        }
+        if let Some(n) = topic_count(&consumer, &topic) {
+            if n > 0 && first_s.is_none() {
+                first_s = Some(t0.elapsed().as_secs_f64());
+            }
+            count = n;
+            if n >= expected {
+                break t0.elapsed().as_secs_f64();
+            }
+        }
+        c.check_alive()?;
+        if Instant::now() > deadline {
+            return Err(format!("only {count} of {expected} records in {topic} after 600 s:\n{}", c.tail()).into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let cpu_last = proc_cpu(pid)?;
+    let insert_s = match insert_s {
+        Some(d) => d,
+        None => {
+            let (r, d) = irx.recv()?;
+            r.map_err(|e| format!("the insert failed: {e}"))?;
+            d
+        }
+    };
+    // just before stopping: whole-process CPU and peak RSS
+    let cpu_total = proc_cpu(pid)?;
+    let hwm = status_kb(&pid.to_string(), "VmHWM:").unwrap_or(0);
+    c.stop()?;
+    let final_count = topic_count(&consumer, &topic).unwrap_or(count);
+    if final_count != expected {
+        eprintln!("   WARNING: {final_count} records in {topic}, expected {expected}");
+    }
+    Ok(json!({
+        "mode": "kafka",
+        "records": expected,
+        "records_in_topic": final_count,
+        "topic": topic,
+        "insert_s": insert_s,
+        "wall_s": last_s,
+        "first_record_s": first_s,
+        "first_to_last_s": last_s - first_s.unwrap_or(0.0),
+        "cpu_s": cpu_last - cpu0,
+        "cpu_total_s": cpu_total,
+        "peak_rss_kb": hwm,
+        "worker_extra": extra,
+    }))
+}
