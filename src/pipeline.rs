@@ -121,7 +121,8 @@ struct Streamer {
     sink: KafkaSink,
     key_enc: JsonEncoder,
     value_enc: JsonEncoder,
-    run_id: String,
+    /// The context headers of this run, built once.
+    ctx: Arc<[(&'static str, String); 4]>,
     store: FileOffsetStore,
     pending: VecDeque<PendingOffset>,
     last_flush: Instant,
@@ -134,6 +135,8 @@ struct Streamer {
     server_id: i64,
     skip_events: u64,
     skip_rows: u64,
+    /// Until the first transaction-level event after start has been seen.
+    checking_start: bool,
     // scratch buffers reused across records
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
@@ -170,10 +173,11 @@ pub async fn run(
     let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
     let sink = KafkaSink::new(cfg.sink.clone())?;
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
+    let run_id = uuid::Uuid::now_v7().to_string();
     let mut s = Streamer {
         key_enc: JsonEncoder::new(cfg.key_schemas_enable),
         value_enc: JsonEncoder::new(cfg.value_schemas_enable),
-        run_id: uuid::Uuid::now_v7().to_string(),
+        ctx: Arc::new(context_headers(&cfg.prefix, &run_id)),
         source_schema: envelope::source_schema(),
         schema_change_key_schema: table_changes::schema_change_key_schema(),
         schema_change_value_schema: table_changes::schema_change_value_schema(envelope::source_schema()),
@@ -190,6 +194,7 @@ pub async fn run(
         server_id: 0,
         skip_events,
         skip_rows,
+        checking_start: skip_events > 0 || skip_rows > 0,
         key_buf: Vec::with_capacity(256),
         value_buf: Vec::with_capacity(4096),
         before_vals: Vec::new(),
@@ -263,6 +268,9 @@ async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catal
 
 impl Streamer {
     async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
+        if self.checking_start {
+            self.check_start(&ev);
+        }
         match ev {
             SourceEvent::Rotate { file, pos } => {
                 if *self.file != *file {
@@ -298,6 +306,30 @@ impl Streamer {
             SourceEvent::TableMap { .. } | SourceEvent::Other { .. } => {}
         }
         Ok(())
+    }
+
+    /// Our offsets point at a transaction start, and `event`/`row` count from there. Debezium's
+    /// MySQL connector on MariaDB never sees a transaction start and stores the end of the rows
+    /// event with the number of its rows already emitted: resuming from such an offset must not
+    /// skip rows of the event that follows, so the skip counts are dropped.
+    fn check_start(&mut self, ev: &SourceEvent) {
+        match ev {
+            SourceEvent::Rotate { .. } | SourceEvent::Other { .. } => {}
+            SourceEvent::Begin { .. } => self.checking_start = false,
+            _ => {
+                self.checking_start = false;
+                tracing::warn!(
+                    file = %self.file,
+                    pos = self.tx_pos,
+                    skip_events = self.skip_events,
+                    skip_rows = self.skip_rows,
+                    "the stored offset does not point at a transaction start (a Debezium offset written on MariaDB); \
+                     resuming after the event it names"
+                );
+                self.skip_events = 0;
+                self.skip_rows = 0;
+            }
+        }
     }
 
     async fn handle_ddl(&mut self, pos: u64, end_pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
@@ -370,7 +402,7 @@ impl Streamer {
         self.value_enc.encode(&value_schema, &value, &mut self.value_buf);
         let topic = self.cfg.prefix.clone();
         self.sink.ensure_topic(&topic, Some(1)).await?;
-        let ctx = context_headers(&self.cfg.prefix, &self.run_id);
+        let ctx = self.ctx.clone();
         let headers: Vec<(&str, &[u8])> = ctx.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
         let seq = self
             .sink
@@ -516,32 +548,30 @@ impl Streamer {
     ) -> Result<(), PipelineError> {
         self.sink.ensure_topic(&schemas.topic, None).await?;
         let now = ProcessingTime::now();
-        let ctx = context_headers(&self.cfg.prefix, &self.run_id);
-        let last_seq;
-        if op == Op::Update && schemas.key.is_some() && key_before != key_after {
+        let ctx = self.ctx.clone();
+        let key_change = match (op, schemas.key.as_ref(), key_before.as_ref(), key_after.as_ref()) {
+            (Op::Update, Some(ks), Some(kb), Some(ka)) if kb != ka => Some((header_value(ks, ka), header_value(ks, kb))),
+            _ => None,
+        };
+        let last_seq = if let Some((newkey, oldkey)) = key_change {
             // Primary key change: delete (+ tombstone) of the old key, create of the new one.
-            let key_schema = schemas.key.as_ref().expect("checked");
-            let newkey = header_value(key_schema, key_after.as_ref().expect("update has after"));
-            let oldkey = header_value(key_schema, key_before.as_ref().expect("update has before"));
-            let del = envelope_value(before.clone(), None, source.clone(), Op::Delete, now);
-            self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx, Some(("__debezium.newkey", &newkey))).await?;
+            let del = envelope_value(before, None, source.clone(), Op::Delete, now);
+            self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx[..], Some(("__debezium.newkey", &newkey))).await?;
             if self.cfg.tombstones_on_delete {
-                self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey))).await?;
+                self.send_one(schemas, key_before.as_ref(), None, &ctx[..], Some(("__debezium.newkey", &newkey))).await?;
             }
             let create = envelope_value(None, after, source, Op::Create, now);
-            last_seq = self
-                .send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey)))
-                .await?;
+            self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx[..], Some(("__debezium.oldkey", &oldkey))).await?
         } else {
             let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
             let value = envelope_value(before, after, source, op, now);
-            let seq = self.send_one(schemas, key, Some(&value), &ctx, None).await?;
-            last_seq = if op == Op::Delete && self.cfg.tombstones_on_delete {
-                self.send_one(schemas, key, None, &ctx, None).await?
+            let seq = self.send_one(schemas, key, Some(&value), &ctx[..], None).await?;
+            if op == Op::Delete && self.cfg.tombstones_on_delete {
+                self.send_one(schemas, key, None, &ctx[..], None).await?
             } else {
                 seq
-            };
-        }
+            }
+        };
         self.pending.push_back(PendingOffset { seq: last_seq, offset });
         Ok(())
     }
@@ -551,7 +581,7 @@ impl Streamer {
         schemas: &TableSchemas,
         key: Option<&Value>,
         value: Option<&Value>,
-        ctx: &[(&'static str, String); 4],
+        ctx: &[(&'static str, String)],
         extra: Option<(&'static str, &[u8])>,
     ) -> Result<Seq, PipelineError> {
         self.key_buf.clear();

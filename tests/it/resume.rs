@@ -39,7 +39,7 @@ fn sigkill_then_resume_loses_nothing() {
     assert!(seen.len() >= 12, "connector produced only {} records", seen.len());
     running.kill9();
     let killed_with = read_topics(&svc.kafka, &prefix).len();
-    let flushed = FileOffsetStore::open(&setup.offsets())
+    let flushed = FileOffsetStore::open(setup.offsets())
         .expect("offsets file readable")
         .get(&setup.name, &prefix)
         .expect("offsets decodable");

@@ -70,13 +70,6 @@ impl Services {
         self.sql(&text);
     }
 
-    /// Query one column of output (tab-separated, no headers).
-    pub fn query(&self, sql: &str) -> String {
-        let out = self.client().arg("-N").arg("-B").arg("-e").arg(sql).output().expect("mariadb client");
-        assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
     fn client(&self) -> Command {
         let mut c = Command::new("mariadb");
         c.arg("--no-defaults")
@@ -105,7 +98,6 @@ impl Services {
 pub struct Consumed {
     pub topic: String,
     pub partition: i32,
-    pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Vec<u8>)>,
@@ -151,7 +143,6 @@ pub fn read_topics(kafka: &str, prefix: &str) -> Vec<Consumed> {
                         out.push(Consumed {
                             topic: m.topic().to_string(),
                             partition: m.partition(),
-                            offset: m.offset(),
                             key: m.key().map(|k| k.to_vec()),
                             value: m.payload().map(|v| v.to_vec()),
                             headers,
