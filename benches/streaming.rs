@@ -36,11 +36,11 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cdc_connector::connect::Value;
-use cdc_connector::decode;
-use cdc_connector::encode::json::{header_value, JsonEncoder};
-use cdc_connector::envelope::{self, context_headers, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
+use cdc_connector::encode::json::JsonEncoder;
+use cdc_connector::envelope::{self, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
 use cdc_connector::inspect::{for_each_rows_event, ReadOptions, RowsKind};
 use cdc_connector::offsets::SourceOffset;
+use cdc_connector::record::{decode_change, ChangeRecords, Image};
 use cdc_connector::schema::{connect_schema, Catalog, TableId};
 use serde_json::{json, Value as Json};
 
@@ -144,7 +144,15 @@ fn services(need_kafka: bool) -> Res<Services> {
 impl Services {
     fn client(&self) -> Command {
         let mut c = Command::new("mariadb");
-        c.args(["--no-defaults", "--protocol=tcp", "-h", &self.mysql_host, "-P", &self.mysql_port.to_string(), "-uroot"]);
+        c.args([
+            "--no-defaults",
+            "--protocol=tcp",
+            "-h",
+            &self.mysql_host,
+            "-P",
+            &self.mysql_port.to_string(),
+            "-uroot",
+        ]);
         c.args(["--default-character-set=utf8mb4", "-N", "-B"]);
         c
     }
@@ -168,7 +176,8 @@ impl Services {
 
     /// Run a SQL file through the client (stdin = the file), as perf.sh does.
     fn sql_file(&self, path: &Path) -> Res<()> {
-        let out = self.client().stdin(std::fs::File::open(path)?).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
+        let out =
+            self.client().stdin(std::fs::File::open(path)?).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
         if !out.status.success() {
             return Err(format!("mariadb < {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim()).into());
         }
@@ -225,7 +234,12 @@ fn parent() -> Res<()> {
     let sql_path = write_stream_sql(&data_dir, s.rows)?;
     if offline && !s.binlog.exists() {
         let svc = svc.as_ref().expect("services checked above");
-        eprintln!("generating the workload binlog {} from MariaDB {}:{}", s.binlog.display(), svc.mysql_host, svc.mysql_port);
+        eprintln!(
+            "generating the workload binlog {} from MariaDB {}:{}",
+            s.binlog.display(),
+            svc.mysql_host,
+            svc.mysql_port
+        );
         generate_binlog(svc, &sql_path, &s.binlog)?;
     }
     let mut runs: Vec<Json> = Vec::new();
@@ -285,7 +299,9 @@ fn machine() -> Json {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let mem_kb = meminfo
         .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:").and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:").and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
         .unwrap_or(0);
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
@@ -415,20 +431,32 @@ fn generate_binlog(svc: &Services, sql_path: &Path, target: &Path) -> Res<()> {
     svc.sql_out("DROP DATABASE IF EXISTS perf")?;
     svc.sql_out("FLUSH BINARY LOGS")?;
     let status = svc.sql_out("SHOW MASTER STATUS")?;
-    let file = status.split_whitespace().next().ok_or("SHOW MASTER STATUS is empty: is the binlog enabled?")?.to_string();
+    let file =
+        status.split_whitespace().next().ok_or("SHOW MASTER STATUS is empty: is the binlog enabled?")?.to_string();
     svc.sql_out(TABLE_SQL)?;
     svc.sql_file(sql_path)?;
     svc.sql_out("FLUSH BINARY LOGS")?;
     let tmp = tempfile::tempdir()?;
     let prefix = format!("{}/", tmp.path().display());
     let out = Command::new("mariadb-binlog")
-        .args(["--no-defaults", "--read-from-remote-server", "--raw", "-h", &svc.mysql_host, "-P", &svc.mysql_port.to_string(), "-uroot"])
+        .args([
+            "--no-defaults",
+            "--read-from-remote-server",
+            "--raw",
+            "-h",
+            &svc.mysql_host,
+            "-P",
+            &svc.mysql_port.to_string(),
+            "-uroot",
+        ])
         .arg(format!("--result-file={prefix}"))
         .arg(&file)
         .output()
         .map_err(|e| format!("cannot run mariadb-binlog: {e}"))?;
     if !out.status.success() {
-        return Err(format!("mariadb-binlog --raw {file} failed: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
+        return Err(
+            format!("mariadb-binlog --raw {file} failed: {}", String::from_utf8_lossy(&out.stderr).trim()).into()
+        );
     }
     if let Some(d) = target.parent() {
         std::fs::create_dir_all(d)?;
@@ -458,96 +486,42 @@ fn status_kb(pid: &str, key: &str) -> Option<u64> {
 struct Mirror {
     encode: bool,
     prefix: String,
-    run_id: String,
     file: Arc<str>,
     tx_pos: u64,
     tx_events: u64,
-    gtid: Option<String>,
     server_id: i64,
-    tombstones_on_delete: bool,
-    key_enc: JsonEncoder,
-    value_enc: JsonEncoder,
-    key_buf: Vec<u8>,
-    value_buf: Vec<u8>,
-    before_vals: Vec<Value>,
-    after_vals: Vec<Value>,
+    changes: ChangeRecords,
+    scratch: Vec<Value>,
     records: u64,
     json_bytes: u64,
 }
 
 impl Mirror {
-    /// `Streamer::emit_change` without the Kafka calls (`ensure_topic` is a hash lookup after the first record).
+    /// `Streamer::emit_change` without the Kafka calls: the same `ChangeRecords` encoding (mode 2),
+    /// or only the envelope values (mode 1).
     fn emit_change(
         &mut self,
         schemas: &TableSchemas,
         op: Op,
-        (key_before, before): (Option<Value>, Option<Value>),
-        (key_after, after): (Option<Value>, Option<Value>),
+        before: Image,
+        after: Image,
         source: Value,
         offset: SourceOffset,
     ) {
         let now = ProcessingTime::now();
-        let ctx = context_headers(&self.prefix, &self.run_id);
-        if op == Op::Update && schemas.key.is_some() && key_before != key_after {
-            let key_schema = schemas.key.as_ref().expect("checked");
-            let newkey = header_value(key_schema, key_after.as_ref().expect("update has after"));
-            let oldkey = header_value(key_schema, key_before.as_ref().expect("update has before"));
-            let del = envelope_value(before.clone(), None, source.clone(), Op::Delete, now);
-            self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx, Some(("__debezium.newkey", &newkey)));
-            if self.tombstones_on_delete {
-                self.send_one(schemas, key_before.as_ref(), None, &ctx, Some(("__debezium.newkey", &newkey)));
+        if self.encode {
+            let n = self.changes.encode_change(schemas, op, before, after, source, now);
+            self.records += n as u64;
+            self.json_bytes += self.changes.encoded_len() as u64;
+            for i in 0..n {
+                black_box(self.changes.get(i).headers.as_slice().len());
             }
-            let create = envelope_value(None, after, source, Op::Create, now);
-            self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx, Some(("__debezium.oldkey", &oldkey)));
         } else {
-            let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
-            let value = envelope_value(before, after, source, op, now);
-            self.send_one(schemas, key, Some(&value), &ctx, None);
-            if op == Op::Delete && self.tombstones_on_delete {
-                self.send_one(schemas, key, None, &ctx, None);
-            }
+            self.records += 1;
+            black_box(envelope_value(before.1, after.1, source, op, now));
         }
         // the pipeline queues this until Kafka acknowledges the record; here it is dropped
         black_box(offset);
-    }
-
-    /// `Streamer::send_one` up to (not including) `KafkaSink::send`; mode 1 skips the encoding.
-    fn send_one(
-        &mut self,
-        schemas: &TableSchemas,
-        key: Option<&Value>,
-        value: Option<&Value>,
-        ctx: &[(&'static str, String); 4],
-        extra: Option<(&'static str, &[u8])>,
-    ) {
-        self.records += 1;
-        if !self.encode {
-            black_box((key, value, ctx, extra));
-            return;
-        }
-        self.key_buf.clear();
-        let key_bytes = match (key, &schemas.key) {
-            (Some(k), Some(ks)) => {
-                self.key_enc.encode(ks, k, &mut self.key_buf);
-                Some(&self.key_buf[..])
-            }
-            _ => None,
-        };
-        self.value_buf.clear();
-        let value_bytes = match value {
-            Some(v) => {
-                self.value_enc.encode(&schemas.envelope, v, &mut self.value_buf);
-                Some(&self.value_buf[..])
-            }
-            None => None,
-        };
-        let mut headers: Vec<(&str, &[u8])> = Vec::with_capacity(5);
-        if let Some((k, v)) = extra {
-            headers.push((k, v));
-        }
-        headers.extend(ctx.iter().map(|(k, v)| (*k, v.as_bytes())));
-        self.json_bytes += key_bytes.map_or(0, |b| b.len() as u64) + value_bytes.map_or(0, |b| b.len() as u64);
-        black_box((key_bytes, value_bytes, &headers));
     }
 
     /// `Streamer::offset_after`
@@ -574,7 +548,8 @@ fn child(args: &[String]) -> Res<()> {
     let binlog = PathBuf::from(binlog);
     // set-up, as the pipeline does it once: catalog from SHOW CREATE DATABASE/TABLE, schemas per table
     let mut catalog = Catalog::default();
-    catalog.apply_ddl("", "CREATE DATABASE `perf` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci */")?;
+    catalog
+        .apply_ddl("", "CREATE DATABASE `perf` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci */")?;
     catalog.apply_ddl("perf", TABLE_DDL)?;
     let id = TableId::new("perf", "events");
     let table = catalog.table(&id).ok_or("perf.events missing from the catalog")?.clone();
@@ -585,22 +560,16 @@ fn child(args: &[String]) -> Res<()> {
     let topic = format!("{PREFIX}.{}.{}", id.db, id.table);
     let schemas = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &source_schema));
     let file_name: Arc<str> = Arc::from(binlog.file_name().and_then(|f| f.to_str()).unwrap_or("mysql-bin.000001"));
+    let run_id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
     let mut m = Mirror {
         encode,
         prefix: PREFIX.to_string(),
-        run_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".to_string(),
         file: file_name,
         tx_pos: 4,
         tx_events: 0,
-        gtid: None,
         server_id: 1,
-        tombstones_on_delete: true,
-        key_enc: JsonEncoder::new(true),
-        value_enc: JsonEncoder::new(true),
-        key_buf: Vec::with_capacity(256),
-        value_buf: Vec::with_capacity(4096),
-        before_vals: Vec::new(),
-        after_vals: Vec::new(),
+        changes: ChangeRecords::new(JsonEncoder::new(true), JsonEncoder::new(true), PREFIX, run_id, true),
+        scratch: Vec::new(),
         records: 0,
         json_bytes: 0,
     };
@@ -622,18 +591,8 @@ fn child(args: &[String]) -> Res<()> {
         let pos = ev.pos;
         for (row_idx, item) in ev.rows.rows(tme).enumerate() {
             let (before, after) = item?;
-            m.before_vals.clear();
-            m.after_vals.clear();
-            if let Some(r) = &before {
-                decode::decode_row(&table, r, &mut m.before_vals)?;
-            }
-            if let Some(r) = &after {
-                decode::decode_row(&table, r, &mut m.after_vals)?;
-            }
-            let key_before = before.as_ref().and_then(|_| schemas.key_value(&m.before_vals));
-            let key_after = after.as_ref().and_then(|_| schemas.key_value(&m.after_vals));
-            let before_v = before.as_ref().map(|_| Value::Struct(std::mem::take(&mut m.before_vals)));
-            let after_v = after.as_ref().map(|_| Value::Struct(std::mem::take(&mut m.after_vals)));
+            let (before_img, after_img) =
+                decode_change(&table, &schemas, before.as_ref(), after.as_ref(), &mut m.scratch)?;
             let source_v = SourceInfo {
                 server_name: &m.prefix,
                 ts_ms: ts as i64 * 1000,
@@ -641,7 +600,7 @@ fn child(args: &[String]) -> Res<()> {
                 db: &tid.db,
                 table: Some(&tid.table),
                 server_id: m.server_id,
-                gtid: m.gtid.as_deref(),
+                gtid: None,
                 file: &m.file,
                 pos: pos as i64,
                 row: row_idx as i32,
@@ -650,7 +609,7 @@ fn child(args: &[String]) -> Res<()> {
             }
             .to_value();
             let offset = m.offset_after(m.tx_events, row_idx as u64 + 1);
-            m.emit_change(&schemas, base_op, (key_before, before_v), (key_after, after_v), source_v, offset);
+            m.emit_change(&schemas, base_op, before_img, after_img, source_v, offset);
         }
         m.tx_events += 1;
         Ok(())
@@ -677,7 +636,9 @@ fn child(args: &[String]) -> Res<()> {
 // mode 3: the release binary against MariaDB + tansu
 
 fn connector_bin() -> PathBuf {
-    std::env::var("CDC_CONNECTOR_BIN").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_cdc-connector")))
+    std::env::var("CDC_CONNECTOR_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_cdc-connector")))
 }
 
 /// (utime + stime seconds) of a process from /proc/PID/stat.

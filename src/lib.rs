@@ -3,7 +3,7 @@
 //! The data path is a straight line of modules:
 //!
 //! `config` → `source` (binlog events, positions) → `schema` (table schemas, DDL) → `decode`
-//! (binlog row → typed column values) → `envelope` (Connect-style key/value/source) → `encode`
+//! (binlog row → typed column values) → `envelope` (Connect-style key/value/source) → `record` (a row change → its 1–3 records) → `encode`
 //! (Kafka Connect JsonConverter bytes) → `sink` (Kafka producer) → `offsets` (Connect-format store).
 //!
 //! `connect` holds the Kafka Connect schema/value model that sits in the middle: both of
@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod inspect;
 pub mod offsets;
 pub mod pipeline;
+pub mod record;
 pub mod schema;
 pub mod sink;
 pub mod source;

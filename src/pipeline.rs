@@ -19,10 +19,11 @@ use tracing::info;
 
 use crate::connect::Value;
 use crate::decode;
-use crate::encode::json::{header_value, JsonEncoder};
-use crate::envelope::{self, context_headers, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
+use crate::encode::json::JsonEncoder;
+use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::offsets::file::FileOffsetStore;
 use crate::offsets::SourceOffset;
+use crate::record::{self, ChangeRecords, Image};
 use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
@@ -119,10 +120,11 @@ struct Streamer {
     schema_change_key_schema: Arc<crate::connect::Schema>,
     schema_change_value_schema: Arc<crate::connect::Schema>,
     sink: KafkaSink,
+    /// Schema-change records (key and value).
     key_enc: JsonEncoder,
     value_enc: JsonEncoder,
-    /// The context headers of this run, built once.
-    ctx: Arc<[(&'static str, String); 4]>,
+    /// Data records of row changes.
+    records: ChangeRecords,
     store: FileOffsetStore,
     pending: VecDeque<PendingOffset>,
     last_flush: Instant,
@@ -140,8 +142,7 @@ struct Streamer {
     // scratch buffers reused across records
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
-    before_vals: Vec<Value>,
-    after_vals: Vec<Value>,
+    scratch: Vec<Value>,
 }
 
 /// Run the streaming pipeline until the stream ends or `shutdown` resolves.
@@ -177,7 +178,13 @@ pub async fn run(
     let mut s = Streamer {
         key_enc: JsonEncoder::new(cfg.key_schemas_enable),
         value_enc: JsonEncoder::new(cfg.value_schemas_enable),
-        ctx: Arc::new(context_headers(&cfg.prefix, &run_id)),
+        records: ChangeRecords::new(
+            JsonEncoder::new(cfg.key_schemas_enable),
+            JsonEncoder::new(cfg.value_schemas_enable),
+            &cfg.prefix,
+            &run_id,
+            cfg.tombstones_on_delete,
+        ),
         source_schema: envelope::source_schema(),
         schema_change_key_schema: table_changes::schema_change_key_schema(),
         schema_change_value_schema: table_changes::schema_change_value_schema(envelope::source_schema()),
@@ -197,8 +204,7 @@ pub async fn run(
         checking_start: skip_events > 0 || skip_rows > 0,
         key_buf: Vec::with_capacity(256),
         value_buf: Vec::with_capacity(4096),
-        before_vals: Vec::new(),
-        after_vals: Vec::new(),
+        scratch: Vec::new(),
         cfg,
     };
     tokio::pin!(shutdown);
@@ -402,8 +408,7 @@ impl Streamer {
         self.value_enc.encode(&value_schema, &value, &mut self.value_buf);
         let topic = self.cfg.prefix.clone();
         self.sink.ensure_topic(&topic, Some(1)).await?;
-        let ctx = self.ctx.clone();
-        let headers: Vec<(&str, &[u8])> = ctx.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        let headers: Vec<(&str, &[u8])> = self.records.context().iter().map(|(k, v)| (*k, v.as_bytes())).collect();
         let seq = self
             .sink
             .send(&OutRecord {
@@ -504,18 +509,9 @@ impl Streamer {
                 pos,
                 message: e.to_string(),
             };
-            self.before_vals.clear();
-            self.after_vals.clear();
-            if let Some(r) = &before {
-                decode::decode_row(table, r, &mut self.before_vals).map_err(dec_err)?;
-            }
-            if let Some(r) = &after {
-                decode::decode_row(table, r, &mut self.after_vals).map_err(dec_err)?;
-            }
-            let key_before = before.as_ref().and_then(|_| schemas.key_value(&self.before_vals));
-            let key_after = after.as_ref().and_then(|_| schemas.key_value(&self.after_vals));
-            let before_v = before.as_ref().map(|_| Value::Struct(std::mem::take(&mut self.before_vals)));
-            let after_v = after.as_ref().map(|_| Value::Struct(std::mem::take(&mut self.after_vals)));
+            let (before_img, after_img) =
+                record::decode_change(table, &schemas, before.as_ref(), after.as_ref(), &mut self.scratch)
+                    .map_err(dec_err)?;
             let source_v = SourceInfo {
                 server_name: &self.cfg.prefix,
                 ts_ms: ts as i64 * 1000,
@@ -532,7 +528,7 @@ impl Streamer {
             }
             .to_value();
             let offset = self.offset_after(ts, self.tx_events, row_idx as u64 + 1);
-            self.emit_change(&schemas, base_op, (key_before, before_v), (key_after, after_v), source_v, offset).await?;
+            self.emit_change(&schemas, base_op, before_img, after_img, source_v, offset).await?;
         }
         Ok(())
     }
@@ -541,81 +537,29 @@ impl Streamer {
         &mut self,
         schemas: &Arc<TableSchemas>,
         op: Op,
-        (key_before, before): (Option<Value>, Option<Value>),
-        (key_after, after): (Option<Value>, Option<Value>),
+        before: Image,
+        after: Image,
         source: Value,
         offset: SourceOffset,
     ) -> Result<(), PipelineError> {
         self.sink.ensure_topic(&schemas.topic, None).await?;
-        let now = ProcessingTime::now();
-        let ctx = self.ctx.clone();
-        let key_change = match (op, schemas.key.as_ref(), key_before.as_ref(), key_after.as_ref()) {
-            (Op::Update, Some(ks), Some(kb), Some(ka)) if kb != ka => Some((header_value(ks, ka), header_value(ks, kb))),
-            _ => None,
-        };
-        let last_seq = if let Some((newkey, oldkey)) = key_change {
-            // Primary key change: delete (+ tombstone) of the old key, create of the new one.
-            let del = envelope_value(before, None, source.clone(), Op::Delete, now);
-            self.send_one(schemas, key_before.as_ref(), Some(&del), &ctx[..], Some(("__debezium.newkey", &newkey))).await?;
-            if self.cfg.tombstones_on_delete {
-                self.send_one(schemas, key_before.as_ref(), None, &ctx[..], Some(("__debezium.newkey", &newkey))).await?;
-            }
-            let create = envelope_value(None, after, source, Op::Create, now);
-            self.send_one(schemas, key_after.as_ref(), Some(&create), &ctx[..], Some(("__debezium.oldkey", &oldkey))).await?
-        } else {
-            let key = if op == Op::Delete { key_before.as_ref() } else { key_after.as_ref() };
-            let value = envelope_value(before, after, source, op, now);
-            let seq = self.send_one(schemas, key, Some(&value), &ctx[..], None).await?;
-            if op == Op::Delete && self.cfg.tombstones_on_delete {
-                self.send_one(schemas, key, None, &ctx[..], None).await?
-            } else {
-                seq
-            }
-        };
-        self.pending.push_back(PendingOffset { seq: last_seq, offset });
-        Ok(())
-    }
-
-    async fn send_one(
-        &mut self,
-        schemas: &TableSchemas,
-        key: Option<&Value>,
-        value: Option<&Value>,
-        ctx: &[(&'static str, String)],
-        extra: Option<(&'static str, &[u8])>,
-    ) -> Result<Seq, PipelineError> {
-        self.key_buf.clear();
-        let key_bytes = match (key, &schemas.key) {
-            (Some(k), Some(ks)) => {
-                self.key_enc.encode(ks, k, &mut self.key_buf);
-                Some(&self.key_buf[..])
-            }
-            _ => None,
-        };
-        self.value_buf.clear();
-        let value_bytes = match value {
-            Some(v) => {
-                self.value_enc.encode(&schemas.envelope, v, &mut self.value_buf);
-                Some(&self.value_buf[..])
-            }
-            None => None,
-        };
-        let mut headers: Vec<(&str, &[u8])> = Vec::with_capacity(5);
-        if let Some((k, v)) = extra {
-            headers.push((k, v));
-        }
-        headers.extend(ctx.iter().map(|(k, v)| (*k, v.as_bytes())));
-        let seq = self
-            .sink
-            .send(&OutRecord {
+        let n = self.records.encode_change(schemas, op, before, after, source, ProcessingTime::now());
+        let mut last_seq = 0;
+        for i in 0..n {
+            let r = self.records.get(i);
+            let rec = OutRecord {
                 topic: &schemas.topic,
-                key: key_bytes,
-                value: value_bytes,
-                headers: &headers,
+                key: r.key,
+                value: r.value,
+                headers: r.headers.as_slice(),
                 partition: None,
-            })
-            .await?;
-        Ok(seq)
+            };
+            last_seq = self.sink.send(&rec).await?;
+        }
+        if n > 0 {
+            self.pending.push_back(PendingOffset { seq: last_seq, offset });
+        }
+        Ok(())
     }
 
     /// Commit the newest offset whose records Kafka has acknowledged (every
