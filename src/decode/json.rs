@@ -116,25 +116,9 @@ fn write_int(out: &mut String, x: i64) {
     let _ = write!(out, "{x}");
 }
 
-/// JSON string with JsonStringFormatter's escaping rules.
+/// JSON string with JsonStringFormatter's escaping rules (Jackson's, non-ASCII left raw).
 pub(crate) fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::encode::json::write_jackson_str(s, out);
 }
 
 fn write_opaque(ty: ColumnType, data: &[u8], out: &mut String) -> Result<(), ValueError> {

@@ -1293,3 +1293,27 @@ fn append_java_to_string(out: &mut Vec<u8>, schema: Option<&Schema>, value: &Val
 #[cfg(test)]
 #[allow(clippy::approx_constant)]
 mod tests;
+
+/// A JSON string literal as Jackson writes it for ASCII-safe text: `"` and `\\` escaped, the
+/// control characters with their short forms or `\u00XX`, everything else raw (used for offsets
+/// and MySQL JSON text, which never go through the surrogate-pair path of record payloads).
+pub fn write_jackson_str(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}

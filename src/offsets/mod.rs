@@ -29,7 +29,6 @@
 
 pub mod file;
 
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -304,23 +303,7 @@ fn spread(h: i32) -> u32 {
 /// A JSON string literal escaped the way Jackson escapes it.
 pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::encode::json::write_jackson_str(s, &mut out);
     out
 }
 
