@@ -319,9 +319,16 @@ impl BinlogSource {
             Some(EventData::RotateEvent(r)) => {
                 let raw = r.name_raw();
                 // Before the format description event arrives the reader does not know the
-                // checksum algorithm, so the first (fake) rotate's name still carries the
-                // 4 checksum bytes.
-                let raw = if !self.seen_fde && raw.len() > 4 { &raw[..raw.len() - 4] } else { raw };
+                // checksum algorithm, so the first (fake) rotate's name may still carry the 4
+                // checksum bytes (not when the server writes no checksums).
+                let raw = if !self.seen_fde && raw.len() > 4 {
+                    let (name, tail) = raw.split_at(raw.len() - 4);
+                    let is_requested = name == self.file.as_bytes();
+                    let looks_binary = tail.iter().any(|b| !b.is_ascii_graphic());
+                    if is_requested || looks_binary { name } else { raw }
+                } else {
+                    raw
+                };
                 self.file = String::from_utf8_lossy(raw).into_owned();
                 self.last_pos = r.position();
                 SourceEvent::Rotate { file: self.file.clone(), pos: r.position() }
