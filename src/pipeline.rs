@@ -107,9 +107,30 @@ pub enum PipelineError {
 }
 
 /// Pending offset: becomes committable once record `seq` is acknowledged.
+/// Kept per record until Kafka acknowledges it; turned into a `SourceOffset` only when
+/// flushed, so the hot path copies a few integers and one `Arc`.
 struct PendingOffset {
     seq: Seq,
-    offset: SourceOffset,
+    file: Arc<str>,
+    pos: u64,
+    event: u64,
+    row: u64,
+    server_id: i64,
+    ts: u32,
+}
+
+impl PendingOffset {
+    fn to_offset(&self) -> SourceOffset {
+        SourceOffset {
+            file: self.file.to_string(),
+            pos: self.pos,
+            row: (self.row > 0).then_some(self.row),
+            event: (self.event > 0).then_some(self.event),
+            server_id: Some(self.server_id as u64),
+            ts_sec: Some(i64::from(self.ts)),
+            ..SourceOffset::default()
+        }
+    }
 }
 
 struct Streamer {
@@ -421,8 +442,8 @@ impl Streamer {
             .await?;
         // A restart resumes after the statement, so it is neither applied nor emitted twice.
         self.tx_pos = end_pos;
-        let offset = self.offset_after(ts, 0, 0);
-        self.pending.push_back(PendingOffset { seq, offset });
+        let offset = self.offset_after(seq, ts, 0, 0);
+        self.pending.push_back(offset);
         Ok(())
     }
 
@@ -440,16 +461,10 @@ impl Streamer {
         Some(ts)
     }
 
-    fn offset_after(&self, ts: u32, event: u64, row: u64) -> SourceOffset {
-        SourceOffset {
-            file: self.file.to_string(),
-            pos: self.tx_pos,
-            row: if row > 0 { Some(row) } else { None },
-            event: if event > 0 { Some(event) } else { None },
-            server_id: Some(self.server_id as u64),
-            ts_sec: Some(ts as i64),
-            ..SourceOffset::default()
-        }
+    /// The offset to commit once record `seq` is stored: the transaction start plus the rows
+    /// events and rows already emitted.
+    fn offset_after(&self, seq: Seq, ts: u32, event: u64, row: u64) -> PendingOffset {
+        PendingOffset { seq, file: self.file.clone(), pos: self.tx_pos, event, row, server_id: self.server_id, ts }
     }
 
     async fn handle_rows(
@@ -527,8 +542,11 @@ impl Streamer {
                 query: None,
             }
             .to_value();
-            let offset = self.offset_after(ts, self.tx_events, row_idx as u64 + 1);
-            self.emit_change(&schemas, base_op, before_img, after_img, source_v, offset).await?;
+            let (event, row) = (self.tx_events, row_idx as u64 + 1);
+            if let Some(seq) = self.emit_change(&schemas, base_op, before_img, after_img, source_v).await? {
+                let offset = self.offset_after(seq, ts, event, row);
+                self.pending.push_back(offset);
+            }
         }
         Ok(())
     }
@@ -540,8 +558,7 @@ impl Streamer {
         before: Image,
         after: Image,
         source: Value,
-        offset: SourceOffset,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<Option<Seq>, PipelineError> {
         self.sink.ensure_topic(&schemas.topic, None).await?;
         let n = self.records.encode_change(schemas, op, before, after, source, ProcessingTime::now());
         let mut last_seq = 0;
@@ -556,10 +573,7 @@ impl Streamer {
             };
             last_seq = self.sink.send(&rec).await?;
         }
-        if n > 0 {
-            self.pending.push_back(PendingOffset { seq: last_seq, offset });
-        }
-        Ok(())
+        Ok((n > 0).then_some(last_seq))
     }
 
     /// Commit the newest offset whose records Kafka has acknowledged (every
@@ -574,10 +588,10 @@ impl Streamer {
         let acked = self.sink.tracker().acked_upto();
         let mut newest = None;
         while self.pending.front().is_some_and(|p| p.seq < acked) {
-            newest = self.pending.pop_front().map(|p| p.offset);
+            newest = self.pending.pop_front();
         }
-        if let Some(off) = newest {
-            self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &off);
+        if let Some(p) = newest {
+            self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset());
             self.store.flush()?;
         }
         self.last_flush = Instant::now();
