@@ -14,7 +14,7 @@ use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
 use cdc_connector::sink::kafka::SinkConfig;
 use cdc_connector::source::binlog::ConnectOptions;
 use clap::{Args, Parser, Subcommand};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -104,7 +104,7 @@ fn main() -> ExitCode {
             match run(cli.run) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    error!("{e:#}");
+                    // One sentence on stderr, whatever the log format.
                     eprintln!("cdc-connector: {e:#}");
                     ExitCode::FAILURE
                 }
