@@ -139,13 +139,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let worker = WorkerConfig::from_properties_file(&worker_path)?;
     let connector = ConnectorConfig::from_file(&connector_path)?;
     for p in &connector.unsupported {
-        warn!(property = %p, "unsupported connector property is ignored");
-        eprintln!("cdc-connector: warning: unsupported property '{p}' is ignored");
+        warn!(property = %p, "unsupported connector property '{p}' is ignored");
     }
     let raw = read_config_file(&connector_path)?;
     for p in raw.props.keys().filter(|k| NOT_YET_IMPLEMENTED.contains(&k.as_str())) {
-        warn!(property = %p, "property is accepted but not implemented yet; it has no effect");
-        eprintln!("cdc-connector: warning: property '{p}' is accepted but not implemented yet; it has no effect");
+        warn!(property = %p, "property '{p}' is accepted but not implemented yet; it has no effect");
     }
     let converters = connector.converters(Some(&worker));
     let schemas_enable = |k: &ConverterKind, which: &str| {
