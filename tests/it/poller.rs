@@ -397,7 +397,7 @@ fn poller_binlog_flows_through_cdc_connector() {
         .collect();
     let want: Vec<(String, String)> = [
         ("c", "3c6586"), ("c", "4b1805"), ("c", "4b1a2c"),
-        ("u", "4b1805"), ("c", "4ca7b4"),
+        ("c", "4ca7b4"), ("u", "4b1805"), // one transaction: inserts, then updates, then deletes
         ("u", "4b1805"), ("d", "3c6586"), ("d", "4ca7b4"),
     ]
     .iter()

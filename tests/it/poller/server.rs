@@ -124,12 +124,24 @@ async fn states(State(script): State<Arc<Mutex<Script>>>, RawQuery(q): RawQuery,
         Reply::CutConnection(body, cut) => {
             let len = body.len();
             let first = body.as_bytes()[..cut].to_vec();
-            let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-                vec![Ok(first), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the test"))];
+            // The first part is flushed, then (a moment later) the connection is cut mid-body.
+            let stream = futures_util::stream::unfold(0u8, move |step| {
+                let first = first.clone();
+                async move {
+                    match step {
+                        0 => Some((Ok(first), 1)),
+                        1 => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            Some((Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the test")), 2))
+                        }
+                        _ => None,
+                    }
+                }
+            });
             Response::builder()
                 .header("content-type", "application/json")
                 .header("content-length", len.to_string())
-                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .body(Body::from_stream(stream))
                 .unwrap()
         }
     }
