@@ -108,10 +108,20 @@ impl HttpApi {
                 })?;
                 req = req.bearer_auth(token);
             }
-            let resp = req.send().await.map_err(|e| FetchError::Transient(format!("GET {}: {}", self.url, error_chain(&e))))?;
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| FetchError::Transient(format!("GET {}: {}", self.url, error_chain(&e))))?;
             let status = resp.status().as_u16();
             let header = |name: &str| -> Option<f64> {
-                resp.headers().get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+                resp.headers()
+                    .get(name)?
+                    .to_str()
+                    .ok()?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
             };
             let credits_remaining = header("x-rate-limit-remaining");
             match status {
@@ -190,7 +200,10 @@ impl Replay {
 /// Save one raw response as `DIR/NNNNNN.json`, numbered after the files already there.
 pub fn record(dir: &Path, body: &[u8]) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let n = std::fs::read_dir(dir)?.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count();
+    let n = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .count();
     let path = dir.join(format!("{:06}.json", n + 1));
     let tmp = dir.join(format!(".{:06}.json.tmp", n + 1));
     std::fs::write(&tmp, body)?;

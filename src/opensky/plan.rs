@@ -100,18 +100,19 @@ mod tests {
 
     #[test]
     fn insert_update_keep_delete() {
-        let stored: HashMap<String, StateVector> = [
-            sv("aaaaaa", 100, 1.0),
-            sv("bbbbbb", 100, 1.0),
-            sv("cccccc", 100, 1.0),
-            sv("dddddd", 390, 1.0),
-        ]
-        .into_iter()
-        .map(|s| (s.icao24.clone(), s))
-        .collect();
+        let stored: HashMap<String, StateVector> =
+            [sv("aaaaaa", 100, 1.0), sv("bbbbbb", 100, 1.0), sv("cccccc", 100, 1.0), sv("dddddd", 390, 1.0)]
+                .into_iter()
+                .map(|s| (s.icao24.clone(), s))
+                .collect();
         let snap = Snapshot {
             time: 400,
-            states: vec![sv("aaaaaa", 100, 1.0), sv("bbbbbb", 120, 2.0), sv("eeeeee", 399, 3.0), sv("eeeeee", 398, 4.0)],
+            states: vec![
+                sv("aaaaaa", 100, 1.0),
+                sv("bbbbbb", 120, 2.0),
+                sv("eeeeee", 399, 3.0),
+                sv("eeeeee", 398, 4.0),
+            ],
         };
         let p = plan(&stored, &snap, Duration::from_secs(60));
         assert_eq!(p.inserts, vec![sv("eeeeee", 399, 3.0)]);
@@ -120,10 +121,11 @@ mod tests {
         assert_eq!(p.deletes, vec!["cccccc".to_string()]);
         assert_eq!(p.positions.len(), 4);
         // The same response again against the result: nothing to do but history (which the store dedups).
-        let after: HashMap<String, StateVector> = [sv("aaaaaa", 100, 1.0), sv("bbbbbb", 120, 2.0), sv("dddddd", 390, 1.0), sv("eeeeee", 399, 3.0)]
-            .into_iter()
-            .map(|s| (s.icao24.clone(), s))
-            .collect();
+        let after: HashMap<String, StateVector> =
+            [sv("aaaaaa", 100, 1.0), sv("bbbbbb", 120, 2.0), sv("dddddd", 390, 1.0), sv("eeeeee", 399, 3.0)]
+                .into_iter()
+                .map(|s| (s.icao24.clone(), s))
+                .collect();
         let p = plan(&after, &snap, Duration::from_secs(60));
         assert!(p.inserts.is_empty() && p.updates.is_empty() && p.deletes.is_empty());
     }

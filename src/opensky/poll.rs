@@ -226,7 +226,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_caps() {
-        let mut s = Schedule::new(Duration::from_secs(30), Duration::from_secs(10), Duration::from_secs(10), Duration::from_secs(300));
+        let mut s = Schedule::new(
+            Duration::from_secs(30),
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+            Duration::from_secs(300),
+        );
         let mut rng = rand::rng();
         let t0 = Instant::now();
         for k in 1..=8u32 {
@@ -234,7 +239,10 @@ mod tests {
             let want = Duration::from_secs(10 * (1u64 << (k - 1))).min(Duration::from_secs(300));
             for _ in 0..20 {
                 let b = s.backoff(&mut rng);
-                assert!(b >= (want / 2).max(Duration::from_secs(10)) && b <= want.max(Duration::from_secs(10)), "{k}: {b:?}");
+                assert!(
+                    b >= (want / 2).max(Duration::from_secs(10)) && b <= want.max(Duration::from_secs(10)),
+                    "{k}: {b:?}"
+                );
             }
         }
         assert_eq!(s.after_success(t0), t0 + Duration::from_secs(30));
@@ -244,7 +252,12 @@ mod tests {
 
     #[test]
     fn interval_never_below_floor() {
-        let s = Schedule::new(Duration::from_secs(1), Duration::from_secs(10), Duration::from_secs(1), Duration::from_secs(2));
+        let s = Schedule::new(
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+        );
         assert_eq!(s.interval, Duration::from_secs(10));
     }
 }

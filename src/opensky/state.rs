@@ -92,7 +92,8 @@ const FIELDS: [&str; 18] = [
 pub fn parse(body: &[u8]) -> Result<Snapshot, ParseError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
     let obj = v.as_object().ok_or(ParseError::Shape("top level is not an object"))?;
-    let time = obj.get("time").and_then(Value::as_i64).ok_or(ParseError::Shape("`time` is missing or not an integer"))?;
+    let time =
+        obj.get("time").and_then(Value::as_i64).ok_or(ParseError::Shape("`time` is missing or not an integer"))?;
     let states = match obj.get("states") {
         None => return Err(ParseError::Shape("`states` is missing")),
         Some(Value::Null) => Vec::new(),
@@ -110,12 +111,22 @@ struct Fields<'a> {
 
 impl Fields<'_> {
     fn err(&self, pos: usize, problem: impl Into<String>) -> ParseError {
-        ParseError::Field { index: self.index, icao24: self.icao24.clone(), field: FIELDS[pos], pos, problem: problem.into() }
+        ParseError::Field {
+            index: self.index,
+            icao24: self.icao24.clone(),
+            field: FIELDS[pos],
+            pos,
+            problem: problem.into(),
+        }
     }
     fn get(&self, pos: usize) -> &Value {
         self.a.get(pos).unwrap_or(&Value::Null)
     }
-    fn required<T>(&self, pos: usize, f: impl Fn(&Self, usize) -> Result<Option<T>, ParseError>) -> Result<T, ParseError> {
+    fn required<T>(
+        &self,
+        pos: usize,
+        f: impl Fn(&Self, usize) -> Result<Option<T>, ParseError>,
+    ) -> Result<T, ParseError> {
         f(self, pos)?.ok_or_else(|| self.err(pos, "is null but must not be"))
     }
     fn string(&self, pos: usize, max: usize) -> Result<Option<String>, ParseError> {
@@ -129,7 +140,9 @@ impl Fields<'_> {
     fn int(&self, pos: usize) -> Result<Option<i64>, ParseError> {
         match self.get(pos) {
             Value::Null => Ok(None),
-            Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| self.err(pos, format!("expected an integer, got {n}"))),
+            Value::Number(n) => {
+                n.as_i64().map(Some).ok_or_else(|| self.err(pos, format!("expected an integer, got {n}")))
+            }
             other => Err(self.err(pos, format!("expected an integer, got {}", kind(other)))),
         }
     }

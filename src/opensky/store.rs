@@ -42,9 +42,7 @@ const POSITION_COLUMNS: &str = "icao24, last_contact, time_position, longitude, 
 pub enum StoreError {
     #[error("database {db}: {source}")]
     Db { db: String, source: mysql_async::Error },
-    #[error(
-        "tables {missing} are missing in database `{db}`: create them from schemas/ or run with --create-tables"
-    )]
+    #[error("tables {missing} are missing in database `{db}`: create them from schemas/ or run with --create-tables")]
     MissingTables { db: String, missing: String },
     #[error("database name `{0}` is not a plain identifier (letters, digits, _ and $ only)")]
     BadName(String),
@@ -127,7 +125,8 @@ impl Store {
 
         // History keys already stored (a superset query, filtered exactly below).
         let mut have: HashSet<(String, i64)> = HashSet::new();
-        let ids: Vec<&str> = p.positions.iter().map(|s| s.icao24.as_str()).collect::<HashSet<_>>().into_iter().collect();
+        let ids: Vec<&str> =
+            p.positions.iter().map(|s| s.icao24.as_str()).collect::<HashSet<_>>().into_iter().collect();
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
             let keys: Vec<(String, i64)> = tx
@@ -244,8 +243,9 @@ fn position_params(s: &StateVector) -> Params {
     ])
 }
 
-/// A stored `flights` row; `None` (row ignored, so it is rewritten or left alone) if a column
-/// does not convert — only possible if someone altered the table by hand.
+/// A stored `flights` row; `None` if a column does not convert — only possible if someone
+/// altered the table by hand, and then writes of that aircraft fail (duplicate key) and are
+/// logged as database errors until the table is fixed.
 fn from_row(mut r: Row) -> Option<StateVector> {
     Some(StateVector {
         icao24: r.take_opt(0)?.ok()?,

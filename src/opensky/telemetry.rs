@@ -89,8 +89,7 @@ impl Telemetry {
         let inserted = counter("opensky_poller_rows_inserted_total", "Rows inserted into flights", vec![]);
         let updated = counter("opensky_poller_rows_updated_total", "Rows updated in flights", vec![]);
         let deleted = counter("opensky_poller_rows_deleted_total", "Stale rows deleted from flights", vec![]);
-        let positions =
-            counter("opensky_poller_positions_inserted_total", "Rows appended to flight_positions", vec![]);
+        let positions = counter("opensky_poller_positions_inserted_total", "Rows appended to flight_positions", vec![]);
         recorder.describe_gauge(
             "opensky_poller_api_credits_remaining".into(),
             None,

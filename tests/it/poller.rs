@@ -109,7 +109,19 @@ fn poller_help_names_the_options() {
     let out = Command::new(bin()).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for flag in ["--interval", "--bbox", "--stale-after", "--once", "--record", "--replay", "--client-id", "--client-secret-file", "--create-tables", "--metrics-addr", "--database"] {
+    for flag in [
+        "--interval",
+        "--bbox",
+        "--stale-after",
+        "--once",
+        "--record",
+        "--replay",
+        "--client-id",
+        "--client-secret-file",
+        "--create-tables",
+        "--metrics-addr",
+        "--database",
+    ] {
         assert!(text.contains(flag), "--help does not mention {flag}");
     }
     assert!(!text.contains("--min-interval-ms"), "test-only flags stay hidden");
@@ -122,19 +134,39 @@ fn poller_http_polls_end_in_expected_tables() {
     let db = unique("sky_http");
     let server = TestServer::start(recording().into_iter().map(|b| Reply::Ok(b, Some(399))).collect());
     let (code, log) = run(
-        poller(&svc, &db, &["--base-url", &server.base_url(), "--polls", "5", "--interval", "10ms", "--bbox", "45.8389,5.9962,47.8229,10.5226"]),
+        poller(
+            &svc,
+            &db,
+            &[
+                "--base-url",
+                &server.base_url(),
+                "--polls",
+                "5",
+                "--interval",
+                "10ms",
+                "--bbox",
+                "45.8389,5.9962,47.8229,10.5226",
+            ],
+        ),
         Duration::from_secs(60),
     );
     assert_eq!(code, 0, "{log}");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 5);
     for r in &reqs {
-        assert!(r.query.contains("lamin=45.8389") && r.query.contains("lomax=10.5226") && r.query.contains("extended=1"), "{}", r.query);
+        assert!(
+            r.query.contains("lamin=45.8389") && r.query.contains("lomax=10.5226") && r.query.contains("extended=1"),
+            "{}",
+            r.query
+        );
         assert!(r.authorization.is_none(), "anonymous requests carry no credentials");
     }
     assert_eq!(flights(&svc, &db), FLIGHTS_AFTER_ALL);
     assert_eq!(positions(&svc, &db), POSITIONS_AFTER_ALL);
-    assert!(log.contains(r#""inserted":0,"updated":0,"deleted":0,"unchanged":3,"positions":0"#), "the repeated response writes nothing");
+    assert!(
+        log.contains(r#""inserted":0,"updated":0,"deleted":0,"unchanged":3,"positions":0"#),
+        "the repeated response writes nothing"
+    );
     drop_db(&svc, &db);
 }
 
@@ -146,7 +178,11 @@ fn poller_replay_of_the_bundled_recording_gives_the_same_tables() {
     let dir = repo().join("e2e/opensky-replay");
     // The base URL points nowhere: a replay must not touch the network.
     let (code, log) = run(
-        poller(&svc, &db, &["--replay", dir.to_str().unwrap(), "--interval", "0s", "--base-url", "http://127.0.0.1:9/none"]),
+        poller(
+            &svc,
+            &db,
+            &["--replay", dir.to_str().unwrap(), "--interval", "0s", "--base-url", "http://127.0.0.1:9/none"],
+        ),
         Duration::from_secs(60),
     );
     assert_eq!(code, 0, "{log}");
@@ -158,7 +194,20 @@ fn poller_replay_of_the_bundled_recording_gives_the_same_tables() {
     let server = TestServer::start(recording().into_iter().take(2).map(|b| Reply::Ok(b, None)).collect());
     let db2 = unique("sky_rec");
     let (code, log) = run(
-        poller(&svc, &db2, &["--base-url", &server.base_url(), "--polls", "2", "--interval", "0s", "--record", rec.path().to_str().unwrap()]),
+        poller(
+            &svc,
+            &db2,
+            &[
+                "--base-url",
+                &server.base_url(),
+                "--polls",
+                "2",
+                "--interval",
+                "0s",
+                "--record",
+                rec.path().to_str().unwrap(),
+            ],
+        ),
         Duration::from_secs(60),
     );
     assert_eq!(code, 0, "{log}");
@@ -181,7 +230,11 @@ fn poller_honours_429_and_backs_off_on_500() {
         Reply::Ok(rec[0].clone(), Some(12)),
     ]);
     let (code, log) = run(
-        poller(&svc, &db, &["--base-url", &server.base_url(), "--polls", "5", "--interval", "50ms", "--backoff-base-ms", "400"]),
+        poller(
+            &svc,
+            &db,
+            &["--base-url", &server.base_url(), "--polls", "5", "--interval", "50ms", "--backoff-base-ms", "400"],
+        ),
         Duration::from_secs(60),
     );
     assert_eq!(code, 0, "{log}");
@@ -215,7 +268,11 @@ fn poller_rejects_bad_responses_and_writes_nothing() {
     let (f0, p0) = (flights(&svc, &db), positions(&svc, &db));
     // Poll 2 of the recording, spoiled in different ways; the third vector is the one spoiled
     // by the wrong type, so a partial write would show.
-    let wrong_type = rec[1].replacen("4ca7b4\",\"RYR4UD  \",\"Ireland\",1767225627,1767225628,6.1089", "4ca7b4\",\"RYR4UD  \",\"Ireland\",1767225627,1767225628,\"east\"", 1);
+    let wrong_type = rec[1].replacen(
+        "4ca7b4\",\"RYR4UD  \",\"Ireland\",1767225627,1767225628,6.1089",
+        "4ca7b4\",\"RYR4UD  \",\"Ireland\",1767225627,1767225628,\"east\"",
+        1,
+    );
     assert_ne!(wrong_type, rec[1]);
     let cases: Vec<(Reply, &str)> = vec![
         (Reply::Ok("<html><body>Bad Gateway</body></html>".into(), None), "not valid JSON"),
@@ -228,7 +285,10 @@ fn poller_rejects_bad_responses_and_writes_nothing() {
         server.push(reply.clone());
         let (code, log) = once(&[]);
         assert_ne!(code, 0, "a rejected poll exits non-zero under --once ({reply:?})");
-        let line = log.lines().find(|l| l.contains(reason)).unwrap_or_else(|| panic!("no reason '{reason}' logged for {reply:?}:\n{log}"));
+        let line = log
+            .lines()
+            .find(|l| l.contains(reason))
+            .unwrap_or_else(|| panic!("no reason '{reason}' logged for {reply:?}:\n{log}"));
         assert!(line.starts_with('{'), "logs are JSON lines when stderr is not a terminal: {line}");
         assert_eq!(flights(&svc, &db), f0, "flights changed after {reply:?}");
         assert_eq!(positions(&svc, &db), p0, "flight_positions changed after {reply:?}");
@@ -254,13 +314,30 @@ fn poller_obtains_reuses_and_refreshes_tokens() {
     let body = recording()[0].clone();
     let server = TestServer::start((0..7).map(|_| Reply::Ok(body.clone(), None)).collect());
     oauth(&server, 4);
-    let mut cmd = poller(&svc, &db, &["--base-url", &server.base_url(), "--token-url", &server.token_url(), "--client-id", "pipeline-client", "--polls", "7", "--interval", "1s"]);
+    let mut cmd = poller(
+        &svc,
+        &db,
+        &[
+            "--base-url",
+            &server.base_url(),
+            "--token-url",
+            &server.token_url(),
+            "--client-id",
+            "pipeline-client",
+            "--polls",
+            "7",
+            "--interval",
+            "1s",
+        ],
+    );
     cmd.env("OPENSKY_CLIENT_SECRET", "s3cr3t-do-not-log");
     let (code, log) = run(cmd, Duration::from_secs(60));
     assert_eq!(code, 0, "{log}");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 7, "no request was refused and repeated");
-    assert!(reqs.iter().all(|r| r.status == 200 && r.authorization.as_deref().is_some_and(|a| a.starts_with("Bearer tok-"))));
+    assert!(reqs
+        .iter()
+        .all(|r| r.status == 200 && r.authorization.as_deref().is_some_and(|a| a.starts_with("Bearer tok-"))));
     let tokens = server.script.lock().unwrap().oauth.as_ref().unwrap().token_requests;
     // 7 polls over ~6 s with 4-s tokens refreshed 1 s early: a token serves about 3 polls.
     assert!((2..=4).contains(&tokens), "{tokens} token requests for 7 polls");
@@ -281,7 +358,22 @@ fn poller_stops_after_a_second_401() {
     let secret = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(secret.path(), "s3cr3t-do-not-log\n").unwrap();
     let (code, log) = run(
-        poller(&svc, &db, &["--base-url", &server.base_url(), "--token-url", &server.token_url(), "--client-id", "pipeline-client", "--client-secret-file", secret.path().to_str().unwrap(), "--interval", "0s"]),
+        poller(
+            &svc,
+            &db,
+            &[
+                "--base-url",
+                &server.base_url(),
+                "--token-url",
+                &server.token_url(),
+                "--client-id",
+                "pipeline-client",
+                "--client-secret-file",
+                secret.path().to_str().unwrap(),
+                "--interval",
+                "0s",
+            ],
+        ),
         Duration::from_secs(60),
     );
     assert_ne!(code, 0);
@@ -292,7 +384,20 @@ fn poller_stops_after_a_second_401() {
     // A wrong secret is refused by the token endpoint: stop with a clear message, no API call.
     std::fs::write(secret.path(), "wrong").unwrap();
     let (code, log) = run(
-        poller(&svc, &db, &["--base-url", &server.base_url(), "--token-url", &server.token_url(), "--client-id", "pipeline-client", "--client-secret-file", secret.path().to_str().unwrap()]),
+        poller(
+            &svc,
+            &db,
+            &[
+                "--base-url",
+                &server.base_url(),
+                "--token-url",
+                &server.token_url(),
+                "--client-id",
+                "pipeline-client",
+                "--client-secret-file",
+                secret.path().to_str().unwrap(),
+            ],
+        ),
         Duration::from_secs(60),
     );
     assert_ne!(code, 0);
@@ -311,7 +416,9 @@ fn http_get(addr: &str, path: &str) -> String {
 }
 
 fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines().find(|l| l.starts_with(name) && l[name.len()..].starts_with(' ')).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 #[test]
@@ -320,8 +427,25 @@ fn poller_serves_prometheus_metrics() {
     let svc = services();
     let db = unique("sky_metrics");
     let rec = recording();
-    let server = TestServer::start(vec![Reply::Ok(rec[0].clone(), Some(397)), Reply::Ok(rec[1].clone(), Some(396)), Reply::Status(500, vec![])]);
-    let mut cmd = poller(&svc, &db, &["--base-url", &server.base_url(), "--interval", "300ms", "--backoff-base-ms", "60000", "--metrics-addr", "127.0.0.1:0"]);
+    let server = TestServer::start(vec![
+        Reply::Ok(rec[0].clone(), Some(397)),
+        Reply::Ok(rec[1].clone(), Some(396)),
+        Reply::Status(500, vec![]),
+    ]);
+    let mut cmd = poller(
+        &svc,
+        &db,
+        &[
+            "--base-url",
+            &server.base_url(),
+            "--interval",
+            "300ms",
+            "--backoff-base-ms",
+            "60000",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+    );
     let mut child: Child = cmd.spawn().unwrap();
     let (tx, rx) = mpsc::channel();
     let stderr = child.stderr.take().unwrap();
@@ -376,7 +500,8 @@ fn poller_binlog_flows_through_cdc_connector() {
     let running = setup.start("latest");
     let server = TestServer::start(recording().into_iter().map(|b| Reply::Ok(b, None)).collect());
     for _ in 0..5 {
-        let (code, log) = run(poller(&svc, &db, &["--base-url", &server.base_url(), "--once"]), Duration::from_secs(60));
+        let (code, log) =
+            run(poller(&svc, &db, &["--base-url", &server.base_url(), "--once"]), Duration::from_secs(60));
         assert_eq!(code, 0, "{log}");
     }
     // flights: 8 change events + 2 tombstones; flight_positions: 6 creates.
@@ -396,9 +521,14 @@ fn poller_binlog_flows_through_cdc_connector() {
         })
         .collect();
     let want: Vec<(String, String)> = [
-        ("c", "3c6586"), ("c", "4b1805"), ("c", "4b1a2c"),
-        ("c", "4ca7b4"), ("u", "4b1805"), // one transaction: inserts, then updates, then deletes
-        ("u", "4b1805"), ("d", "3c6586"), ("d", "4ca7b4"),
+        ("c", "3c6586"),
+        ("c", "4b1805"),
+        ("c", "4b1a2c"),
+        ("c", "4ca7b4"),
+        ("u", "4b1805"), // one transaction: inserts, then updates, then deletes
+        ("u", "4b1805"),
+        ("d", "3c6586"),
+        ("d", "4ca7b4"),
     ]
     .iter()
     .map(|(o, i)| (o.to_string(), i.to_string()))

@@ -99,7 +99,11 @@ async fn states(State(script): State<Arc<Mutex<Script>>>, RawQuery(q): RawQuery,
         });
         unauthorized |= !ok;
     }
-    let reply = if unauthorized { Reply::Status(401, vec![]) } else { s.replies.pop_front().unwrap_or(Reply::Status(503, vec![])) };
+    let reply = if unauthorized {
+        Reply::Status(401, vec![])
+    } else {
+        s.replies.pop_front().unwrap_or(Reply::Status(503, vec![]))
+    };
     let code = match &reply {
         Reply::Ok(..) | Reply::CutConnection(..) => 200,
         Reply::Status(c, _) => *c,
@@ -152,7 +156,10 @@ async fn token(State(script): State<Arc<Mutex<Script>>>, Form(form): Form<Vec<(S
     let mut s = script.lock().unwrap();
     let Some(o) = s.oauth.as_mut() else { return status(404) };
     o.token_requests += 1;
-    if field("grant_type") != "client_credentials" || field("client_id") != o.client_id || field("client_secret") != o.secret {
+    if field("grant_type") != "client_credentials"
+        || field("client_id") != o.client_id
+        || field("client_secret") != o.secret
+    {
         return Response::builder().status(401).body(Body::from(r#"{"error":"invalid_client"}"#)).unwrap();
     }
     let tok = format!("tok-{}", o.token_requests);
