@@ -467,8 +467,12 @@ fn poller_serves_prometheus_metrics() {
     while server.requests().len() < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    let text = http_get(&addr, "/metrics");
+    // The third poll's outcome is counted just after its request: scrape until it shows.
+    let mut text = http_get(&addr, "/metrics");
+    while !text.contains("outcome=\"transient_error\"} 1") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        text = http_get(&addr, "/metrics");
+    }
     let _ = child.kill();
     let _ = child.wait();
     assert!(text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"), "{text}");
