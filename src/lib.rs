@@ -16,6 +16,7 @@ pub mod encode;
 pub mod envelope;
 pub mod inspect;
 pub mod offsets;
+pub mod opensky;
 pub mod pipeline;
 pub mod record;
 pub mod schema;
