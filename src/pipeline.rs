@@ -27,6 +27,7 @@ use crate::record::{self, ChangeRecords, Image};
 use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
+use crate::telemetry::Telemetry;
 
 /// Where streaming starts (`--binlog-pos`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +84,8 @@ pub struct PipelineConfig {
     pub offsets_file: PathBuf,
     pub offset_flush_interval: Duration,
     pub heartbeat_ms: u64,
+    /// Metrics and progress lines.
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// Errors that stop the pipeline.
@@ -174,7 +177,7 @@ pub async fn run(
 ) -> Result<(), PipelineError> {
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
-    info!(server = %info.version, mariadb = info.is_mariadb, "connected");
+    cfg.telemetry.connected(&info.version, info.is_mariadb);
     let store = FileOffsetStore::open(&cfg.offsets_file)?;
     let (begin, skip_events, skip_rows) = match &start {
         StartPosition::Resume => {
@@ -235,6 +238,7 @@ pub async fn run(
             biased;
             _ = &mut shutdown => break Ok(()),
             _ = tick.tick() => {
+                s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.tx_pos);
                 if let Err(e) = s.maybe_flush_offsets(false) { break Err(e); }
             }
             ev = source.next(&s.cfg.db.user) => {
@@ -252,6 +256,7 @@ pub async fn run(
     let flushed = s.sink.flush(Duration::from_secs(30)).await;
     let committed = s.maybe_flush_offsets(true);
     source.close().await;
+    s.cfg.telemetry.disconnected();
     result?;
     flushed?;
     committed?;
@@ -314,6 +319,7 @@ impl Streamer {
                 self.gtid = gtid.filter(|g| g.contains(':'));
             }
             SourceEvent::Commit { end_pos } => {
+                self.cfg.telemetry.transaction_committed();
                 self.tx_pos = end_pos;
                 self.tx_events = 0;
                 self.skip_events = 0;
@@ -543,6 +549,7 @@ impl Streamer {
             }
             .to_value();
             let (event, row) = (self.tx_events, row_idx as u64 + 1);
+            self.cfg.telemetry.event_seen(ts);
             if let Some(seq) = self.emit_change(&schemas, base_op, before_img, after_img, source_v).await? {
                 let offset = self.offset_after(seq, ts, event, row);
                 self.pending.push_back(offset);
@@ -573,6 +580,7 @@ impl Streamer {
             };
             last_seq = self.sink.send(&rec).await?;
         }
+        self.cfg.telemetry.records_produced(n as u64);
         Ok((n > 0).then_some(last_seq))
     }
 
@@ -593,6 +601,7 @@ impl Streamer {
         if let Some(p) = newest {
             self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset());
             self.store.flush()?;
+            self.cfg.telemetry.offsets_committed(&p.file, p.pos);
         }
         self.last_flush = Instant::now();
         Ok(())

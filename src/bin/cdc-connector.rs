@@ -13,6 +13,7 @@ use cdc_connector::inspect::{inspect_file, ReadOptions};
 use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
 use cdc_connector::sink::kafka::SinkConfig;
 use cdc_connector::source::binlog::ConnectOptions;
+use cdc_connector::telemetry::Telemetry;
 use clap::{Args, Parser, Subcommand};
 use tracing::{info, warn};
 
@@ -48,6 +49,9 @@ struct RunArgs {
     /// Validate the configuration, report unsupported properties, and exit.
     #[arg(long)]
     check: bool,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9404); off when not given.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,13 +195,22 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         offsets_file,
         offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
         heartbeat_ms: connector.streaming.heartbeat_interval_ms,
+        telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
     };
     if args.check {
         println!("configuration of connector '{}' is valid", connector.name);
         return Ok(());
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let metrics_addr = args.metrics_addr;
     rt.block_on(async move {
+        if let Some(addr) = metrics_addr {
+            let t = cfg.telemetry.clone();
+            let bound = cdc_connector::metrics_http::serve(addr, Arc::new(move || t.render()))
+                .await
+                .map_err(|e| anyhow::anyhow!("--metrics-addr {addr}: {e}"))?;
+            info!(metrics_addr = %bound, "serving Prometheus metrics on http://{bound}/metrics");
+        }
         let shutdown = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
@@ -206,7 +219,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             }
             info!("shutting down: flushing records and committing offsets");
         };
-        pipeline::run(cfg, start, shutdown).await
+        pipeline::run(cfg, start, shutdown).await.map_err(anyhow::Error::from)
     })?;
     Ok(())
 }

@@ -198,20 +198,5 @@ impl Telemetry {
 
 /// Serve `GET /metrics` on `addr` until the process ends; returns the bound address.
 pub async fn serve_metrics(addr: SocketAddr, telemetry: Arc<Telemetry>) -> std::io::Result<SocketAddr> {
-    use axum::routing::get;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let app = axum::Router::new().route(
-        "/metrics",
-        get(move || {
-            let t = telemetry.clone();
-            async move { ([("content-type", "text/plain; version=0.0.4")], t.render()) }
-        }),
-    );
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            error!(error = %e, "metrics server stopped");
-        }
-    });
-    Ok(bound)
+    crate::metrics_http::serve(addr, Arc::new(move || telemetry.render())).await
 }
