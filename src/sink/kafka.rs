@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -25,6 +25,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
+use tokio::sync::Notify;
 
 /// Production order number of a record.
 pub type Seq = u64;
@@ -51,17 +52,29 @@ struct AckInner {
     /// Acknowledged records above `acked_upto`.
     ahead: BTreeSet<Seq>,
     error: Option<SinkError>,
+    /// `send` is waiting until `acked_upto` reaches this (`None`: nobody waits).
+    wake_at: Option<Seq>,
 }
 
 /// Delivery bookkeeping shared with librdkafka's callback thread.
 #[derive(Default, Clone)]
 pub struct AckTracker {
     inner: Arc<Mutex<AckInner>>,
+    /// Wakes the in-flight gate in `send` (see the module doc).
+    wake: Arc<Notify>,
 }
 
 impl AckTracker {
     fn ack(&self, seq: Seq) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Self::advance(&mut g, seq);
+        if g.wake_at.is_some_and(|w| g.acked_upto >= w) {
+            g.wake_at = None;
+            self.wake.notify_one();
+        }
+    }
+
+    fn advance(g: &mut AckInner, seq: Seq) {
         if seq == g.acked_upto {
             g.acked_upto += 1;
             loop {
@@ -81,6 +94,21 @@ impl AckTracker {
         if g.error.is_none() {
             g.error = Some(err);
         }
+        g.wake_at = None;
+        self.wake.notify_one();
+    }
+
+    /// Wait until every record below `upto` is acknowledged or a delivery failed (or `limit` passed).
+    async fn wait_acked(&self, upto: Seq, limit: Duration) {
+        {
+            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if g.acked_upto >= upto || g.error.is_some() {
+                return;
+            }
+            g.wake_at = Some(upto);
+        }
+        // A notification sent between the unlock and this await is kept as a permit (notify_one).
+        let _ = tokio::time::timeout(limit, self.wake.notified()).await;
     }
 
     /// All records with a sequence number below this are stored in Kafka.
@@ -145,6 +173,79 @@ pub struct KafkaSink {
     next_seq: Seq,
     known_topics: HashSet<String>,
     config: SinkConfig,
+    gate: InflightGate,
+}
+
+/// Bytes a record is counted for against the request size (payload, key, headers and a generous
+/// allowance for the v2 record framing).
+fn record_size(rec: &OutRecord<'_>) -> usize {
+    const RECORD_OVERHEAD: usize = 64;
+    rec.key.map_or(0, <[u8]>::len)
+        + rec.value.map_or(0, <[u8]>::len)
+        + rec.headers.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>()
+        + RECORD_OVERHEAD
+}
+
+/// The in-flight gate of the idempotent producer (see the module doc): records are handed to
+/// librdkafka only while nothing is outstanding, or while they can still join the batch that was
+/// started when nothing was outstanding (younger than `join`, within one ProduceRequest).
+#[derive(Debug, Clone)]
+struct InflightGate {
+    enabled: bool,
+    /// How long after the first record of a batch later records may still join it (3/4 of `linger.ms`).
+    join: Duration,
+    /// `batch.num.messages`.
+    max_count: u64,
+    /// `min(batch.size, message.max.bytes)` minus the request/batch header allowance.
+    max_bytes: usize,
+    open: Option<OpenBatch>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpenBatch {
+    since: Instant,
+    count: u64,
+    bytes: usize,
+}
+
+impl InflightGate {
+    fn new(cfg: &ClientConfig) -> InflightGate {
+        let num = |key: &str, default: u64| cfg.get(key).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
+        let idempotent = cfg.get("enable.idempotence").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        // `queue.buffering.max.ms` is librdkafka's name, `linger.ms` its alias (the last one set wins
+        // in librdkafka; ours sets `linger.ms`, so an override of either is honoured).
+        let linger_ms = cfg.get("queue.buffering.max.ms").or_else(|| cfg.get("linger.ms"));
+        let linger_ms = linger_ms.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(5.0).max(0.0);
+        let request_bytes = num("batch.size", 1_000_000).min(num("message.max.bytes", 1_000_000)) as usize;
+        InflightGate {
+            enabled: idempotent,
+            join: Duration::from_secs_f64(linger_ms * 0.75 / 1000.0),
+            max_count: num("batch.num.messages", 10_000).max(1),
+            max_bytes: request_bytes.saturating_sub(1024),
+            open: None,
+        }
+    }
+
+    /// May a record of `size` bytes join the open batch now? Counts it if so.
+    fn try_join(&mut self, now: Instant, size: usize) -> bool {
+        match &mut self.open {
+            Some(b)
+                if now.duration_since(b.since) < self.join
+                    && b.count < self.max_count
+                    && b.bytes + size <= self.max_bytes =>
+            {
+                b.count += 1;
+                b.bytes += size;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Nothing is outstanding: the record starts a new batch.
+    fn start(&mut self, now: Instant, size: usize) {
+        self.open = Some(OpenBatch { since: now, count: 1, bytes: size });
+    }
 }
 
 /// Java producer properties that have no librdkafka meaning (dropped instead of failing).
@@ -172,7 +273,9 @@ impl KafkaSink {
     /// Create the producer and admin client (no network round trip yet).
     pub fn new(cfg: SinkConfig) -> Result<KafkaSink, SinkError> {
         let tracker = AckTracker::default();
-        let producer = client_config(&cfg)
+        let client_cfg = client_config(&cfg);
+        let gate = InflightGate::new(&client_cfg);
+        let producer = client_cfg
             .create_with_context(AckContext { tracker: tracker.clone() })
             .map_err(|e| SinkError::Config(e.to_string()))?;
         let mut admin_cfg = ClientConfig::new();
@@ -183,7 +286,7 @@ impl KafkaSink {
             }
         }
         let admin = admin_cfg.create().map_err(|e| SinkError::Config(e.to_string()))?;
-        Ok(KafkaSink { producer, admin, tracker, next_seq: 0, known_topics: HashSet::new(), config: cfg })
+        Ok(KafkaSink { producer, admin, tracker, next_seq: 0, known_topics: HashSet::new(), config: cfg, gate })
     }
 
     /// Delivery tracker (shared with the offset committer).
@@ -225,6 +328,7 @@ impl KafkaSink {
         if let Some(e) = self.tracker.take_error() {
             return Err(e);
         }
+        self.pass_gate(record_size(rec)).await?;
         let seq = self.next_seq;
         let mut headers = OwnedHeaders::new_with_capacity(rec.headers.len());
         for (k, v) in rec.headers {
@@ -253,6 +357,29 @@ impl KafkaSink {
         }
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// The in-flight gate (module doc): returns when the record may be handed to librdkafka.
+    async fn pass_gate(&mut self, size: usize) -> Result<(), SinkError> {
+        if !self.gate.enabled {
+            return Ok(());
+        }
+        loop {
+            if let Some(e) = self.tracker.take_error() {
+                return Err(e);
+            }
+            let now = Instant::now();
+            if self.tracker.acked_upto() >= self.next_seq {
+                self.gate.start(now, size);
+                return Ok(());
+            }
+            if self.gate.try_join(now, size) {
+                return Ok(());
+            }
+            self.gate.open = None;
+            // The bound only guards against a lost wake-up; acks and failures notify.
+            self.tracker.wait_acked(self.next_seq, Duration::from_millis(200)).await;
+        }
     }
 
     /// Wait until every record sent so far is acknowledged (or fail).
