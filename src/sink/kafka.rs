@@ -13,6 +13,48 @@
 //!
 //! Failure: a delivery error is fatal (`SinkError::Delivery`): the pipeline stops without
 //! committing offsets past the failed record. A full local queue is back-pressure: `send` waits.
+//!
+//! Producer settings and the in-flight gate. `enable.idempotence=true` and `acks=all` are the
+//! defaults (ordering per partition and no duplicates on retry, as Kafka Connect's producer).
+//! `linger.ms=5` (librdkafka's own default), no compression (tansu's snappy is broken). With
+//! idempotence on, librdkafka 2.12 (bundled by rdkafka-sys 4.10) has two behaviours that together
+//! make its broker thread busy-spin whenever records queue up behind a produce request:
+//!
+//! 1. It caps the partition's in-flight *messages* (`rktp_msgs_inflight`) at
+//!    `RD_KAFKA_IDEMP_MAX_INFLIGHT` = 5, a limit meant for *requests*
+//!    (`rd_kafka_toppar_producer_serve`: `max_requests = min(.., 5 - inflight)`). Any request of
+//!    5 or more records therefore blocks the next one: one ProduceRequest per partition at a time.
+//! 2. That check comes after `rd_kafka_msgq_allow_wakeup_at` has already set the broker thread's
+//!    next wake-up to the queued batch's linger deadline, clamped to *now* once it has passed. The
+//!    thread then polls its socket with a zero timeout, finds nothing to do (it may not send),
+//!    and loops, until the response arrives.
+//!
+//! Without idempotence neither happens (requests are pipelined; a blocked send does not touch the
+//! wake-up time). So whenever the connector produces faster than one request per round trip, one
+//! core spins for the whole round trip. Against tansu 0.6.0 with sqlite (a ~1 MB request of 330
+//! records of 3.3 KB takes 130-230 ms) that was ~93 % of the connector's CPU, ~260-316 µs per
+//! record (benchmarks/RESULTS.md, "Producer CPU with idempotence"). tansu itself answers
+//! correctly (one InitProducerId, PID epoch 0, Produce v10, no errors or epoch bumps); a real
+//! Kafka only makes each spin shorter. No librdkafka property avoids it: `linger.ms` only
+//! delays the spin until the oldest queued record is that old (a backlog is always older),
+//! `max.in.flight` and `queue.buffering.backpressure.threshold` are checked elsewhere, and
+//! batches under 5 records would make tansu (one sqlite transaction per request) far slower.
+//!
+//! So `send` does not give librdkafka a record that would have to wait behind an in-flight
+//! request (`InflightGate`): a record is enqueued when every earlier record is acknowledged
+//! (it starts a batch), or when it can still join the batch that record started: the batch is
+//! younger than 3/4 of `linger.ms` (librdkafka sends it at `linger.ms`) and stays within one
+//! ProduceRequest (`batch.num.messages`, `min(batch.size, message.max.bytes)` less a 1 KB
+//! margin, records counted with key, value, headers and 64 bytes of framing). Otherwise `send`
+//! waits for the acknowledgements (woken by the delivery callback). This is what librdkafka does
+//! anyway with idempotence (one request per partition at a time), minus the spin: the batch
+//! simply waits in the pipeline instead of librdkafka's queue, so librdkafka's queue holds at
+//! most one batch (peak RSS fell from ~450 MB to ~30 MB). The cost is up to `linger.ms` per
+//! round trip between a response and the next request (5 ms against tansu's 130-230 ms), and the
+//! gate is global: with several partitions, a new round starts once all of the previous round's
+//! requests are acknowledged. With `linger.ms=0` every record would
+//! wait for the previous one's acknowledgement: keep `linger.ms` at a few ms. The gate is off
+//! when `producer.enable.idempotence=false` (librdkafka pipelines then and does not spin).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -422,6 +464,68 @@ pub fn producer_overrides(props: &HashMap<String, String>) -> Vec<(String, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gate(props: &[(&str, &str)]) -> InflightGate {
+        let cfg = SinkConfig {
+            bootstrap_servers: "127.0.0.1:9".into(),
+            overrides: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            default_partitions: 1,
+            default_replication_factor: 1,
+        };
+        InflightGate::new(&client_config(&cfg))
+    }
+
+    #[test]
+    fn gate_settings_follow_the_producer_properties() {
+        let g = gate(&[]);
+        assert!(g.enabled);
+        assert_eq!(g.join, Duration::from_micros(3750));
+        assert_eq!((g.max_count, g.max_bytes), (10_000, 1_000_000 - 1024));
+        let g = gate(&[("linger.ms", "20"), ("batch.size", "2000000"), ("batch.num.messages", "500")]);
+        assert_eq!(g.join, Duration::from_millis(15));
+        assert_eq!((g.max_count, g.max_bytes), (500, 1_000_000 - 1024)); // message.max.bytes caps
+        assert_eq!(gate(&[("queue.buffering.max.ms", "8")]).join, Duration::from_millis(6));
+        assert!(!gate(&[("enable.idempotence", "false")]).enabled);
+    }
+
+    #[test]
+    fn gate_joins_only_a_young_batch_within_one_request() {
+        let mut g = gate(&[("batch.num.messages", "3"), ("batch.size", "3048")]);
+        let t = Instant::now();
+        assert!(!g.try_join(t, 10), "no open batch");
+        g.start(t, 1000);
+        assert!(g.try_join(t + Duration::from_millis(1), 1000));
+        assert!(!g.try_join(t + Duration::from_millis(1), 1001), "would exceed the request size");
+        assert!(g.try_join(t + Duration::from_millis(1), 24));
+        assert!(!g.try_join(t + Duration::from_millis(1), 1), "batch.num.messages reached");
+        g.start(t, 10);
+        assert!(!g.try_join(t + Duration::from_millis(4), 10), "older than 3/4 linger.ms");
+    }
+
+    #[tokio::test]
+    async fn wait_acked_wakes_on_ack_and_on_failure() {
+        let t = AckTracker::default();
+        let t2 = t.clone();
+        let acker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            t2.ack(1);
+            t2.ack(0);
+        });
+        let start = Instant::now();
+        t.wait_acked(2, Duration::from_secs(10)).await;
+        assert_eq!(t.acked_upto(), 2);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        acker.join().unwrap();
+        let t2 = t.clone();
+        let failer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            t2.fail(SinkError::Produce("x".into()));
+        });
+        t.wait_acked(3, Duration::from_secs(10)).await;
+        assert!(t.take_error().is_some());
+        assert!(start.elapsed() < Duration::from_secs(5));
+        failer.join().unwrap();
+    }
 
     #[test]
     fn tracker_advances_only_over_contiguous_acks() {
