@@ -29,7 +29,6 @@
 
 pub mod file;
 
-
 use serde_json::Value;
 
 pub use file::FileOffsetStore;

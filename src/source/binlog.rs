@@ -325,7 +325,11 @@ impl BinlogSource {
                     let (name, tail) = raw.split_at(raw.len() - 4);
                     let is_requested = name == self.file.as_bytes();
                     let looks_binary = tail.iter().any(|b| !b.is_ascii_graphic());
-                    if is_requested || looks_binary { name } else { raw }
+                    if is_requested || looks_binary {
+                        name
+                    } else {
+                        raw
+                    }
                 } else {
                     raw
                 };

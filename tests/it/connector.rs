@@ -68,7 +68,12 @@ impl Setup {
 
     /// Start the connector; returns once it logs that the binlog stream started.
     pub fn start(&self, binlog_pos: &str) -> Running {
-        Running::spawn(&self.worker(), &self.connector(), binlog_pos)
+        Running::spawn(&self.worker(), &self.connector(), binlog_pos, &[])
+    }
+
+    /// Start with extra command-line arguments.
+    pub fn start_with(&self, binlog_pos: &str, args: &[&str]) -> Running {
+        Running::spawn(&self.worker(), &self.connector(), binlog_pos, args)
     }
 }
 
@@ -83,8 +88,9 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn spawn(worker: &Path, connector: &Path, binlog_pos: &str) -> Running {
+    pub fn spawn(worker: &Path, connector: &Path, binlog_pos: &str, args: &[&str]) -> Running {
         let mut child = Command::new(bin())
+            .args(args)
             .arg("--worker")
             .arg(worker)
             .arg("--connector")

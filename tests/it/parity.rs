@@ -81,3 +81,33 @@ fn binlog_rotation_is_followed() {
         .collect();
     assert_eq!(files, ["mysql-bin.000001", "mysql-bin.000002"], "records: {got:?}");
 }
+
+/// `--metrics-addr` serves Debezium's streaming metric names in the Prometheus format.
+#[test]
+fn metrics_endpoint_counts_events() {
+    use std::io::{Read, Write};
+    let _g = serial();
+    let svc = services();
+    svc.reset_with_seed();
+    let prefix = unique("metrics");
+    let setup = Setup::new(&svc, &prefix, &[("table.include.list", "inventory.customers")]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let running = setup.start_with("latest", &["--metrics-addr", &addr]);
+    svc.sql("INSERT INTO inventory.customers VALUES (default, 'M', 'Etric', 'm@x.org');");
+    wait_for_records(&svc.kafka, &prefix, 1, Duration::from_secs(30));
+    let mut body = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !body.contains("TotalNumberOfEventsSeen{") || !body.contains("} 1") {
+        assert!(Instant::now() < deadline, "metrics never showed the event:\n{body}");
+        let mut conn = std::net::TcpStream::connect(&addr).expect("metrics endpoint");
+        conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+        body.clear();
+        conn.read_to_string(&mut body).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    running.stop();
+    let line = body.lines().find(|l| l.starts_with("debezium_metrics_TotalNumberOfEventsSeen{")).expect("metric line");
+    assert!(line.contains(&format!("name=\"{prefix}\"")) && line.ends_with(" 1"), "{line}");
+    assert!(body.contains("debezium_metrics_Connected{"), "{body}");
+}
