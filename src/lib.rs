@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod inspect;
 pub mod offsets;
 pub mod pipeline;
+pub mod registry;
 pub mod schema;
 pub mod sink;
 pub mod source;
