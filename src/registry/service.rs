@@ -263,10 +263,12 @@ impl Registry {
         self.store.sync().await?;
         let (n, id, schema) = {
             let st = self.store.read();
-            if st.version_list(subject, permanent).is_empty() {
+            if st.version_list(subject, true).is_empty() {
                 return Err(ApiError::subject_not_found(subject));
             }
-            let (n, v) = st.version(subject, sel, permanent).ok_or_else(|| ApiError::version_not_found(subject, version))?;
+            // "latest" names the latest live version for a soft delete; a number names any stored version
+            let any = permanent || matches!(sel, VersionSel::Number(_));
+            let (n, v) = st.version(subject, sel, any).ok_or_else(|| ApiError::version_not_found(subject, version))?;
             match (permanent, v.deleted) {
                 (false, true) => return Err(ApiError::version_soft_deleted(subject, n)),
                 (true, false) => return Err(ApiError::version_not_soft_deleted(subject, n)),

@@ -27,8 +27,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -204,14 +204,14 @@ impl KafkaStore {
             .set("client.id", "schema-registry")
             .create()
             .map_err(|e| StoreError::Client(e.to_string()))?;
-        let consumer: BaseConsumer = client_config(&cfg)
+        let consumer: BaseConsumer<ReaderContext> = client_config(&cfg)
             .set("group.id", format!("schema-registry-{}", uuid::Uuid::now_v7()))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "50")
             .set("client.id", "schema-registry-reader")
-            .create()
+            .create_with_context(ReaderContext)
             .map_err(|e| StoreError::Client(e.to_string()))?;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&cfg.topic, 0, Offset::Beginning).map_err(|e| StoreError::Client(e.to_string()))?;
@@ -333,8 +333,22 @@ async fn ensure_topic(cfg: &StoreConfig) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The reader's client context: end-of-partition is expected (it is how the tailer learns it has
+/// caught up), so it is not logged as an error; other client errors are warnings (librdkafka retries).
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(error = %error, reason, "schemas topic reader");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
 /// The tailer: apply records in log order forever; publish the next offset to read.
-fn tail(consumer: BaseConsumer, topic: &str, state: &RwLock<State>, applied: &watch::Sender<i64>, stop: &AtomicBool) {
+fn tail(consumer: BaseConsumer<ReaderContext>, topic: &str, state: &RwLock<State>, applied: &watch::Sender<i64>, stop: &AtomicBool) {
     let mut last_error: Option<(String, Instant)> = None;
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(Duration::from_millis(100)) {
