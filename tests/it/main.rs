@@ -8,5 +8,6 @@ mod fixtures;
 mod golden;
 mod parity;
 mod partitioning;
+mod registry;
 mod resume;
 mod services;
