@@ -195,7 +195,12 @@ fn compat_answer(compatible: bool, reasons: Vec<String>, verbose: bool) -> Respo
     }
 }
 
-async fn test_version(State(r): Reg, Path((subject, version)): Path<(String, String)>, Query(q): Q, body: Bytes) -> Res {
+async fn test_version(
+    State(r): Reg,
+    Path((subject, version)): Path<(String, String)>,
+    Query(q): Q,
+    body: Bytes,
+) -> Res {
     let schema = parse_schema_request(&body)?;
     let (c, reasons) = r.test_compatibility(&subject, Some(&version), &schema).await?;
     Ok(compat_answer(c, reasons, flag(&q, "verbose")))

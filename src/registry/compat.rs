@@ -234,8 +234,7 @@ mod tests {
 
     const V1: &str = r#"{"type":"record","name":"r","fields":[{"name":"a","type":"int"}]}"#;
     // adds a field with a default: BACKWARD and FORWARD compatible
-    const V2_DEFAULT: &str =
-        r#"{"type":"record","name":"r","fields":[{"name":"a","type":"int"},{"name":"b","type":"string","default":"x"}]}"#;
+    const V2_DEFAULT: &str = r#"{"type":"record","name":"r","fields":[{"name":"a","type":"int"},{"name":"b","type":"string","default":"x"}]}"#;
     // adds a field without default: FORWARD only
     const V2_NO_DEFAULT: &str =
         r#"{"type":"record","name":"r","fields":[{"name":"a","type":"int"},{"name":"b","type":"string"}]}"#;
@@ -247,7 +246,10 @@ mod tests {
         assert_eq!(parse(a).unwrap().canonical, parse(b).unwrap().canonical);
         let c = r#"{"type":"record","name":"r","fields":[{"name":"a","type":"int"}],"connect.version":2}"#;
         assert_ne!(parse(a).unwrap().canonical, parse(c).unwrap().canonical);
-        assert_eq!(parse(b).unwrap().text, r#"{"name":"r","fields":[{"type":{"type":"int"},"name":"a"}],"type":"record"}"#);
+        assert_eq!(
+            parse(b).unwrap().text,
+            r#"{"name":"r","fields":[{"type":{"type":"int"},"name":"a"}],"type":"record"}"#
+        );
     }
 
     #[test]
@@ -269,7 +271,9 @@ mod tests {
         assert!(check(Level::None, &p(r#""string""#), &[&v1]).is_empty());
         // transitive: v1 (int a) → v2 (a removed, b with default) → v3 (a back without default)
         let v2 = p(r#"{"type":"record","name":"r","fields":[{"name":"b","type":"string","default":"x"}]}"#);
-        let v3 = p(r#"{"type":"record","name":"r","fields":[{"name":"b","type":"string","default":"x"},{"name":"a","type":"string"}]}"#);
+        let v3 = p(
+            r#"{"type":"record","name":"r","fields":[{"name":"b","type":"string","default":"x"},{"name":"a","type":"string"}]}"#,
+        );
         assert!(check(Level::Forward, &v3, &[&v1, &v2]).is_empty());
         assert!(!check(Level::ForwardTransitive, &v3, &[&v1, &v2]).is_empty());
         assert_eq!("full_transitive".parse::<Level>(), Ok(Level::FullTransitive));

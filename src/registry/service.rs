@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use super::compat::{self, Level, ParsedSchema};
 use super::error::ApiError;
 use super::state::{State, VersionSel};
-use super::store::{Key, KafkaStore, SchemaValue, StoreError};
+use super::store::{KafkaStore, Key, SchemaValue, StoreError};
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
@@ -219,7 +219,8 @@ impl Registry {
             if st.version_list(subject, deleted).is_empty() {
                 return Err(ApiError::subject_not_found(subject));
             }
-            let (n, v) = st.version(subject, sel, deleted).ok_or_else(|| ApiError::version_not_found(subject, version))?;
+            let (n, v) =
+                st.version(subject, sel, deleted).ok_or_else(|| ApiError::version_not_found(subject, version))?;
             Ok(version_json(subject, n, v.id, &v.schema))
         })
         .await
@@ -248,7 +249,13 @@ impl Registry {
             if permanent {
                 self.store.write(&key, None).await?;
             } else {
-                let v = SchemaValue { subject: subject.to_string(), version: *version, id: *id, schema: schema.clone(), deleted: true };
+                let v = SchemaValue {
+                    subject: subject.to_string(),
+                    version: *version,
+                    id: *id,
+                    schema: schema.clone(),
+                    deleted: true,
+                };
                 self.store.write(&key, Some(&v.to_json())).await?;
             }
         }
@@ -352,7 +359,8 @@ impl Registry {
                                 VersionSel::Number(_) => Err(ApiError::subject_not_found(subject)),
                             };
                         }
-                        let (_, old) = st.version(subject, sel, false).ok_or_else(|| ApiError::version_not_found(subject, v))?;
+                        let (_, old) =
+                            st.version(subject, sel, false).ok_or_else(|| ApiError::version_not_found(subject, v))?;
                         Ok((level, Some(old.schema.clone())))
                     })
                     .await?;

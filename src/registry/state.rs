@@ -182,7 +182,11 @@ impl State {
 
     /// Subjects with a live version (or any version, with `deleted`), sorted.
     pub fn subjects(&self, deleted: bool) -> Vec<String> {
-        self.subjects.iter().filter(|(_, vs)| deleted || vs.values().any(|v| !v.deleted)).map(|(s, _)| s.clone()).collect()
+        self.subjects
+            .iter()
+            .filter(|(_, vs)| deleted || vs.values().any(|v| !v.deleted))
+            .map(|(s, _)| s.clone())
+            .collect()
     }
 
     /// All stored versions of a subject (live and soft-deleted), by number.
@@ -278,7 +282,9 @@ mod tests {
     fn schema_rec(subject: &str, version: i32, id: i32, schema: &str, deleted: bool) -> Record {
         Record {
             key: Key::Schema { subject: subject.into(), version },
-            value: Some(json!({"subject": subject, "version": version, "id": id, "schema": schema, "deleted": deleted})),
+            value: Some(
+                json!({"subject": subject, "version": version, "id": id, "schema": schema, "deleted": deleted}),
+            ),
         }
     }
 
@@ -300,13 +306,19 @@ mod tests {
         assert_eq!(s.max_version("a"), 2);
         // config
         s.apply(Record { key: Key::Config { subject: None }, value: Some(json!({"compatibilityLevel": "FULL"})) });
-        s.apply(Record { key: Key::Config { subject: Some("b".into()) }, value: Some(json!({"compatibilityLevel": "NONE"})) });
+        s.apply(Record {
+            key: Key::Config { subject: Some("b".into()) },
+            value: Some(json!({"compatibilityLevel": "NONE"})),
+        });
         assert_eq!(s.effective_level("a"), Level::Full);
         assert_eq!(s.effective_level("b"), Level::None);
         s.apply(Record { key: Key::Config { subject: Some("b".into()) }, value: None });
         assert_eq!(s.effective_level("b"), Level::Full);
         // Confluent's soft subject delete
-        s.apply(Record { key: Key::DeleteSubject { subject: "b".into() }, value: Some(json!({"subject":"b","version":1})) });
+        s.apply(Record {
+            key: Key::DeleteSubject { subject: "b".into() },
+            value: Some(json!({"subject":"b","version":1})),
+        });
         assert!(s.subjects(false) == vec!["a"]);
         assert_eq!(VersionSel::parse("-1"), Some(VersionSel::Latest));
         assert_eq!(VersionSel::parse("0"), None);

@@ -42,10 +42,19 @@ use super::state::State;
 /// A record key of the topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Key {
-    Schema { subject: String, version: i32 },
-    Config { subject: Option<String> },
-    DeleteSubject { subject: String },
-    ClearSubject { subject: String },
+    Schema {
+        subject: String,
+        version: i32,
+    },
+    Config {
+        subject: Option<String>,
+    },
+    DeleteSubject {
+        subject: String,
+    },
+    ClearSubject {
+        subject: String,
+    },
     /// another key type (NOOP, MODE, CONTEXT…): ignored
     Other(String),
 }
@@ -62,8 +71,12 @@ impl Key {
                 r#"{{"keytype":"CONFIG","subject":{},"magic":0}}"#,
                 subject.as_deref().map(q).unwrap_or_else(|| "null".into())
             ),
-            Key::DeleteSubject { subject } => format!(r#"{{"keytype":"DELETE_SUBJECT","subject":{},"magic":0}}"#, q(subject)),
-            Key::ClearSubject { subject } => format!(r#"{{"keytype":"CLEAR_SUBJECT","subject":{},"magic":0}}"#, q(subject)),
+            Key::DeleteSubject { subject } => {
+                format!(r#"{{"keytype":"DELETE_SUBJECT","subject":{},"magic":0}}"#, q(subject))
+            }
+            Key::ClearSubject { subject } => {
+                format!(r#"{{"keytype":"CLEAR_SUBJECT","subject":{},"magic":0}}"#, q(subject))
+            }
             Key::Other(k) => format!(r#"{{"keytype":{},"magic":0}}"#, q(k)),
         };
         text.into_bytes()
@@ -75,10 +88,7 @@ impl Key {
         let kind = v.get("keytype")?.as_str()?;
         let subject = v.get("subject").and_then(|s| s.as_str()).map(str::to_string);
         Some(match kind {
-            "SCHEMA" => Key::Schema {
-                subject: subject?,
-                version: i32::try_from(v.get("version")?.as_i64()?).ok()?,
-            },
+            "SCHEMA" => Key::Schema { subject: subject?, version: i32::try_from(v.get("version")?.as_i64()?).ok()? },
             "CONFIG" => Key::Config { subject },
             "DELETE_SUBJECT" => Key::DeleteSubject { subject: subject? },
             "CLEAR_SUBJECT" => Key::ClearSubject { subject: subject? },
@@ -316,9 +326,8 @@ async fn ensure_topic(cfg: &StoreConfig) -> Result<(), StoreError> {
     let admin: AdminClient<DefaultClientContext> =
         client_config(cfg).create().map_err(|e| StoreError::Client(e.to_string()))?;
     let new = NewTopic::new(&cfg.topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
-    let opts = AdminOptions::new()
-        .operation_timeout(Some(cfg.operation_timeout))
-        .request_timeout(Some(cfg.operation_timeout));
+    let opts =
+        AdminOptions::new().operation_timeout(Some(cfg.operation_timeout)).request_timeout(Some(cfg.operation_timeout));
     let res = admin
         .create_topics([&new], &opts)
         .await
@@ -348,7 +357,13 @@ impl ClientContext for ReaderContext {
 impl ConsumerContext for ReaderContext {}
 
 /// The tailer: apply records in log order forever; publish the next offset to read.
-fn tail(consumer: BaseConsumer<ReaderContext>, topic: &str, state: &RwLock<State>, applied: &watch::Sender<i64>, stop: &AtomicBool) {
+fn tail(
+    consumer: BaseConsumer<ReaderContext>,
+    topic: &str,
+    state: &RwLock<State>,
+    applied: &watch::Sender<i64>,
+    stop: &AtomicBool,
+) {
     let mut last_error: Option<(String, Instant)> = None;
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(Duration::from_millis(100)) {
@@ -397,7 +412,10 @@ mod tests {
     #[test]
     fn keys_round_trip_in_confluent_order() {
         let k = Key::Schema { subject: "a\"b".into(), version: 3 };
-        assert_eq!(String::from_utf8(k.to_bytes()).unwrap(), r#"{"keytype":"SCHEMA","subject":"a\"b","version":3,"magic":1}"#);
+        assert_eq!(
+            String::from_utf8(k.to_bytes()).unwrap(),
+            r#"{"keytype":"SCHEMA","subject":"a\"b","version":3,"magic":1}"#
+        );
         assert_eq!(Key::parse(&k.to_bytes()), Some(k));
         let g = Key::Config { subject: None };
         assert_eq!(String::from_utf8(g.to_bytes()).unwrap(), r#"{"keytype":"CONFIG","subject":null,"magic":0}"#);

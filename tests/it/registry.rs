@@ -59,7 +59,8 @@ impl RegistryProc {
 
     fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let (status, text) = http(self.port, method, path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text}"));
+        let v =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text}"));
         (status, v)
     }
 
@@ -100,7 +101,8 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Res
     let text = String::from_utf8_lossy(&out).to_string();
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
     Ok((status, body))
 }
 
@@ -194,7 +196,11 @@ fn registry_errors_have_confluent_codes_and_json_bodies() {
     assert_eq!(code(r.call("POST", "/subjects/s-value/versions", Some(&body(r#"{"type":"recrd"}"#)))), (422, 42201));
     assert_eq!(code(r.call("POST", "/subjects/s-value/versions", Some(&body("{not json")))), (422, 42201));
     assert_eq!(
-        code(r.call("POST", "/subjects/s-value/versions", Some(&body(r#"{"type":"record","name":"X","fields":[{"name":"a","type":"Nope"}]}"#)))),
+        code(r.call(
+            "POST",
+            "/subjects/s-value/versions",
+            Some(&body(r#"{"type":"record","name":"X","fields":[{"name":"a","type":"Nope"}]}"#))
+        )),
         (422, 42201)
     );
     // unknown subject / version / id
