@@ -2,21 +2,24 @@
 # Services for tests and for the one-machine run, all on 127.0.0.1:
 #   * a private MariaDB 10.11 (own datadir, port, socket; ROW binlog like the oracle's server)
 #   * a tansu 0.6.0 Kafka-compatible broker with sqlite storage
+#   * our schema-registry (Confluent REST API) backed by tansu's `_schemas` topic
 #
 # Usage: e2e/services.sh up|down|env|status|reset-kafka|reset-mysql|install
-#   up [mysql|kafka]  (also for down: only that service)
-#   up           start what is not running, wait until both answer, print `export NAME=value` lines
+#   up [mysql|kafka|registry]  (also for down: only that service; registry needs kafka)
+#   up           start what is not running, wait until all answer, print `export NAME=value` lines
 #                (so `eval "$(e2e/services.sh up)"` works); idempotent
 #   down         stop exactly the processes `up` started (recorded PIDs), wait for them to exit
 #   env          print the export lines only
-#   status       say what is running (stderr); exit 0 only if both services answer
-#   reset-kafka  stop tansu, delete its sqlite database, start it again
+#   status       say what is running (stderr); exit 0 only if every service answers
+#   reset-kafka  stop the registry and tansu, delete tansu's sqlite database, start both again
 #   reset-mysql  stop MariaDB, delete its datadir, start a fresh one
 #   install [mariadb|tansu]  install missing MariaDB (apt) and/or tansu (cargo install), start nothing
 #
 # Settings (environment): CDC_SERVICES_DIR (default <repo>/.services), MYSQL_PORT (3417), KAFKA_PORT (19092),
 # SERVICES_TIMEOUT (seconds to wait for a service, 120), MYSQL_EXTRA_ARGS (more mariadbd flags),
-# TANSU_VERSION (0.6.0).
+# TANSU_VERSION (0.6.0), REGISTRY_PORT (18081), REGISTRY_TOPIC (_schemas), REGISTRY_BIN (a schema-registry
+# binary to run; default: `cargo build --release --locked --bin schema-registry`, a no-op when it is up to date,
+# then ${CARGO_TARGET_DIR:-<repo>/target}/release/schema-registry).
 # stdout carries only the export lines; everything else goes to stderr.
 set -euo pipefail
 
@@ -29,6 +32,8 @@ MYSQL_PORT="${MYSQL_PORT:-3417}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 TIMEOUT="${SERVICES_TIMEOUT:-120}"
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
+REGISTRY_PORT="${REGISTRY_PORT:-18081}"
+REGISTRY_TOPIC="${REGISTRY_TOPIC:-_schemas}"
 
 MDB_DIR="$SVC_DIR/mariadb"
 MDB_DATADIR="$MDB_DIR/data"
@@ -39,6 +44,10 @@ MDB_PIDFILE="$SVC_DIR/mariadb.pid"
 TANSU_DIR="$SVC_DIR/tansu"
 TANSU_LOG="$TANSU_DIR/tansu.log"
 TANSU_PIDFILE="$SVC_DIR/tansu.pid"
+
+REG_DIR="$SVC_DIR/registry"
+REG_LOG="$REG_DIR/schema-registry.log"
+REG_PIDFILE="$SVC_DIR/registry.pid"
 
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export TZ=UTC
@@ -307,6 +316,71 @@ tansu_wait() { # PID
 tansu_stop() { stop_pid "$TANSU_PIDFILE" tansu tansu; }
 
 # --------------------------------------------------------------------------------------------------------------
+# schema-registry (ours), on tansu's $REGISTRY_TOPIC
+
+registry_bin() { # prints the binary to run, building it first unless REGISTRY_BIN names one
+  if [ -n "${REGISTRY_BIN:-}" ]; then
+    [ -x "$REGISTRY_BIN" ] || die "REGISTRY_BIN=$REGISTRY_BIN is not an executable"
+    echo "$REGISTRY_BIN"
+    return 0
+  fi
+  command -v cargo >/dev/null 2>&1 || die "cargo not found: cannot build schema-registry (or set REGISTRY_BIN)"
+  log "building schema-registry (cargo build --release --locked --bin schema-registry)"
+  (cd "$REPO" && cargo build --release --locked --bin schema-registry >&2) || die "building schema-registry failed"
+  echo "${CARGO_TARGET_DIR:-$REPO/target}/release/schema-registry"
+}
+
+registry_answers() { # GET /subjects returns 200
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - "$REGISTRY_PORT" <<'PY' 2>/dev/null
+import sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/subjects", timeout=3) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PY
+  else
+    port_open "$REGISTRY_PORT"
+  fi
+}
+
+registry_start() {
+  local pid bin
+  if pid="$(pid_of "$REG_PIDFILE" schema-registry)"; then
+    registry_wait "$pid"
+    return 0
+  fi
+  rm -f "$REG_PIDFILE"
+  pid_of "$TANSU_PIDFILE" tansu >/dev/null || tansu_answers \
+    || die "schema-registry needs Kafka on 127.0.0.1:$KAFKA_PORT: start it first (e2e/services.sh up kafka)"
+  bin="$(registry_bin)"
+  if port_open "$REGISTRY_PORT"; then
+    die "127.0.0.1:$REGISTRY_PORT is already in use by a process this script did not start (set REGISTRY_PORT)"
+  fi
+  mkdir -p "$REG_DIR"
+  log "starting schema-registry on 127.0.0.1:$REGISTRY_PORT (topic $REGISTRY_TOPIC on 127.0.0.1:$KAFKA_PORT)"
+  (
+    cd "$REG_DIR"
+    start_bg "$REG_PIDFILE" "$REG_LOG" \
+      env CDC_LOG_FORMAT=json RUST_LOG="${REGISTRY_RUST_LOG:-info,rdkafka=warn}" "$bin" \
+      --listen "127.0.0.1:$REGISTRY_PORT" --bootstrap-servers "127.0.0.1:$KAFKA_PORT" --topic "$REGISTRY_TOPIC"
+  )
+  pid="$(cat "$REG_PIDFILE")"
+  registry_wait "$pid"
+  log "schema-registry ready: pid $pid, http://127.0.0.1:$REGISTRY_PORT"
+}
+
+registry_wait() { # PID
+  local pid="$1"
+  for _ in $(seq 1 $((TIMEOUT * 5))); do
+    kill -0 "$pid" 2>/dev/null || fail_with_log schema-registry "$REG_LOG" "schema-registry (pid $pid) is not running"
+    if registry_answers; then return 0; fi
+    sleep 0.2
+  done
+  fail_with_log schema-registry "$REG_LOG" "no answer on http://127.0.0.1:$REGISTRY_PORT within ${TIMEOUT}s"
+}
+
+registry_stop() { stop_pid "$REG_PIDFILE" schema-registry schema-registry; }
+
+# --------------------------------------------------------------------------------------------------------------
 
 print_env() {
   local kv
@@ -321,6 +395,8 @@ print_env() {
     "MYSQL_DATADIR=$MDB_DATADIR" \
     "KAFKA_PORT=$KAFKA_PORT" \
     "KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
+    "REGISTRY_PORT=$REGISTRY_PORT" \
+    "REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT" \
     "CDC_SERVICES_DIR=$SVC_DIR"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
   done
@@ -340,10 +416,12 @@ case "$cmd" in
     lock
     case "${2:-all}" in all|mysql) mdb_start ;; esac
     case "${2:-all}" in all|kafka) tansu_start ;; esac
+    case "${2:-all}" in all|registry) registry_start ;; esac
     print_env
     ;;
   down)
     lock
+    case "${2:-all}" in all|registry|kafka) registry_stop ;; esac
     case "${2:-all}" in all|kafka) tansu_stop ;; esac
     case "${2:-all}" in all|mysql) mdb_stop ;; esac
     log "stopped"
@@ -357,13 +435,21 @@ case "$cmd" in
     else log "mariadb: not running"; rc=1; fi
     if pid="$(pid_of "$TANSU_PIDFILE" tansu)" && tansu_answers; then log "tansu: running, pid $pid, 127.0.0.1:$KAFKA_PORT"
     else log "tansu: not running"; rc=1; fi
+    if pid="$(pid_of "$REG_PIDFILE" schema-registry)" && registry_answers; then
+      log "schema-registry: running, pid $pid, http://127.0.0.1:$REGISTRY_PORT"
+    else log "schema-registry: not running"; rc=1; fi
     exit $rc
     ;;
   reset-kafka)
     lock
+    registry_was_running=0
+    if pid_of "$REG_PIDFILE" schema-registry >/dev/null; then registry_was_running=1; fi
+    registry_stop
     tansu_stop
     rm -f "$TANSU_DIR"/tansu.db "$TANSU_DIR"/tansu.db-wal "$TANSU_DIR"/tansu.db-shm "$TANSU_DIR"/tansu.db-journal
     tansu_start
+    # the registry's state is the topic that was just deleted: restart it on the empty one
+    if [ "$registry_was_running" = 1 ]; then registry_start; fi
     print_env
     ;;
   reset-mysql)

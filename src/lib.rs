@@ -20,6 +20,7 @@ pub mod offsets;
 pub mod opensky;
 pub mod pipeline;
 pub mod record;
+pub mod registry;
 pub mod schema;
 pub mod sink;
 pub mod source;

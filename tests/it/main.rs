@@ -9,5 +9,6 @@ mod golden;
 mod parity;
 mod partitioning;
 mod poller;
+mod registry;
 mod resume;
 mod services;
