@@ -474,7 +474,13 @@ impl AvroEncoder {
 
     /// Appends `0x00`, `schema_id` (big-endian) and the Avro binary encoding of `value` to
     /// `out`. On error `out` is left as it was.
-    pub fn encode(&self, schema_id: u32, schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<(), AvroEncodeError> {
+    pub fn encode(
+        &self,
+        schema_id: u32,
+        schema: &Schema,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<(), AvroEncodeError> {
         let start = out.len();
         out.push(MAGIC_BYTE);
         out.extend_from_slice(&schema_id.to_be_bytes());

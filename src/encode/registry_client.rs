@@ -82,7 +82,9 @@ pub enum RegistryError {
     #[error("schema registry rejected the new schema for subject `{subject}` as incompatible (error code {error_code}): {message}")]
     Incompatible { subject: String, error_code: i64, message: String },
     /// Another non-retryable answer (422 invalid schema, 401, 403, 404, …).
-    #[error("schema registry refused to register subject `{subject}` (HTTP {status}, error code {error_code}): {message}")]
+    #[error(
+        "schema registry refused to register subject `{subject}` (HTTP {status}, error code {error_code}): {message}"
+    )]
     Rejected { subject: String, status: u16, error_code: i64, message: String },
     /// Still failing when [`RetryPolicy::give_up_after`] ran out.
     #[error("schema registry unavailable for subject `{subject}` after {attempts} attempts over {elapsed:?}; last error: {last_error}")]
@@ -233,7 +235,8 @@ impl RegistryClient {
                 Attempt::Retry(err) => err,
             };
             // Next attempt goes to the next URL (if there are several).
-            let _ = self.next_url.compare_exchange(idx, (idx + 1) % self.urls.len(), Ordering::Relaxed, Ordering::Relaxed);
+            let _ =
+                self.next_url.compare_exchange(idx, (idx + 1) % self.urls.len(), Ordering::Relaxed, Ordering::Relaxed);
             let delay = self.retry.backoff(attempts);
             let elapsed = started.elapsed();
             if self.retry.give_up_after.is_some_and(|limit| elapsed + delay > limit) {

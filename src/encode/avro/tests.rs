@@ -277,7 +277,12 @@ fn records_namespaces_and_references() {
         .optional();
     let env = strukt(
         Some("srv.db.t.Envelope"),
-        vec![("before", value.clone()), ("after", value), ("anon", strukt(None, vec![])), ("plain", strukt(Some("Plain"), vec![]))],
+        vec![
+            ("before", value.clone()),
+            ("after", value),
+            ("anon", strukt(None, vec![])),
+            ("plain", strukt(Some("Plain"), vec![])),
+        ],
     );
     assert_eq!(
         avro_schema_json(&env),
@@ -413,7 +418,9 @@ fn wire_format_and_errors() {
     assert_eq!(err.kind, AvroEncodeErrorKind::OutOfRange { expected: "int16", value: 40000 });
     assert!(err.path.is_empty());
     let nested = strukt(Some("O"), vec![("inner", st.optional())]);
-    let err = enc.encode(9, &nested, &Value::Struct(vec![Value::Struct(vec![Value::Null, Value::Null])]), &mut out).unwrap_err();
+    let err = enc
+        .encode(9, &nested, &Value::Struct(vec![Value::Struct(vec![Value::Null, Value::Null])]), &mut out)
+        .unwrap_err();
     assert_eq!(err.path, "inner.id");
     assert_eq!(out, before);
 }

@@ -243,7 +243,8 @@ async fn waits_for_a_registry_that_comes_up_later() {
 async fn fails_over_to_the_next_url() {
     let port = dead_port().await;
     let (url, st) = mock().await;
-    let client = RegistryClient::new(&format!("http://127.0.0.1:{port},{url}")).unwrap().with_retry(fast_retry(Some(2000)));
+    let client =
+        RegistryClient::new(&format!("http://127.0.0.1:{port},{url}")).unwrap().with_retry(fast_retry(Some(2000)));
     assert_eq!(client.schema_id("t-value", &key_schema("id")).await.unwrap(), 1);
     // Later requests stay on the URL that worked.
     assert_eq!(client.schema_id("t-key", &key_schema("k")).await.unwrap(), 2);
