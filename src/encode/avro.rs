@@ -35,7 +35,7 @@
 //!   (one per byte); arrays; structs as objects (a null member takes its field's default).
 //!   Floating-point numbers are printed with Java's `Float.toString`/`Double.toString`, except
 //!   that a float32 *field* default goes through Avro's `JacksonUtils` double round trip and so
-//!   prints as the double (`3.140000104904175` where `connect.default` says `3.14`).
+//!   prints as the double (`0.10000000149011612` where `connect.default` says `0.1`).
 //! * Strings are escaped like Jackson's writer-based generator: `"`, `\`, `\b \t \n \f \r`,
 //!   other control characters as `\u00XX`; everything else (including characters outside the
 //!   BMP) is written as raw UTF-8.

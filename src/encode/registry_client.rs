@@ -108,10 +108,13 @@ pub struct RegistryClient {
     cache: Mutex<IdCache>,
 }
 
+/// (subject, the schema `Arc` kept alive, id).
+type PtrEntry = (Box<str>, Arc<Schema>, u32);
+
 #[derive(Debug, Default)]
 struct IdCache {
     /// `Arc::as_ptr` → [(subject, the Arc kept alive, id)]; usually one or two entries.
-    by_ptr: HashMap<usize, Vec<(Box<str>, Arc<Schema>, u32)>>,
+    by_ptr: HashMap<usize, Vec<PtrEntry>>,
     /// (subject, schema text) → id.
     by_text: HashMap<(String, String), u32>,
 }

@@ -311,7 +311,7 @@ fn field_defaults_and_docs() {
         Some("a.R"),
         vec![
             ("i8", s(SchemaType::Int8).default_value(Value::Int(-1))),
-            ("f", s(SchemaType::Float32).default_value(Value::Float32(3.14))),
+            ("f", s(SchemaType::Float32).default_value(Value::Float32(0.1))),
             ("d", s(SchemaType::Float64).optional().default_value(Value::Float64(0.0))),
             ("b", s(SchemaType::Bytes).default_value(Value::Bytes(vec![0x01, 0xE2, 0x40]))),
             ("l", s(SchemaType::Array(s(SchemaType::Int64).arc())).default_value(Value::Array(vec![Value::Int(1)]))),
@@ -324,7 +324,7 @@ fn field_defaults_and_docs() {
         concat!(
             r#"{"type":"record","name":"R","namespace":"a","doc":"rec doc","fields":["#,
             r#"{"name":"i8","type":{"type":"int","connect.default":-1,"connect.type":"int8"},"default":-1},"#,
-            r#"{"name":"f","type":{"type":"float","connect.default":3.14},"doc":"f doc","default":3.140000104904175},"#,
+            r#"{"name":"f","type":{"type":"float","connect.default":0.1},"doc":"f doc","default":0.10000000149011612},"#,
             r#"{"name":"d","type":[{"type":"double","connect.default":0.0},"null"],"default":0.0},"#,
             "{\"name\":\"b\",\"type\":{\"type\":\"bytes\",\"connect.default\":\"\\u0001\u{e2}@\"},\"default\":\"\\u0001\u{e2}@\"},",
             r#"{"name":"l","type":{"type":"array","items":"long","connect.default":[1]},"default":[1]}],"#,
