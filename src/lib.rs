@@ -4,7 +4,7 @@
 //!
 //! `config` → `source` (binlog events, positions) → `schema` (table schemas, DDL) → `decode`
 //! (binlog row → typed column values) → `envelope` (Connect-style key/value/source) → `record` (a row change → its 1–3 records) → `encode`
-//! (Kafka Connect JsonConverter bytes) → `sink` (Kafka producer) → `offsets` (Connect-format store).
+//! (Kafka Connect JsonConverter bytes; Confluent AvroConverter bytes + registry client) → `sink` (Kafka producer) → `offsets` (Connect-format store).
 //!
 //! `connect` holds the Kafka Connect schema/value model that sits in the middle: both of
 //! Debezium's converters derive their bytes from it. `pipeline` is wiring only.
