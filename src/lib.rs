@@ -15,6 +15,7 @@ pub mod decode;
 pub mod encode;
 pub mod envelope;
 pub mod inspect;
+pub mod logging;
 pub mod metrics_http;
 pub mod offsets;
 pub mod opensky;

@@ -2,7 +2,7 @@
 //! connector config, or `inspect` binlog files. Wiring only: configuration is turned into a
 //! `PipelineConfig` and handed to `pipeline::run`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -104,7 +104,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Inspect { files, max_payload_bytes }) => inspect(&files, &ReadOptions { max_payload_bytes }),
         None => {
-            init_logging();
+            cdc_connector::logging::init("info,rdkafka=warn,mysql_async=warn");
             match run(cli.run) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -114,23 +114,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-}
-
-/// Human-readable logs on a terminal (or with CDC_LOG_FORMAT=text), JSON lines otherwise.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn,mysql_async=warn"));
-    let text = match std::env::var("CDC_LOG_FORMAT").as_deref() {
-        Ok("json") => false,
-        Ok("text") => true,
-        _ => std::io::stderr().is_terminal(),
-    };
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if text {
-        b.init();
-    } else {
-        b.json().init();
     }
 }
 

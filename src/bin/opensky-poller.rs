@@ -2,7 +2,6 @@
 //! become a `PollerConfig` (secrets read from an env var or a file) and `opensky::poll::run` does
 //! the work.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -115,7 +114,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    cdc_connector::logging::init("info,mysql_async=warn,hyper=warn,reqwest=warn");
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -124,22 +123,6 @@ fn main() -> ExitCode {
             eprintln!("opensky-poller: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,mysql_async=warn,hyper=warn,reqwest=warn"));
-    let text = match std::env::var("CDC_LOG_FORMAT").as_deref() {
-        Ok("json") => false,
-        Ok("text") => true,
-        _ => std::io::stderr().is_terminal(),
-    };
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if text {
-        b.init();
-    } else {
-        b.json().init();
     }
 }
 

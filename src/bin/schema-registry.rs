@@ -2,7 +2,6 @@
 //! Wiring only: flags → `StoreConfig`, open the store (replaying the topic), serve the axum router
 //! until SIGINT/SIGTERM.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,7 +56,7 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    cdc_connector::logging::init("info,rdkafka=warn");
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -72,23 +71,6 @@ fn main() -> ExitCode {
             eprintln!("schema-registry: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Human-readable logs on a terminal (or with CDC_LOG_FORMAT=text), JSON lines otherwise.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
-    let text = match std::env::var("CDC_LOG_FORMAT").as_deref() {
-        Ok("json") => false,
-        Ok("text") => true,
-        _ => std::io::stderr().is_terminal(),
-    };
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if text {
-        b.init();
-    } else {
-        b.json().init();
     }
 }
 
