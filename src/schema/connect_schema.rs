@@ -266,40 +266,16 @@ fn parse_bits(expr: &str) -> Option<Vec<u8>> {
 }
 
 /// A decimal literal → Connect Decimal bytes (big-endian two's complement of the unscaled value,
-/// minimal length like Java's `BigInteger.toByteArray`). None beyond i128.
+/// minimal length like Java's `BigInteger.toByteArray`), by the same code that encodes row values.
 fn decimal_bytes(expr: &str, scale: i32) -> Option<Vec<u8>> {
-    let e = expr.trim();
-    let (neg, digits) = match e.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, e.strip_prefix('+').unwrap_or(e)),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
     let scale = scale.max(0) as usize;
-    let mut frac = frac.to_string();
-    frac.truncate(scale);
-    while frac.len() < scale {
-        frac.push('0');
-    }
-    let digits = format!("{int}{frac}");
-    let digits = digits.trim_start_matches('0');
-    let mut unscaled: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
-    if neg {
-        unscaled = -unscaled;
-    }
-    let bytes = unscaled.to_be_bytes();
-    let mut start = 0;
-    while start < 15 {
-        let (b, next) = (bytes[start], bytes[start + 1]);
-        if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    Some(bytes[start..].to_vec())
+    let e = expr.trim();
+    // A DDL literal may carry more fraction digits than the column keeps: they are cut off.
+    let e = match e.split_once('.') {
+        Some((int, frac)) if frac.len() > scale => format!("{int}.{}", frac.get(..scale)?),
+        _ => e.to_string(),
+    };
+    crate::decode::decimal_unscaled_bytes(&e, Some(scale)).ok()
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date.
@@ -383,4 +359,22 @@ fn zoned(us: i64) -> String {
     }
     out.push('Z');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_bytes;
+
+    #[test]
+    fn decimal_defaults_are_twos_complement_of_the_unscaled_value() {
+        assert_eq!(decimal_bytes("1.25", 2), Some(vec![0x7D])); // 125
+        assert_eq!(decimal_bytes("-0.5", 1), Some(vec![0xFB])); // -5
+        assert_eq!(decimal_bytes("1.239", 2), Some(vec![0x7B])); // cut to 1.23 = 123
+        assert_eq!(decimal_bytes("128", 0), Some(vec![0x00, 0x80])); // sign byte kept
+        assert_eq!(decimal_bytes("abc", 0), None);
+        // Wider than i128 (40 digits): 10^40 = 0x1D6329F1C35CA4BFABB9F5610000000000
+        let big = decimal_bytes("10000000000000000000000000000000000000000", 0).expect("65-digit decimals fit");
+        assert_eq!(big.first(), Some(&0x1D));
+        assert_eq!(big.len(), 17);
+    }
 }
