@@ -156,6 +156,8 @@ struct Streamer {
     file: Arc<str>,
     tx_pos: u64,
     tx_events: u64,
+    /// Inside a BEGIN/GTID … COMMIT/XID transaction.
+    in_tx: bool,
     gtid: Option<String>,
     /// Id of the server that wrote the current event (`source.server_id`).
     server_id: i64,
@@ -199,6 +201,7 @@ pub async fn run(
     let sink = KafkaSink::new(cfg.sink.clone())?;
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
     let run_id = uuid::Uuid::now_v7().to_string();
+    let source_schema = envelope::source_schema();
     let mut s = Streamer {
         key_enc: JsonEncoder::new(cfg.key_schemas_enable),
         value_enc: JsonEncoder::new(cfg.value_schemas_enable),
@@ -209,9 +212,9 @@ pub async fn run(
             &run_id,
             cfg.tombstones_on_delete,
         ),
-        source_schema: envelope::source_schema(),
         schema_change_key_schema: table_changes::schema_change_key_schema(),
-        schema_change_value_schema: table_changes::schema_change_value_schema(envelope::source_schema()),
+        schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
+        source_schema,
         catalog,
         schemas: HashMap::new(),
         sink,
@@ -221,6 +224,7 @@ pub async fn run(
         file: Arc::from(begin.file.as_str()),
         tx_pos: begin.pos,
         tx_events: 0,
+        in_tx: false,
         gtid: None,
         server_id: 0,
         skip_events,
@@ -268,9 +272,8 @@ async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catal
     let err = |e: mysql_async::Error| PipelineError::LoadSchema(e.to_string());
     let dbs: Vec<String> = conn.query("SHOW DATABASES").await.map_err(err)?;
     for db in dbs {
-        if matches!(db.as_str(), "information_schema" | "performance_schema" | "mysql" | "sys")
-            || !(cfg.db_filter)(&db, "")
-        {
+        // The filter already leaves out the built-in databases (`table.ignore.builtin`).
+        if !(cfg.db_filter)(&db, "") {
             continue;
         }
         let create_db: Option<(String, String)> =
@@ -311,15 +314,17 @@ impl Streamer {
                     self.tx_events = 0;
                 }
             }
-            SourceEvent::Begin { pos, gtid, .. } => {
+            SourceEvent::Begin { pos, gtid, standalone } => {
                 self.tx_pos = pos;
                 self.tx_events = 0;
+                self.in_tx = !standalone;
                 // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's GTID
                 // event); `source.gtid` stays null there so output matches it byte for byte.
                 self.gtid = gtid.filter(|g| g.contains(':'));
             }
             SourceEvent::Commit { end_pos } => {
                 self.cfg.telemetry.transaction_committed();
+                self.in_tx = false;
                 self.tx_pos = end_pos;
                 self.tx_events = 0;
                 self.skip_events = 0;
@@ -328,8 +333,12 @@ impl Streamer {
             SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
                 self.server_id = server_id as i64;
                 self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
-                self.tx_pos = end_pos;
-                self.tx_events = 0;
+                // A statement outside a transaction (DDL) is complete once read; one inside a
+                // transaction (e.g. SAVEPOINT) leaves the restart position at the transaction start.
+                if !self.in_tx {
+                    self.tx_pos = end_pos;
+                    self.tx_events = 0;
+                }
             }
             SourceEvent::Rows { pos, ts, server_id, event, .. } => {
                 self.server_id = server_id as i64;
