@@ -93,8 +93,11 @@ pid_of() {
   pid="$(cat "$pidfile" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  # guard against PID reuse: the executable must be the one we started
-  [ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo none)")" = "$prog" ] || return 1
+  # guard against PID reuse: the executable must be the one we started (a rebuilt binary shows as
+  # "<name> (deleted)" while the old one still runs: that is still ours)
+  local exe
+  exe="$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo none)")"
+  [ "${exe% (deleted)}" = "$prog" ] || return 1
   echo "$pid"
 }
 
