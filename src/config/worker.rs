@@ -71,21 +71,21 @@ impl WorkerConfig {
 
 /// A partition count: positive, or -1 for the broker default.
 pub(crate) fn positive(r: &mut PropReader, key: &str, default: i32) -> Result<i32, ConfigError> {
-    let v: i32 = r.int(key, default)?;
-    if v == 0 || v < -1 {
-        return Err(ConfigError::invalid(
-            key,
-            &v.to_string(),
-            "expected a positive number (or -1 for the broker default)",
-        ));
-    }
-    Ok(v)
+    positive_or_broker_default(r, key, default)
 }
 
 /// A replication factor: positive, or -1 for the broker default.
 pub(crate) fn replication_factor(r: &mut PropReader, key: &str, default: i16) -> Result<i16, ConfigError> {
-    let v: i16 = r.int(key, default)?;
-    if v == 0 || v < -1 {
+    positive_or_broker_default(r, key, default)
+}
+
+fn positive_or_broker_default<T>(r: &mut PropReader, key: &str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + TryFrom<i128> + Into<i64> + Copy + std::fmt::Display,
+{
+    let v: T = r.int(key, default)?;
+    let n: i64 = v.into();
+    if n == 0 || n < -1 {
         return Err(ConfigError::invalid(
             key,
             &v.to_string(),

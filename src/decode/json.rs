@@ -41,6 +41,44 @@ fn invalid(detail: impl Into<String>) -> ValueError {
     ValueError::Invalid { what: "JSON binary value", detail: detail.into() }
 }
 
+/// `[v,…]` for the elements of a small or large JSONB array.
+fn write_array<'a>(
+    items: impl Iterator<Item = std::io::Result<jsonb::Value<'a>>>,
+    out: &mut String,
+    depth: usize,
+) -> Result<(), ValueError> {
+    out.push('[');
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let v = v.map_err(|e| invalid(e.to_string()))?;
+        write_value(&v, out, depth + 1)?;
+    }
+    out.push(']');
+    Ok(())
+}
+
+/// `{"k":v,…}` for the entries of a small or large JSONB object.
+fn write_object<'a>(
+    entries: impl Iterator<Item = std::io::Result<(jsonb::ObjectKey<'a>, jsonb::Value<'a>)>>,
+    out: &mut String,
+    depth: usize,
+) -> Result<(), ValueError> {
+    out.push('{');
+    for (i, kv) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let (k, v) = kv.map_err(|e| invalid(e.to_string()))?;
+        write_string(&String::from_utf8_lossy(k.value_raw()), out);
+        out.push(':');
+        write_value(&v, out, depth + 1)?;
+    }
+    out.push('}');
+    Ok(())
+}
+
 fn write_value(value: &jsonb::Value<'_>, out: &mut String, depth: usize) -> Result<(), ValueError> {
     if depth > MAX_DEPTH {
         return Err(invalid(format!("nested deeper than {MAX_DEPTH} levels")));
@@ -59,54 +97,10 @@ fn write_value(value: &jsonb::Value<'_>, out: &mut String, depth: usize) -> Resu
         }
         J::F64(x) => write_java_double(*x, out),
         J::String(s) => write_string(&String::from_utf8_lossy(s.str_raw()), out),
-        J::SmallArray(a) => {
-            out.push('[');
-            for (i, v) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let v = v.map_err(|e| invalid(e.to_string()))?;
-                write_value(&v, out, depth + 1)?;
-            }
-            out.push(']');
-        }
-        J::LargeArray(a) => {
-            out.push('[');
-            for (i, v) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let v = v.map_err(|e| invalid(e.to_string()))?;
-                write_value(&v, out, depth + 1)?;
-            }
-            out.push(']');
-        }
-        J::SmallObject(o) => {
-            out.push('{');
-            for (i, kv) in o.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let (k, v) = kv.map_err(|e| invalid(e.to_string()))?;
-                write_string(&String::from_utf8_lossy(k.value_raw()), out);
-                out.push(':');
-                write_value(&v, out, depth + 1)?;
-            }
-            out.push('}');
-        }
-        J::LargeObject(o) => {
-            out.push('{');
-            for (i, kv) in o.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let (k, v) = kv.map_err(|e| invalid(e.to_string()))?;
-                write_string(&String::from_utf8_lossy(k.value_raw()), out);
-                out.push(':');
-                write_value(&v, out, depth + 1)?;
-            }
-            out.push('}');
-        }
+        J::SmallArray(a) => write_array(a.iter(), out, depth)?,
+        J::LargeArray(a) => write_array(a.iter(), out, depth)?,
+        J::SmallObject(o) => write_object(o.iter(), out, depth)?,
+        J::LargeObject(o) => write_object(o.iter(), out, depth)?,
         J::Opaque(o) => write_opaque(o.value_type(), o.data_raw(), out)?,
     }
     Ok(())
