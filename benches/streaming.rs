@@ -7,18 +7,21 @@
 //!    record, without encoding (≈ Debezium's "count" handler).
 //! 2. `encode`: the same plus the JSON encoding of key and value (JsonConverter, schemas enabled)
 //!    and the header list (≈ Debezium's "json" handler).
-//! 3. `kafka`: the real release `cdc-connector` binary streaming live from MariaDB into tansu while
+//! 3. `avro`: mode 2 with Confluent's AvroConverter encoding (wire format, schema id resolved once
+//!    up front, as the pipeline does per table) instead of JSON.
+//! 4. `kafka`: the real release `cdc-connector` binary streaming live from MariaDB into tansu while
 //!    the workload is inserted; timed from the start of the insert until all records are in the topic.
+//! 5. `kafka-avro`: mode 4 with AvroConverter and our schema registry (`REGISTRY_URL`).
 //!
-//! Modes 1 and 2 run each repetition in a fresh child process (this binary, `--child MODE BINLOG`),
+//! Modes 1-3 run each repetition in a fresh child process (this binary, `--child MODE BINLOG`),
 //! so that peak RSS (VmHWM) belongs to that mode alone.
 //!
 //! Run: `eval "$(e2e/services.sh up)"` then `cargo bench --bench streaming`.
 //! Environment knobs:
-//! * `BENCH_MODES` (default `decode,encode,kafka`), `BENCH_REPEAT` (default 3), `BENCH_ROWS` (default 200000)
+//! * `BENCH_MODES` (default `decode,encode,avro,kafka,kafka-avro`), `BENCH_REPEAT` (default 3), `BENCH_ROWS` (default 200000)
 //! * `BENCH_BINLOG`: the workload binlog (default `benchmarks/data/perf-events-<rows>.binlog`); generated
 //!   from the MariaDB service (`MYSQL_HOST`, `MYSQL_PORT`, root without password) when missing
-//! * `MYSQL_HOST`, `MYSQL_PORT`, `KAFKA_BOOTSTRAP`: the services (as printed by `e2e/services.sh up`)
+//! * `MYSQL_HOST`, `MYSQL_PORT`, `KAFKA_BOOTSTRAP`, `REGISTRY_URL`: the services (as printed by `e2e/services.sh up`)
 //! * `CDC_CONNECTOR_BIN`: the connector binary for mode 3 (default: the one cargo built for this bench)
 //! * `BENCH_WORKER_EXTRA`: extra worker.properties lines for mode 3, `;`-separated (diagnostics, e.g.
 //!   `producer.linger.ms=100`); the default run uses the worker file a user would write
@@ -35,12 +38,13 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cdc_connector::config::{AvroSettings, ConverterKind};
 use cdc_connector::connect::Value;
-use cdc_connector::encode::json::JsonEncoder;
+use cdc_connector::encode::converter::Converter;
 use cdc_connector::envelope::{self, envelope_value, Op, ProcessingTime, SourceInfo, TableSchemas};
 use cdc_connector::inspect::{for_each_rows_event, ReadOptions, RowsKind};
 use cdc_connector::offsets::SourceOffset;
-use cdc_connector::record::{decode_change, ChangeRecords, Image};
+use cdc_connector::record::{decode_change, Change, ChangeRecords, Image, SchemaIds};
 use cdc_connector::schema::{connect_schema, Catalog, TableId};
 use serde_json::{json, Value as Json};
 
@@ -86,14 +90,14 @@ struct Settings {
 fn settings() -> Res<Settings> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let modes: Vec<String> = std::env::var("BENCH_MODES")
-        .unwrap_or_else(|_| "decode,encode,kafka".into())
+        .unwrap_or_else(|_| "decode,encode,avro,kafka,kafka-avro".into())
         .split(',')
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
     for m in &modes {
-        if !matches!(m.as_str(), "decode" | "encode" | "kafka") {
-            return Err(format!("BENCH_MODES: unknown mode '{m}' (decode, encode, kafka)").into());
+        if !matches!(m.as_str(), "decode" | "encode" | "avro" | "kafka" | "kafka-avro") {
+            return Err(format!("BENCH_MODES: unknown mode '{m}' (decode, encode, avro, kafka, kafka-avro)").into());
         }
     }
     let repeat: usize = env_parse("BENCH_REPEAT", 3)?;
@@ -118,6 +122,8 @@ struct Services {
     mysql_host: String,
     mysql_port: u16,
     kafka: String,
+    /// `REGISTRY_URL`, for mode `kafka-avro` only.
+    registry: Option<String>,
 }
 
 fn services(need_kafka: bool) -> Res<Services> {
@@ -135,7 +141,8 @@ fn services(need_kafka: bool) -> Res<Services> {
     if mysql_host != "127.0.0.1" && mysql_host != "localhost" {
         return Err(format!("MYSQL_HOST={mysql_host}: this bench only talks to 127.0.0.1").into());
     }
-    let s = Services { mysql_host, mysql_port, kafka };
+    let registry = std::env::var("REGISTRY_URL").ok();
+    let s = Services { mysql_host, mysql_port, kafka, registry };
     // fail early and clearly when MariaDB does not answer
     s.sql_out("SELECT 1").map_err(|e| format!("MariaDB at {}:{} does not answer: {e}", s.mysql_host, s.mysql_port))?;
     Ok(s)
@@ -227,8 +234,8 @@ fn write_stream_sql(dir: &Path, rows: u64) -> Res<PathBuf> {
 
 fn parent() -> Res<()> {
     let s = settings()?;
-    let offline = s.modes.iter().any(|m| m != "kafka");
-    let need_kafka = s.modes.iter().any(|m| m == "kafka");
+    let offline = s.modes.iter().any(|m| !m.starts_with("kafka"));
+    let need_kafka = s.modes.iter().any(|m| m.starts_with("kafka"));
     let data_dir = s.repo.join("benchmarks/data");
     let svc = if need_kafka || (offline && !s.binlog.exists()) { Some(services(need_kafka)?) } else { None };
     let sql_path = write_stream_sql(&data_dir, s.rows)?;
@@ -247,7 +254,7 @@ fn parent() -> Res<()> {
         for i in 1..=s.repeat {
             eprintln!("== {mode} run {i}/{}", s.repeat);
             let r = match mode.as_str() {
-                "kafka" => run_kafka(svc.as_ref().expect("services checked"), &s, &sql_path, i)?,
+                "kafka" | "kafka-avro" => run_kafka(svc.as_ref().expect("services checked"), mode, &s, &sql_path, i)?,
                 m => run_child(m, &s.binlog, s.rows)?,
             };
             eprintln!("   {r}");
@@ -333,7 +340,7 @@ fn summarize(runs: &[Json]) -> BTreeMap<String, Json> {
             "cpu_us_per_event": cpu / records * 1e6,
             "peak_rss_mb": f("peak_rss_kb") / 1024.0,
         });
-        if mode == "kafka" {
+        if mode.starts_with("kafka") {
             m["insert_s"] = json!(f("insert_s"));
             m["first_to_last_s"] = json!(f("first_to_last_s"));
             m["cpu_total_s"] = json!(f("cpu_total_s"));
@@ -391,14 +398,16 @@ fn markdown(summary: &BTreeMap<String, Json>, rows: u64) -> String {
         "Streaming benchmark, {rows} rows (medians; `cargo bench --bench streaming`, see benchmarks/RESULTS.md)\n\n\
          | mode | runs | wall s | **events/s** | CPU s | CPU µs/event | peak RSS MB | notes |\n|---|---|---|---|---|---|---|---|\n"
     );
-    for mode in ["decode", "encode", "kafka"] {
+    for mode in ["decode", "encode", "avro", "kafka", "kafka-avro"] {
         let Some(m) = summary.get(mode) else { continue };
         let label = match mode {
             "decode" => "1 decode only (binlog file)",
             "encode" => "2 decode + JSON encode (binlog file)",
-            _ => "3 live → Kafka (tansu), insert start → last record in topic",
+            "avro" => "3 decode + Avro encode (binlog file)",
+            "kafka" => "4 live → Kafka (tansu), JSON, insert start → last record in topic",
+            _ => "5 live → Kafka (tansu), Avro + our registry, insert start → last record in topic",
         };
-        let notes = if mode == "kafka" {
+        let notes = if mode.starts_with("kafka") {
             format!(
                 "insert {:.2} s; first→last {:.2} s; CPU is the connector in the window, whole process {:.2} s ({:.1} µs/event)",
                 m["insert_s"].as_f64().unwrap_or(f64::NAN),
@@ -406,8 +415,8 @@ fn markdown(summary: &BTreeMap<String, Json>, rows: u64) -> String {
                 m["cpu_total_s"].as_f64().unwrap_or(f64::NAN),
                 m["cpu_total_us_per_event"].as_f64().unwrap_or(f64::NAN)
             )
-        } else if mode == "encode" {
-            format!("{:.0} JSON bytes/record (key+value)", m["json_bytes_per_record"].as_f64().unwrap_or(0.0))
+        } else if mode == "encode" || mode == "avro" {
+            format!("{:.0} bytes/record (key+value)", m["json_bytes_per_record"].as_f64().unwrap_or(0.0))
         } else {
             String::new()
         };
@@ -491,6 +500,7 @@ struct Mirror {
     tx_events: u64,
     server_id: i64,
     changes: ChangeRecords,
+    ids: SchemaIds,
     scratch: Vec<Value>,
     records: u64,
     json_bytes: u64,
@@ -510,7 +520,8 @@ impl Mirror {
     ) {
         let now = ProcessingTime::now();
         if self.encode {
-            let n = self.changes.encode_change(schemas, op, before, after, source, now);
+            let change = Change { schemas, ids: self.ids, op, before, after };
+            let n = self.changes.encode_change(change, source, now).expect("encodable");
             self.records += n as u64;
             self.json_bytes += self.changes.encoded_len() as u64;
             for i in 0..n {
@@ -539,12 +550,18 @@ impl Mirror {
 }
 
 fn child(args: &[String]) -> Res<()> {
-    let [mode, binlog] = args else { return Err("usage: --child decode|encode BINLOG".into()) };
-    let encode = match mode.as_str() {
-        "decode" => false,
-        "encode" => true,
+    let [mode, binlog] = args else { return Err("usage: --child decode|encode|avro BINLOG".into()) };
+    let (encode, kind) = match mode.as_str() {
+        "decode" => (false, ConverterKind::Json { schemas_enable: true }),
+        "encode" => (true, ConverterKind::Json { schemas_enable: true }),
+        // No registry is contacted: the ids are fixed below, as the pipeline resolves them once per table.
+        "avro" => (true, ConverterKind::Avro(AvroSettings::new("http://127.0.0.1:9"))),
         m => return Err(format!("--child: unknown mode {m}").into()),
     };
+    let mut registries = Vec::new();
+    let key_conv = Converter::new(&kind, true, &mut registries)?;
+    let value_conv = Converter::new(&kind, false, &mut registries)?;
+    let ids = if key_conv.uses_registry() { SchemaIds { key: 1, value: 2 } } else { SchemaIds::default() };
     let binlog = PathBuf::from(binlog);
     // set-up, as the pipeline does it once: catalog from SHOW CREATE DATABASE/TABLE, schemas per table
     let mut catalog = Catalog::default();
@@ -568,7 +585,8 @@ fn child(args: &[String]) -> Res<()> {
         tx_pos: 4,
         tx_events: 0,
         server_id: 1,
-        changes: ChangeRecords::new(JsonEncoder::new(true), JsonEncoder::new(true), PREFIX, run_id, true),
+        changes: ChangeRecords::new(key_conv, value_conv, PREFIX, run_id, true),
+        ids,
         scratch: Vec::new(),
         records: 0,
         json_bytes: 0,
@@ -735,7 +753,7 @@ fn topic_count(consumer: &rdkafka::consumer::BaseConsumer, topic: &str) -> Optio
     Some(sum)
 }
 
-fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<Json> {
+fn run_kafka(svc: &Services, mode: &str, s: &Settings, sql_path: &Path, run: usize) -> Res<Json> {
     use rdkafka::config::ClientConfig;
     let bin = connector_bin();
     if !bin.exists() {
@@ -757,9 +775,20 @@ fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<J
     let prefix = format!("bench{}r{run}", unix_now());
     let topic = format!("{prefix}.perf.events");
     let dir = tempfile::Builder::new().prefix("streaming-bench-").tempdir()?;
+    let converters = if mode == "kafka-avro" {
+        let url =
+            svc.registry.as_deref().ok_or("REGISTRY_URL is not set (mode kafka-avro needs the schema registry)")?;
+        format!(
+            "key.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter=io.confluent.connect.avro.AvroConverter\n\
+             key.converter.schema.registry.url={url}\nvalue.converter.schema.registry.url={url}\n"
+        )
+    } else {
+        "key.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         key.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\n"
+            .to_string()
+    };
     let worker = format!(
-        "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\n\
-         key.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=60000\n",
+        "bootstrap.servers={}\n{converters}offset.storage.file.filename={}\noffset.flush.interval.ms=60000\n",
         svc.kafka,
         dir.path().join("offsets.dat").display()
     );
@@ -818,7 +847,12 @@ fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<J
     let (itx, irx) = mpsc::channel();
     {
         let sql_path = sql_path.to_path_buf();
-        let svc2 = Services { mysql_host: svc.mysql_host.clone(), mysql_port: svc.mysql_port, kafka: String::new() };
+        let svc2 = Services {
+            mysql_host: svc.mysql_host.clone(),
+            mysql_port: svc.mysql_port,
+            kafka: String::new(),
+            registry: None,
+        };
         std::thread::spawn(move || {
             let r = svc2.sql_file(&sql_path).map_err(|e| e.to_string());
             let _ = itx.send((r, t0.elapsed().as_secs_f64()));
@@ -866,7 +900,7 @@ fn run_kafka(svc: &Services, s: &Settings, sql_path: &Path, run: usize) -> Res<J
         eprintln!("   WARNING: {final_count} records in {topic}, expected {expected}");
     }
     Ok(json!({
-        "mode": "kafka",
+        "mode": mode,
         "records": expected,
         "records_in_topic": final_count,
         "topic": topic,

@@ -17,13 +17,15 @@ use mysql_async::Conn;
 use mysql_common::binlog::events::EventData;
 use tracing::info;
 
+use crate::config::Converters;
 use crate::connect::Value;
 use crate::decode;
-use crate::encode::json::JsonEncoder;
+use crate::encode::converter::Converter;
+use crate::encode::registry_client::RegistryError;
 use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::offsets::file::FileOffsetStore;
 use crate::offsets::SourceOffset;
-use crate::record::{self, ChangeRecords, Image};
+use crate::record::{self, Change, ChangeRecords, SchemaIds};
 use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
@@ -78,8 +80,8 @@ pub struct PipelineConfig {
     pub db_filter: TableFilterFn,
     pub include_schema_changes: bool,
     pub tombstones_on_delete: bool,
-    pub key_schemas_enable: bool,
-    pub value_schemas_enable: bool,
+    /// Key and value converters (JsonConverter or AvroConverter + registry).
+    pub converters: Converters,
     pub sink: SinkConfig,
     pub offsets_file: PathBuf,
     pub offset_flush_interval: Duration,
@@ -107,6 +109,18 @@ pub enum PipelineError {
     UnknownTable { table: String, file: String, pos: u64 },
     #[error("loading table schemas from the server failed: {0}")]
     LoadSchema(String),
+    #[error("cannot register the Avro schemas of {table} (first change at {file}:{pos}); nothing of it was produced: {source}")]
+    Registry {
+        table: String,
+        file: String,
+        pos: u64,
+        #[source]
+        source: Box<RegistryError>,
+    },
+    #[error("invalid schema registry settings: {0}")]
+    RegistryConfig(#[source] Box<RegistryError>),
+    #[error("cannot encode a change of {table} at {file}:{pos}: {message}")]
+    Encode { table: String, file: String, pos: u64, message: String },
 }
 
 /// Pending offset: becomes committable once record `seq` is acknowledged.
@@ -139,14 +153,15 @@ impl PendingOffset {
 struct Streamer {
     cfg: PipelineConfig,
     catalog: Catalog,
-    schemas: HashMap<TableId, Arc<TableSchemas>>,
+    /// Schemas of the captured tables seen so far, with their registry ids.
+    schemas: HashMap<TableId, (Arc<TableSchemas>, SchemaIds)>,
     source_schema: Arc<crate::connect::Schema>,
     schema_change_key_schema: Arc<crate::connect::Schema>,
     schema_change_value_schema: Arc<crate::connect::Schema>,
     sink: KafkaSink,
     /// Schema-change records (key and value).
-    key_enc: JsonEncoder,
-    value_enc: JsonEncoder,
+    key_enc: Converter,
+    value_enc: Converter,
     /// Data records of row changes.
     records: ChangeRecords,
     store: FileOffsetStore,
@@ -177,6 +192,15 @@ pub async fn run(
     start: StartPosition,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
+    let mut registries = Vec::new();
+    let mut converter = |is_key| {
+        Converter::new(if is_key { &cfg.converters.key } else { &cfg.converters.value }, is_key, &mut registries)
+    };
+    let (key_enc, value_enc) = (converter(true), converter(false));
+    let (data_key_enc, data_value_enc) = (converter(true), converter(false));
+    let conv_err = |e| PipelineError::RegistryConfig(Box::new(e));
+    let (key_enc, value_enc) = (key_enc.map_err(conv_err)?, value_enc.map_err(conv_err)?);
+    let (data_key_enc, data_value_enc) = (data_key_enc.map_err(conv_err)?, data_value_enc.map_err(conv_err)?);
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
@@ -203,15 +227,9 @@ pub async fn run(
     let run_id = uuid::Uuid::now_v7().to_string();
     let source_schema = envelope::source_schema();
     let mut s = Streamer {
-        key_enc: JsonEncoder::new(cfg.key_schemas_enable),
-        value_enc: JsonEncoder::new(cfg.value_schemas_enable),
-        records: ChangeRecords::new(
-            JsonEncoder::new(cfg.key_schemas_enable),
-            JsonEncoder::new(cfg.value_schemas_enable),
-            &cfg.prefix,
-            &run_id,
-            cfg.tombstones_on_delete,
-        ),
+        key_enc,
+        value_enc,
+        records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
         schema_change_key_schema: table_changes::schema_change_key_schema(),
         schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
         source_schema,
@@ -250,7 +268,14 @@ pub async fn run(
                     Err(e) => break Err(e.into()),
                     Ok(None) => break Ok(()),
                     Ok(Some(ev)) => {
-                        if let Err(e) = s.handle(ev, &source).await { break Err(e); }
+                        // Handling can wait a long time (a schema registry that is down is
+                        // retried forever); a shutdown interrupts it. Offsets only ever cover
+                        // records already sent, so stopping mid-event loses nothing.
+                        tokio::select! {
+                            biased;
+                            _ = &mut shutdown => break Ok(()),
+                            r = s.handle(ev, &source) => if let Err(e) = r { break Err(e); },
+                        }
                     }
                 }
             }
@@ -438,11 +463,25 @@ impl Streamer {
             Value::str(sql),
             table_changes::table_changes_value(&captured),
         ]);
-        self.key_buf.clear();
-        self.key_enc.encode(&key_schema, &key, &mut self.key_buf);
-        self.value_buf.clear();
-        self.value_enc.encode(&value_schema, &value, &mut self.value_buf);
         let topic = self.cfg.prefix.clone();
+        let registry_err = |source| PipelineError::Registry {
+            table: format!("schema change topic {topic}"),
+            file: self.file.to_string(),
+            pos,
+            source: Box::new(source),
+        };
+        let key_id = self.key_enc.schema_id(&topic, &key_schema).await.map_err(registry_err)?;
+        let value_id = self.value_enc.schema_id(&topic, &value_schema).await.map_err(registry_err)?;
+        let encode_err = |e: crate::encode::avro::AvroEncodeError| PipelineError::Encode {
+            table: format!("schema change of {}", first),
+            file: self.file.to_string(),
+            pos,
+            message: e.to_string(),
+        };
+        self.key_buf.clear();
+        self.key_enc.encode(key_id, &key_schema, &key, &mut self.key_buf).map_err(encode_err)?;
+        self.value_buf.clear();
+        self.value_enc.encode(value_id, &value_schema, &value, &mut self.value_buf).map_err(encode_err)?;
         self.sink.ensure_topic(&topic, Some(1)).await?;
         let headers: Vec<(&str, &[u8])> = self.records.context().iter().map(|(k, v)| (*k, v.as_bytes())).collect();
         let seq = self
@@ -462,18 +501,29 @@ impl Streamer {
         Ok(())
     }
 
-    fn table_schemas(&mut self, id: &TableId) -> Option<Arc<TableSchemas>> {
-        if let Some(s) = self.schemas.get(id) {
-            return Some(s.clone());
+    /// The schemas of a captured table and their registry ids. Built on the table's first change
+    /// after start or after a DDL touched it; registering them (Avro) happens here, before any of
+    /// the table's records are produced, so a refused schema stops the connector first.
+    async fn table_schemas(&mut self, id: &TableId, pos: u64) -> Result<(Arc<TableSchemas>, SchemaIds), PipelineError> {
+        if let Some((s, ids)) = self.schemas.get(id) {
+            return Ok((s.clone(), *ids));
         }
-        let table = self.catalog.table(id)?;
+        let Some(table) = self.catalog.table(id) else {
+            return Err(PipelineError::UnknownTable { table: id.to_string(), file: self.file.to_string(), pos });
+        };
         let opts = connect_schema::SchemaOptions::default();
         let key = connect_schema::key_schema(&self.cfg.prefix, table, &opts);
         let row = connect_schema::value_schema(&self.cfg.prefix, table, &opts);
         let topic = format!("{}.{}.{}", self.cfg.prefix, id.db, id.table);
         let ts = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema));
-        self.schemas.insert(id.clone(), ts.clone());
-        Some(ts)
+        let ids = self.records.schema_ids(&ts).await.map_err(|source| PipelineError::Registry {
+            table: id.to_string(),
+            file: self.file.to_string(),
+            pos,
+            source: Box::new(source),
+        })?;
+        self.schemas.insert(id.clone(), (ts.clone(), ids));
+        Ok((ts, ids))
     }
 
     /// The offset to commit once record `seq` is stored: the transaction start plus the rows
@@ -512,9 +562,7 @@ impl Streamer {
         if !(self.cfg.table_filter)(&id.db, &id.table) {
             return Ok(());
         }
-        let Some(schemas) = self.table_schemas(&id) else {
-            return Err(PipelineError::UnknownTable { table: id.to_string(), file: self.file.to_string(), pos });
-        };
+        let (schemas, ids) = self.table_schemas(&id, pos).await?;
         use mysql_common::binlog::events::RowsEventData as R;
         let base_op = match &rows {
             R::WriteRowsEvent(_) | R::WriteRowsEventV1(_) => Op::Create,
@@ -559,7 +607,8 @@ impl Streamer {
             .to_value();
             let (event, row) = (self.tx_events, row_idx as u64 + 1);
             self.cfg.telemetry.event_seen(ts);
-            if let Some(seq) = self.emit_change(&schemas, base_op, before_img, after_img, source_v).await? {
+            let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img };
+            if let Some(seq) = self.emit_change(change, source_v, &id, pos).await? {
                 let offset = self.offset_after(seq, ts, event, row);
                 self.pending.push_back(offset);
             }
@@ -569,24 +618,20 @@ impl Streamer {
 
     async fn emit_change(
         &mut self,
-        schemas: &Arc<TableSchemas>,
-        op: Op,
-        before: Image,
-        after: Image,
+        change: Change<'_>,
         source: Value,
+        table: &TableId,
+        pos: u64,
     ) -> Result<Option<Seq>, PipelineError> {
-        self.sink.ensure_topic(&schemas.topic, None).await?;
-        let n = self.records.encode_change(schemas, op, before, after, source, ProcessingTime::now());
+        let topic = change.schemas.topic.as_str();
+        self.sink.ensure_topic(topic, None).await?;
+        let n = self.records.encode_change(change, source, ProcessingTime::now()).map_err(|e| {
+            PipelineError::Encode { table: table.to_string(), file: self.file.to_string(), pos, message: e.to_string() }
+        })?;
         let mut last_seq = 0;
         for i in 0..n {
             let r = self.records.get(i);
-            let rec = OutRecord {
-                topic: &schemas.topic,
-                key: r.key,
-                value: r.value,
-                headers: r.headers.as_slice(),
-                partition: None,
-            };
+            let rec = OutRecord { topic, key: r.key, value: r.value, headers: r.headers.as_slice(), partition: None };
             last_seq = self.sink.send(&rec).await?;
         }
         self.cfg.telemetry.records_produced(n as u64);

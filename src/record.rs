@@ -6,8 +6,9 @@
 //! - an update that changes the primary key → `d` of the old key (header `__debezium.newkey`),
 //!   its tombstone (same header), then `c` of the new key (header `__debezium.oldkey`).
 //!
-//! Every record carries the run's four context headers after the optional key header. The
-//! encoded bytes of all records of one change go into one reused arena, so encoding allocates
+//! Every record carries the run's four context headers after the optional key header (headers
+//! always go through Connect's `SimpleHeaderConverter`, whatever the key and value converters
+//! are). The encoded bytes of all records of one change go into one reused arena, so encoding allocates
 //! nothing per record once the buffers have grown; callers read the records back with
 //! [`ChangeRecords::get`] and hand them to the producer.
 
@@ -18,7 +19,9 @@ use mysql_common::binlog::row::BinlogRow;
 
 use crate::connect::Value;
 use crate::decode::{decode_row, DecodeError};
-use crate::encode::json::{write_header_value, JsonEncoder};
+use crate::encode::avro::AvroEncodeError;
+use crate::encode::converter::Converter;
+use crate::encode::json::write_header_value;
 use crate::envelope::{context_headers, envelope_value, Op, ProcessingTime, TableSchemas};
 use crate::schema::Table;
 
@@ -72,10 +75,28 @@ struct Prepared {
     key_header: Option<(&'static str, Range<usize>)>,
 }
 
+/// Registry ids of a table's key and envelope schemas (0 with JsonConverter), resolved with
+/// [`Converter::schema_id`] before the table's first record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchemaIds {
+    pub key: u32,
+    pub value: u32,
+}
+
+/// One decoded row change of a table, ready to encode: the table's schemas and their registry
+/// ids, the operation, and the before/after images.
+pub struct Change<'a> {
+    pub schemas: &'a TableSchemas,
+    pub ids: SchemaIds,
+    pub op: Op,
+    pub before: Image,
+    pub after: Image,
+}
+
 /// Encodes row changes into records; one per pipeline, reused for every change.
 pub struct ChangeRecords {
-    key_enc: JsonEncoder,
-    value_enc: JsonEncoder,
+    key_enc: Converter,
+    value_enc: Converter,
     ctx: Arc<[(&'static str, String); 4]>,
     tombstones_on_delete: bool,
     arena: Vec<u8>,
@@ -84,8 +105,8 @@ pub struct ChangeRecords {
 
 impl ChangeRecords {
     pub fn new(
-        key_enc: JsonEncoder,
-        value_enc: JsonEncoder,
+        key_enc: Converter,
+        value_enc: Converter,
         logical_name: &str,
         run_id: &str,
         tombstones_on_delete: bool,
@@ -100,24 +121,59 @@ impl ChangeRecords {
         }
     }
 
+    /// The key converter (to resolve schema ids).
+    pub fn key_converter(&self) -> &Converter {
+        &self.key_enc
+    }
+
+    /// The value converter (to resolve schema ids).
+    pub fn value_converter(&self) -> &Converter {
+        &self.value_enc
+    }
+
+    /// Registry ids of `schemas` (registering them on first use); zeros with JsonConverter.
+    pub async fn schema_ids(
+        &self,
+        schemas: &TableSchemas,
+    ) -> Result<SchemaIds, crate::encode::registry_client::RegistryError> {
+        let key = match &schemas.key {
+            Some(k) => self.key_enc.schema_id(&schemas.topic, k).await?,
+            None => 0,
+        };
+        let value = self.value_enc.schema_id(&schemas.topic, &schemas.envelope).await?;
+        Ok(SchemaIds { key, value })
+    }
+
     /// The run's context headers.
     pub fn context(&self) -> &[(&'static str, String)] {
         &self.ctx[..]
     }
 
-    /// Encode the records of one row change (replacing the previous change's). `before`/`after`
-    /// are the row structs with their key structs. Returns the number of records.
+    /// Encode the records of one row change (replacing the previous change's). Returns the
+    /// number of records; on error (a value Avro cannot hold) there are none.
     pub fn encode_change(
         &mut self,
-        schemas: &TableSchemas,
-        op: Op,
-        (key_before, before): Image,
-        (key_after, after): Image,
+        change: Change<'_>,
         source: Value,
         now: ProcessingTime,
-    ) -> usize {
+    ) -> Result<usize, AvroEncodeError> {
         self.arena.clear();
         self.records.clear();
+        let result = self.encode_records(change, source, now);
+        if result.is_err() {
+            self.arena.clear();
+            self.records.clear();
+        }
+        result.map(|()| self.records.len())
+    }
+
+    fn encode_records(
+        &mut self,
+        change: Change<'_>,
+        source: Value,
+        now: ProcessingTime,
+    ) -> Result<(), AvroEncodeError> {
+        let Change { schemas, ids, op, before: (key_before, before), after: (key_after, after) } = change;
         let key_change = match (op, schemas.key.as_ref(), key_before.as_ref(), key_after.as_ref()) {
             (Op::Update, Some(_), Some(kb), Some(ka)) => kb != ka,
             _ => false,
@@ -127,21 +183,21 @@ impl ChangeRecords {
             let newkey = self.header(ks, key_after.as_ref());
             let oldkey = self.header(ks, key_before.as_ref());
             let del = envelope_value(before, None, source.clone(), Op::Delete, now);
-            self.push(schemas, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())));
+            self.push(schemas, ids, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())))?;
             if self.tombstones_on_delete {
-                self.push(schemas, key_before.as_ref(), None, Some((NEWKEY, newkey)));
+                self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
             }
             let create = envelope_value(None, after, source, Op::Create, now);
-            self.push(schemas, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)));
+            self.push(schemas, ids, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)))?;
         } else {
             let key = if op == Op::Delete { key_before } else { key_after };
             let value = envelope_value(before, after, source, op, now);
-            self.push(schemas, key.as_ref(), Some(&value), None);
+            self.push(schemas, ids, key.as_ref(), Some(&value), None)?;
             if op == Op::Delete && self.tombstones_on_delete {
-                self.push(schemas, key.as_ref(), None, None);
+                self.push(schemas, ids, key.as_ref(), None, None)?;
             }
         }
-        self.records.len()
+        Ok(())
     }
 
     /// Record `i` of the last encoded change.
@@ -177,23 +233,28 @@ impl ChangeRecords {
     fn push(
         &mut self,
         schemas: &TableSchemas,
+        ids: SchemaIds,
         key: Option<&Value>,
         value: Option<&Value>,
         key_header: Option<(&'static str, Range<usize>)>,
-    ) {
+    ) -> Result<(), AvroEncodeError> {
         let key = match (key, &schemas.key) {
             (Some(k), Some(ks)) => {
                 let start = self.arena.len();
-                self.key_enc.encode(ks, k, &mut self.arena);
+                self.key_enc.encode(ids.key, ks, k, &mut self.arena)?;
                 Some(start..self.arena.len())
             }
             _ => None,
         };
-        let value = value.map(|v| {
-            let start = self.arena.len();
-            self.value_enc.encode(&schemas.envelope, v, &mut self.arena);
-            start..self.arena.len()
-        });
+        let value = match value {
+            Some(v) => {
+                let start = self.arena.len();
+                self.value_enc.encode(ids.value, &schemas.envelope, v, &mut self.arena)?;
+                Some(start..self.arena.len())
+            }
+            None => None,
+        };
         self.records.push(Prepared { key, value, key_header });
+        Ok(())
     }
 }

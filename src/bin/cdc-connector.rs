@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cdc_connector::config::{read_config_file, ConnectorConfig, ConverterKind, WorkerConfig};
+use cdc_connector::config::{read_config_file, ConnectorConfig, WorkerConfig};
 use cdc_connector::inspect::{inspect_file, ReadOptions};
 use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
 use cdc_connector::sink::kafka::SinkConfig;
@@ -133,16 +133,6 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         warn!(property = %p, "property '{p}' is accepted but not implemented yet; it has no effect");
     }
     let converters = connector.converters(Some(&worker));
-    let schemas_enable = |k: &ConverterKind, which: &str| {
-        match k {
-        ConverterKind::Json { schemas_enable } => Ok(*schemas_enable),
-        ConverterKind::Avro { .. } => Err(anyhow::anyhow!(
-            "{which}.converter=io.confluent.connect.avro.AvroConverter is not supported yet; use org.apache.kafka.connect.json.JsonConverter"
-        )),
-    }
-    };
-    let key_schemas_enable = schemas_enable(&converters.key, "key")?;
-    let value_schemas_enable = schemas_enable(&converters.value, "value")?;
     let offsets_file = worker.offset_storage_file_filename.clone().ok_or_else(|| {
         anyhow::anyhow!(
             "the worker file must set offset.storage.file.filename (Kafka-stored offsets come with a later release)"
@@ -167,8 +157,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         db_filter: Arc::new(move |db, _| tables_db.is_database_captured(db)),
         include_schema_changes: connector.streaming.include_schema_changes,
         tombstones_on_delete: connector.streaming.tombstones_on_delete,
-        key_schemas_enable,
-        value_schemas_enable,
+        converters,
         sink: SinkConfig {
             bootstrap_servers: worker.bootstrap_servers.clone(),
             overrides,

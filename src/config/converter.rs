@@ -7,7 +7,7 @@
 //! neither, we use JsonConverter with `schemas.enable=true` (the Connect distribution's sample
 //! worker config).
 
-use super::{ConfigError, PropReader, Properties};
+use super::{ConfigError, PropReader, Properties, Secret};
 
 /// `org.apache.kafka.connect.json.JsonConverter`.
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -23,10 +23,27 @@ pub enum ConverterKind {
         schemas_enable: bool,
     },
     /// Confluent AvroConverter with the Schema Registry at `schema.registry.url`.
-    Avro {
-        /// `schema.registry.url` (may be a comma-separated list).
-        registry_url: String,
-    },
+    Avro(AvroSettings),
+}
+
+/// The AvroConverter settings we act on. Settings whose non-default values would change the
+/// bytes we write (`connect.meta.data`, `enhanced.avro.schema.support`, subject name
+/// strategies) are refused with the property named rather than silently ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvroSettings {
+    /// `schema.registry.url` (may be a comma-separated list).
+    pub registry_url: String,
+    /// `basic.auth.user.info` (`user:password`) when `basic.auth.credentials.source=USER_INFO`.
+    pub user_info: Option<Secret>,
+    /// `auto.register.schemas` (default true); when false, schemas are only looked up.
+    pub auto_register: bool,
+}
+
+impl AvroSettings {
+    /// Settings with only a registry URL (everything else at AvroConverter's defaults).
+    pub fn new(registry_url: impl Into<String>) -> AvroSettings {
+        AvroSettings { registry_url: registry_url.into(), user_info: None, auto_register: true }
+    }
 }
 
 impl Default for ConverterKind {
@@ -67,14 +84,7 @@ impl ConverterSettings {
                 };
                 ConverterKind::Json { schemas_enable }
             }
-            AVRO_CONVERTER => {
-                let registry_url = props
-                    .get("schema.registry.url")
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| ConfigError::Missing { property: format!("{property}.schema.registry.url") })?;
-                ConverterKind::Avro { registry_url }
-            }
+            AVRO_CONVERTER => ConverterKind::Avro(read_avro(property, &props)?),
             other => {
                 return Err(ConfigError::invalid(
                     property,
@@ -85,6 +95,59 @@ impl ConverterSettings {
         };
         Ok(Some(ConverterSettings { class, kind, properties: Properties(props) }))
     }
+}
+
+fn read_avro(property: &str, props: &std::collections::BTreeMap<String, String>) -> Result<AvroSettings, ConfigError> {
+    let get = |k: &str| props.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let name = |k: &str| format!("{property}.{k}");
+    let registry_url = get("schema.registry.url")
+        .ok_or_else(|| ConfigError::Missing { property: name("schema.registry.url") })?
+        .to_owned();
+    let flag = |k: &str, default: bool| -> Result<bool, ConfigError> {
+        match get(k) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ConfigError::invalid(&name(k), v, "expected true or false")),
+        }
+    };
+    let auto_register = flag("auto.register.schemas", true)?;
+    // Settings that would change the registered schemas or the bytes: only their defaults.
+    for (k, default) in [("connect.meta.data", true), ("enhanced.avro.schema.support", false)] {
+        if flag(k, default)? != default {
+            return Err(ConfigError::invalid(
+                &name(k),
+                get(k).unwrap_or_default(),
+                format!("only {default} is supported"),
+            ));
+        }
+    }
+    for k in ["key.subject.name.strategy", "value.subject.name.strategy"] {
+        if let Some(v) = get(k) {
+            if v != "io.confluent.kafka.serializers.subject.TopicNameStrategy" {
+                return Err(ConfigError::invalid(
+                    &name(k),
+                    v,
+                    "only io.confluent.kafka.serializers.subject.TopicNameStrategy is supported",
+                ));
+            }
+        }
+    }
+    let user_info = match get("basic.auth.credentials.source").unwrap_or("URL") {
+        "USER_INFO" => Some(Secret::new(
+            get("basic.auth.user.info")
+                .ok_or_else(|| ConfigError::Missing { property: name("basic.auth.user.info") })?,
+        )),
+        "URL" => None,
+        other => {
+            return Err(ConfigError::invalid(
+                &name("basic.auth.credentials.source"),
+                other,
+                "supported sources are USER_INFO and URL",
+            ))
+        }
+    };
+    Ok(AvroSettings { registry_url, user_info, auto_register })
 }
 
 /// The converters in effect for a connector.

@@ -43,7 +43,7 @@ pub use connector::{
     ColumnTransform, ColumnTransformKind, ConnectionConfig, ConnectorConfig, SchemaHistoryConfig, SignalConfig,
     SkippedOperations, SnapshotConfig, StreamingConfig, TopicCreationDefaults, TypeConfig,
 };
-pub use converter::{ConverterKind, ConverterSettings, Converters, AVRO_CONVERTER, JSON_CONVERTER};
+pub use converter::{AvroSettings, ConverterKind, ConverterSettings, Converters, AVRO_CONVERTER, JSON_CONVERTER};
 pub use filters::{ColumnFilter, IncludeExclude, KeyColumns, RegexList, TableFilter};
 pub use modes::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, ConnectorClass, DecimalHandlingMode, FailureHandlingMode,

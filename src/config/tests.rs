@@ -182,7 +182,7 @@ fn flat_properties_file() {
     assert_eq!(c.connection.password.expose(), "sp ace ");
     assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
     assert_eq!(c.connect.get("transforms.unwrap.type"), Some("io.debezium.transforms.ExtractNewRecordState"));
-    assert_eq!(c.converters(None).key, ConverterKind::Avro { registry_url: "http://registry:8081".into() });
+    assert_eq!(c.converters(None).key, ConverterKind::Avro(AvroSettings::new("http://registry:8081")));
 }
 
 #[test]
@@ -410,7 +410,7 @@ fn worker_properties_and_converter_override() {
     let c = ConnectorConfig::from_map(minimal()).unwrap();
     let conv = c.converters(Some(&w));
     assert_eq!(conv.key, ConverterKind::Json { schemas_enable: false });
-    assert_eq!(conv.value, ConverterKind::Avro { registry_url: "http://registry:8081".into() });
+    assert_eq!(conv.value, ConverterKind::Avro(AvroSettings::new("http://registry:8081")));
     assert_eq!(c.topic_creation(Some(&w)).replication_factor, Some(1));
     // ...and a connector-level class overrides with its own properties only.
     let c = ConnectorConfig::from_map(with(&[

@@ -18,6 +18,12 @@
 //!   retry that says what failed and when the next attempt is. With several URLs
 //!   (`schema.registry.url` may be a comma-separated list, as in Confluent's client) each retry
 //!   goes to the next one.
+//! * **Credentials**: `basic.auth.user.info` ([`RegistryClient::with_basic_auth`]) or a
+//!   `user:password@` part of a URL (Confluent's `basic.auth.credentials.source=URL`) become
+//!   HTTP basic auth; URLs are stored and logged without them.
+//! * **Lookup only** (`auto.register.schemas=false`, [`RegistryClient::lookup_only`]):
+//!   `POST /subjects/<subject>` finds the schema's id without registering it; a schema the
+//!   subject does not have is an error that says so.
 //! * **Rejections are not retried**: HTTP 409 (the schema is incompatible with the subject's
 //!   compatibility level — e.g. an `ALTER TABLE` that breaks BACKWARD) is
 //!   [`RegistryError::Incompatible`] carrying the registry's own message, so the connector can
@@ -101,6 +107,9 @@ pub enum RegistryError {
 #[derive(Debug)]
 pub struct RegistryClient {
     urls: Vec<String>,
+    /// `(user, password)` for HTTP basic auth.
+    auth: Option<(String, crate::config::Secret)>,
+    lookup_only: bool,
     http: reqwest::Client,
     retry: RetryPolicy,
     /// Index into `urls` of the next request (advanced on retryable failures).
@@ -132,23 +141,53 @@ impl RegistryClient {
 
     /// A client for `urls`: one base URL or a comma-separated list (`schema.registry.url`).
     pub fn new(urls: &str) -> Result<RegistryClient, RegistryError> {
-        let list: Vec<String> =
-            urls.split(',').map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty()).collect();
-        if list.is_empty() || list.iter().any(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
-            return Err(RegistryError::InvalidUrl(urls.to_owned()));
+        let mut auth = None;
+        let mut list = Vec::new();
+        for raw in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+            let mut url =
+                reqwest::Url::parse(raw).map_err(|e| RegistryError::InvalidUrl(format!("{}: {e}", redact(raw))))?;
+            if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+                return Err(RegistryError::InvalidUrl(redact(raw)));
+            }
+            if !url.username().is_empty() {
+                let user = percent_decode(url.username());
+                let password = percent_decode(url.password().unwrap_or(""));
+                auth = Some((user, crate::config::Secret::new(password)));
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+            }
+            list.push(url.as_str().trim_end_matches('/').to_owned());
+        }
+        if list.is_empty() {
+            return Err(RegistryError::InvalidUrl(redact(urls)));
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| RegistryError::InvalidUrl(format!("{urls}: {e}")))?;
+            .map_err(|e| RegistryError::InvalidUrl(format!("{}: {e}", redact(urls))))?;
         Ok(RegistryClient {
             urls: list,
+            auth,
+            lookup_only: false,
             http,
             retry: RetryPolicy::default(),
             next_url: AtomicUsize::new(0),
             cache: Mutex::new(IdCache::default()),
         })
+    }
+
+    /// HTTP basic auth with `user_info` (`user:password`, Confluent's `basic.auth.user.info`).
+    pub fn with_basic_auth(mut self, user_info: &crate::config::Secret) -> RegistryClient {
+        let (user, password) = user_info.expose().split_once(':').unwrap_or((user_info.expose(), ""));
+        self.auth = Some((user.to_owned(), crate::config::Secret::new(password)));
+        self
+    }
+
+    /// Only look schemas up (`auto.register.schemas=false`); never register.
+    pub fn lookup_only(mut self, lookup_only: bool) -> RegistryClient {
+        self.lookup_only = lookup_only;
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> RegistryClient {
@@ -220,7 +259,11 @@ impl RegistryClient {
     /// The HTTP registration with retries.
     async fn register_uncached(&self, subject: &str, schema_json: &str) -> Result<u32, RegistryError> {
         let body = serde_json::to_vec(&serde_json::json!({ "schema": schema_json })).expect("JSON of a string");
-        let path = format!("/subjects/{}/versions", percent_encode(subject));
+        let path = if self.lookup_only {
+            format!("/subjects/{}", percent_encode(subject))
+        } else {
+            format!("/subjects/{}/versions", percent_encode(subject))
+        };
         let started = Instant::now();
         let mut attempts = 0u32;
         loop {
@@ -259,9 +302,11 @@ impl RegistryClient {
 
     async fn attempt(&self, base: &str, path: &str, body: &[u8], subject: &str) -> Attempt {
         let url = format!("{base}{path}");
-        let resp = self
-            .http
-            .post(&url)
+        let mut req = self.http.post(&url);
+        if let Some((user, password)) = &self.auth {
+            req = req.basic_auth(user, Some(password.expose()));
+        }
+        let resp = req
             .header(reqwest::header::CONTENT_TYPE, REGISTRY_CONTENT_TYPE)
             .header(
                 reqwest::header::ACCEPT,
@@ -307,10 +352,32 @@ impl RegistryClient {
         let subject = subject.to_owned();
         Attempt::Fail(if code == 409 {
             RegistryError::Incompatible { subject, error_code, message }
+        } else if code == 404 && self.lookup_only {
+            RegistryError::Rejected {
+                subject,
+                status: code,
+                error_code,
+                message: format!(
+                    "{message} (auto.register.schemas=false: register the schema first, or allow the converter to)"
+                ),
+            }
         } else {
             RegistryError::Rejected { subject, status: code, error_code, message }
         })
     }
+}
+
+/// `url` without a `user:password@` part, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}***@{}", &url[..scheme_end + 3], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Decodes `%XX` escapes of a URL's user or password part.
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// `e` and its sources, `: `-separated (reqwest's Display hides the cause, e.g. "connection
@@ -326,18 +393,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (Kafka topic names never need
-/// it, but a subject is a path segment).
+/// RFC 3986 unreserved characters stay as they are; everything else is percent-encoded.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A subject as a URL path segment (Kafka topic names never need escaping, but be safe).
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! run against the services `e2e/services.sh up` starts (MariaDB with a ROW binlog, tansu) and
 //! fail loudly when a service is missing. Run them all through `e2e/test.sh`.
 
+mod avro;
 mod bad_input;
 mod connector;
 mod fixtures;

@@ -14,15 +14,20 @@ use serde_json::Value;
 use super::services::{repo, services, shared, unique};
 
 /// One registry process, killed on drop.
-struct RegistryProc {
+pub(crate) struct RegistryProc {
     child: Child,
-    port: u16,
+    pub port: u16,
     log: PathBuf,
 }
 
 impl RegistryProc {
-    fn start(topic: &str) -> RegistryProc {
-        let port = free_port();
+    /// A registry on a free port, storing its schemas in `topic`.
+    pub fn start(topic: &str) -> RegistryProc {
+        RegistryProc::start_on(topic, free_port())
+    }
+
+    /// A registry on `port`.
+    pub fn start_on(topic: &str, port: u16) -> RegistryProc {
         let dir = std::env::temp_dir().join("cdc-it-registry");
         std::fs::create_dir_all(&dir).expect("log dir");
         let log = dir.join(format!("{topic}-{port}.log"));
@@ -49,7 +54,7 @@ impl RegistryProc {
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
@@ -57,7 +62,7 @@ impl RegistryProc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let (status, text) = http(self.port, method, path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let v =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text}"));
@@ -80,13 +85,13 @@ impl Drop for RegistryProc {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("addr").port()
 }
 
 /// Minimal HTTP/1.1 request (Connection: close): (status, body).
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.unwrap_or("");
