@@ -11,20 +11,26 @@
 #                       the same registry through Confluent's client: must be equal, ids included) and vs the
 #                       committed golden main.avro-schemas.jsonl (mock registry: same subjects, versions, schemas;
 #                       id differences are listed and allowed, they only follow registration order)
-# then stops the registry, unless --keep-registry. Each step is a function: a follow-up (our connector registering
-# into the same registry, expecting the same ids and no new versions) can be appended after compare_dumps, using
-# $REG_URL and $OUT/registry-dump.jsonl (see registry_dump.py for the format and the compare command).
+#   6. --then CMD       optional follow-up, run with DBZ_REGISTRY_URL, DBZ_REGISTRY_TOPIC, DBZ_REGISTRY_DUMP
+#                       (= $OUT/registry-dump.jsonl), KAFKA_BOOTSTRAP and DBZ_OUT exported; its exit status is the check
+#                       "then". Meant for our connector registering into the same registry: it should get the same ids
+#                       for the same subjects and create no new version, i.e. after it
+#                         registry_dump.py dump "$DBZ_REGISTRY_URL" after.jsonl
+#                         registry_dump.py compare "$DBZ_REGISTRY_DUMP" after.jsonl   # exit 0 = nothing new
+# then stops the registry, unless --keep-registry. Each step is a function, so more can be appended to main().
 #
-# Usage: e2e/avro-check/debezium-registry.sh [--keep-registry] [--compatibility LEVEL] [--out DIR]
+# Usage: e2e/avro-check/debezium-registry.sh [--keep-registry] [--compatibility LEVEL] [--out DIR] [--then CMD]
 #   --keep-registry        leave the registry running; its URL, topic and PID are printed and written to
 #                          $OUT/registry.json ({"url","topic","port","pid","bootstrap","log"}); stop it with
 #                          `kill PID`
-#   --compatibility LEVEL  PUT /config {"compatibility": LEVEL} on the fresh registry before Debezium starts (e.g.
-#                          NONE). Default: the registry's own default, BACKWARD, as in Confluent's. With BACKWARD the
-#                          main workload is expected to fail: `ALTER TABLE products MODIFY weight DOUBLE NOT NULL`
-#                          makes products-value v2, which Confluent's own compatibility check rejects (a
-#                          ["null","float"] writer cannot be read as "double"); the mock registry of the golden run
-#                          checks nothing.
+#   --compatibility LEVEL  PUT /config {"compatibility": LEVEL} on the fresh registry before Debezium starts.
+#                          Default NONE, because the main workload cannot pass BACKWARD (the registry default, ours
+#                          and Confluent's): `ALTER TABLE products MODIFY weight DOUBLE NOT NULL` makes
+#                          products-value v2, which Confluent's own check (AvroSchema.isCompatible, 7.0.16) rejects
+#                          (a ["null","float"] writer cannot be read as "double"), so Debezium stops there with a 409;
+#                          the golden run's mock registry checks nothing. `--compatibility BACKWARD` shows that
+#                          refusal (customers-value v2, a column added with a default, is accepted).
+#                          `--compatibility ""` leaves the registry's default.
 #   --out DIR              output and scratch directory (default /tmp/avro-check-debezium); emptied first except
 #                          for the oracle WORK dir's jar cache
 # Environment:
@@ -46,14 +52,16 @@ export TZ=UTC
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 KEEP_REGISTRY=0
-COMPATIBILITY=""
+COMPATIBILITY="NONE"
 OUT="/tmp/avro-check-debezium"
+THEN=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep-registry) KEEP_REGISTRY=1; shift ;;
-    --compatibility) COMPATIBILITY="${2:?--compatibility needs a level}"; shift 2 ;;
+    --compatibility) [ $# -ge 2 ] || { echo "--compatibility needs a level" >&2; exit 2; }; COMPATIBILITY="$2"; shift 2 ;;
     --out) OUT="${2:?--out needs a directory}"; shift 2 ;;
-    *) echo "usage: $0 [--keep-registry] [--compatibility LEVEL] [--out DIR]" >&2; exit 2 ;;
+    --then) THEN="${2:?--then needs a command}"; shift 2 ;;
+    *) echo "usage: $0 [--keep-registry] [--compatibility LEVEL] [--out DIR] [--then CMD]" >&2; exit 2 ;;
   esac
 done
 
@@ -273,6 +281,17 @@ print(f"  ids vs the mock-registry golden run: {'all equal' if n == 0 else f'{n}
 PY
 }
 
+then_step() {
+  local t0 rc=0
+  [ -n "$THEN" ] || return 0
+  t0="$(now)"
+  log "follow-up: $THEN"
+  DBZ_REGISTRY_URL="$REG_URL" DBZ_REGISTRY_TOPIC="$REG_TOPIC" DBZ_REGISTRY_DUMP="$OUT/registry-dump.jsonl" \
+    DBZ_OUT="$OUT" KAFKA_BOOTSTRAP="$KAFKA_BOOTSTRAP" bash -c "$THEN" || rc=$?
+  check "then" "$rc" "exit $rc"
+  TIMINGS+=("then $(since "$t0")s")
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 
 main() {
@@ -288,6 +307,7 @@ main() {
   check_run
   dump_registry
   compare_dumps
+  then_step
   TIMINGS+=("total $(since "$t0")s")
   log "timings: ${TIMINGS[*]}"
   log "registry: $REG_URL topic $REG_TOPIC (details in $OUT/registry.json); dump: $OUT/registry-dump.jsonl"
