@@ -15,6 +15,10 @@ sorted by subject then version:
         --strip-prefix removes P from the subjects of OTHER (a run with another topic prefix). --json-out writes
         the result as {"equal": bool, "subjects": n, "versions": n, "schema_differences": [...],
         "id_differences": [...], "missing": [...], "extra": [...]}.
+    registry_dump.py reregister REGISTRY_URL DUMP
+        POST every schema of DUMP again to its subject (/subjects/<s>/versions), in dump order, as a client that
+        already registered them would (e.g. our connector after Debezium): each must get back the id DUMP lists.
+        Then `dump` + `compare DUMP new-dump` shows that no version was added.
 Exit status: 0 = equal (as asked), 1 = different, 2 = usage or registry error.
 """
 
@@ -48,6 +52,26 @@ def dump(registry_url, out, prefix=""):
     print(f"registry-dump: {len({r['subject'] for r in rows})} subjects, {len(rows)} versions -> {out}",
           file=sys.stderr)
     return 0
+
+
+def reregister(registry_url, dump_path):
+    base = registry_url.rstrip("/")
+    rows = [json.loads(line) for line in open(dump_path, encoding="utf-8")]
+    wrong = 0
+    for r in rows:
+        q = urllib.parse.quote(r["subject"], safe="")
+        body = {"schema": json.dumps(r["schema"], separators=(",", ":"))}
+        if r.get("schemaType", "AVRO") != "AVRO":
+            body["schemaType"] = r["schemaType"]
+        req = urllib.request.Request(f"{base}/subjects/{q}/versions", method="POST", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            got = json.load(resp)["id"]
+        if got != r["id"]:
+            wrong += 1
+            print(f"  {r['subject']} v{r['version']}: id {got}, dump says {r['id']}", file=sys.stderr)
+    print(f"registry-reregister: {len(rows)} schemas posted again, {wrong} got another id", file=sys.stderr)
+    return 0 if wrong == 0 else 1
 
 
 def load(path, strip_prefix=""):
@@ -104,6 +128,8 @@ def main(argv):
     try:
         if len(argv) in (4, 5) and argv[1] == "dump":
             return dump(argv[2], argv[3], argv[4] if len(argv) == 5 else "")
+        if len(argv) == 4 and argv[1] == "reregister":
+            return reregister(argv[2], argv[3])
         if len(argv) >= 4 and argv[1] == "compare":
             args = argv[2:]
             ids_may_differ = "--ids-may-differ" in args
