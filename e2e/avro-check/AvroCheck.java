@@ -15,7 +15,8 @@
 // prefix, end offsets not reached within the time limit), 2 on bad arguments.
 //
 // Usage: java -cp "$BUILD:$LIBS/*" AvroCheck BOOTSTRAP REGISTRY_URL TOPIC_PREFIX OUT_FILE [TIMEOUT_S]
-// (TIMEOUT_S, default 120: how long it may take to reach the end offsets of all partitions).
+// (TIMEOUT_S, default 120: how long it may take to reach the end offsets of all partitions; metadata and offset
+// requests have 30 s each on top).
 
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -52,6 +53,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -60,6 +62,7 @@ public class AvroCheck {
     // NaN and infinities: Avro's JsonEncoder writes them as bare tokens
     static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     static final int MAX_LISTED_FAILURES = 20;
+    static final Duration METADATA_TIMEOUT = Duration.ofSeconds(30);
 
     final SchemaRegistryClient registry;
     final KafkaAvroDeserializer keyDeserializer = new KafkaAvroDeserializer();
@@ -110,24 +113,30 @@ public class AvroCheck {
         List<String> topics = new ArrayList<>();
         List<TopicPartition> partitions = new ArrayList<>();
         String stopReason = null;
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
-                Writer w = Files.newBufferedWriter(out)) {
-            Map<String, List<PartitionInfo>> all = consumer.listTopics(Duration.ofMillis(timeoutMs));
-            for (Map.Entry<String, List<PartitionInfo>> e : new TreeMap<>(all).entrySet()) {
-                if (!e.getKey().startsWith(prefix)) {
-                    continue;
+        try (Writer w = Files.newBufferedWriter(out)) {
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+                Map<String, List<PartitionInfo>> all = consumer.listTopics(METADATA_TIMEOUT);
+                for (Map.Entry<String, List<PartitionInfo>> e : new TreeMap<>(all).entrySet()) {
+                    if (!e.getKey().startsWith(prefix)) {
+                        continue;
+                    }
+                    topics.add(e.getKey());
+                    for (PartitionInfo p : e.getValue()) {
+                        partitions.add(new TopicPartition(p.topic(), p.partition()));
+                    }
                 }
-                topics.add(e.getKey());
-                for (PartitionInfo p : e.getValue()) {
-                    partitions.add(new TopicPartition(p.topic(), p.partition()));
+                partitions.sort(
+                        Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+                if (topics.isEmpty()) {
+                    stopReason = "no topic starts with '" + prefix + "'";
+                }
+                else {
+                    stopReason = consume(consumer, partitions, deadline, w);
                 }
             }
-            partitions.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
-            if (topics.isEmpty()) {
-                stopReason = "no topic starts with '" + prefix + "'";
-            }
-            else {
-                stopReason = consume(consumer, partitions, deadline, w);
+            catch (KafkaException ex) {
+                // broker unreachable, metadata or offsets not answered in time: reported like any other failure
+                stopReason = ex.getClass().getSimpleName() + ": " + rootMessage(ex);
             }
             if (stopReason != null) {
                 fail(null, -1, -1, "consumer", stopReason);
@@ -143,7 +152,7 @@ public class AvroCheck {
             throws IOException {
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
-        Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+        Map<TopicPartition, Long> end = consumer.endOffsets(partitions, METADATA_TIMEOUT);
         // records are written per partition in offset order; kept until the partition is complete
         Map<TopicPartition, List<String>> lines = new TreeMap<>(
                 Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));

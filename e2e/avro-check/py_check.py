@@ -18,7 +18,9 @@ Schema references (Confluent ``references``) are not resolved for the JSON rende
 
 Exit status: 0 when every record decoded, 1 on any failure, 2 on bad arguments.
 
-Usage: py_check.py BOOTSTRAP REGISTRY_URL TOPIC_PREFIX OUT_FILE [TIMEOUT_S]   (TIMEOUT_S default 120)
+Usage: py_check.py BOOTSTRAP REGISTRY_URL TOPIC_PREFIX OUT_FILE [TIMEOUT_S]
+(TIMEOUT_S, default 120: how long it may take to reach the high watermarks; metadata and offset requests have 30 s
+each on top.)
 """
 
 import datetime
@@ -29,12 +31,13 @@ import sys
 import time
 import uuid
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 MAX_LISTED_FAILURES = 20
+METADATA_TIMEOUT_S = 30
 PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 EPOCH_DATE = datetime.date(1970, 1, 1)
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -308,6 +311,13 @@ class Check:
 
     def consume(self, bootstrap, prefix, timeout_s):
         """Returns (topics, partitions, lines by partition, why it stopped early or None)."""
+        topics, partitions, lines = [], [], {}
+        try:
+            return self._consume(bootstrap, prefix, timeout_s)
+        except KafkaException as ex:  # broker unreachable, metadata or offsets not answered in time
+            return topics, partitions, lines, f"KafkaException: {ex}"
+
+    def _consume(self, bootstrap, prefix, timeout_s):
         deadline = time.monotonic() + timeout_s
         consumer = Consumer({
             "bootstrap.servers": bootstrap,
@@ -317,7 +327,7 @@ class Check:
             "client.id": "avro-check-py",
         })
         try:
-            metadata = consumer.list_topics(timeout=timeout_s)
+            metadata = consumer.list_topics(timeout=METADATA_TIMEOUT_S)
             topics = sorted(t for t in metadata.topics if t.startswith(prefix))
             partitions = [(t, p) for t in topics for p in sorted(metadata.topics[t].partitions)]
             if not topics:
@@ -325,7 +335,7 @@ class Check:
             end = {}
             assignment = []
             for t, p in partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(t, p), timeout=timeout_s)
+                low, high = consumer.get_watermark_offsets(TopicPartition(t, p), timeout=METADATA_TIMEOUT_S)
                 end[(t, p)] = high
                 assignment.append(TopicPartition(t, p, low))
             consumer.assign(assignment)
