@@ -214,7 +214,11 @@ run_debezium() {
   t0="$(now)"
   log "running the oracle's 'golden main' against $REG_URL (MariaDB on 127.0.0.1:$ORACLE_DB_PORT, WORK $RUN_WORK)"
   set +e
-  ORACLE_JAVA_OPTS="-Doracle.registry.url=$REG_URL" WORK="$RUN_WORK" GOLDEN_OUT="$GOLDEN_OUT" \
+  # The mariadb client honours MYSQL_HOST / MYSQL_TCP_PORT / MYSQL_UNIX_PORT / MYSQL_PWD (exported by
+  # `services.sh env` for our own server): without unsetting them the oracle's client would talk TCP to
+  # the wrong server instead of its own socket.
+  env -u MYSQL_HOST -u MYSQL_TCP_PORT -u MYSQL_UNIX_PORT -u MYSQL_PWD \
+    ORACLE_JAVA_OPTS="-Doracle.registry.url=$REG_URL" WORK="$RUN_WORK" GOLDEN_OUT="$GOLDEN_OUT" \
     "$ORACLE_COPY/run.sh" golden main >"$OUT/oracle-run.log" 2>&1
   RUN_RC=$?
   set -e

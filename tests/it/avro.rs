@@ -11,6 +11,13 @@
 //!   encodes to the same number of bytes.
 //! * An ALTER TABLE the registry refuses (BACKWARD, the default) stops the connector with the
 //!   registry's message and the table, and nothing of that table is produced after it.
+//! * Confluent's own clients agree: the Java `KafkaAvroDeserializer` and Python's
+//!   `AvroDeserializer` (`e2e/avro-check/`) decode every record through our registry, to the same
+//!   values.
+//! * Debezium and cdc-connector share a registry: the real Debezium (the oracle, AvroConverter
+//!   pointed at a fresh instance of our registry, `e2e/avro-check/debezium-registry.sh`) registers
+//!   all its schemas; cdc-connector then runs the same workload against that registry and finds
+//!   every schema it needs already there, under the same id, creating no new version.
 //! * A registry that is down: the connector says so, retries, produces nothing unregistered and
 //!   carries on once the registry is up.
 //!
@@ -25,7 +32,7 @@ use serde_json::Value as Json;
 use crate::connector::Setup;
 use crate::parity::wait_for_records;
 use crate::registry::{free_port, RegistryProc};
-use crate::services::{read_topics, serial, services, shared, unique, Consumed, Services};
+use crate::services::{read_topics, repo, serial, services, shared, unique, Consumed, Services};
 
 /// A unique topic prefix as long as the golden's `dbserver1`.
 fn prefix9() -> String {
@@ -321,6 +328,147 @@ fn avro_records_and_schemas_match_debezium_golden() {
     subjects.dedup();
     for s in subjects {
         assert_eq!(got.get(s), expected.get(s), "registered versions of subject {s}");
+    }
+
+    // Confluent's Java and Python deserializers read every record through our registry.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let java = dir.path().join("java.jsonl");
+    let python = dir.path().join("python.jsonl");
+    let checker = |cmd: &mut std::process::Command, out: &std::path::Path| {
+        let res = cmd.output().expect("run the checker");
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        let summary: Json = text.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Json::Null);
+        assert!(
+            res.status.success(),
+            "{cmd:?} failed: {summary}\n{}",
+            String::from_utf8_lossy(&res.stderr).lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        );
+        let s = &summary["summary"];
+        assert_eq!(s["records"].as_u64(), Some(golden.len() as u64), "records read: {summary}");
+        assert_eq!(s["failures"].as_u64(), Some(0), "decode failures: {summary}");
+    };
+    checker(
+        std::process::Command::new(repo().join("e2e/avro-check/run.sh"))
+            .args([&svc.kafka, &registry.url(), &prefix])
+            .arg(&java),
+        &java,
+    );
+    checker(
+        std::process::Command::new("python3")
+            .arg(repo().join("e2e/avro-check/py_check.py"))
+            .args([&svc.kafka, &registry.url(), &prefix])
+            .arg(&python),
+        &python,
+    );
+    let same = std::process::Command::new("python3")
+        .arg(repo().join("e2e/avro-check/compare.py"))
+        .args([&java, &python])
+        .output()
+        .expect("compare.py");
+    assert!(same.status.success(), "Java and Python decode differently:\n{}", String::from_utf8_lossy(&same.stdout));
+}
+
+#[test]
+fn avro_debezium_and_cdc_connector_share_registry_ids() {
+    let _g = serial();
+    let svc = services();
+    let out = tempfile::tempdir().expect("tempdir");
+    // Debezium first, on its own MariaDB, into a fresh registry that it leaves running.
+    let dbz = std::process::Command::new(repo().join("e2e/avro-check/debezium-registry.sh"))
+        .args(["--keep-registry", "--out"])
+        .arg(out.path())
+        .env("KAFKA_BOOTSTRAP", &svc.kafka)
+        .env("REGISTRY_BIN", env!("CARGO_BIN_EXE_schema-registry"))
+        .env("DBZ_REGISTRY_PORT", free_port().to_string())
+        .output()
+        .expect("run debezium-registry.sh");
+    let info: Json = std::fs::read_to_string(out.path().join("registry.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Json::Null);
+    let _stop = KillOnDrop(info["pid"].as_u64());
+    assert!(
+        dbz.status.success(),
+        "Debezium against our registry failed:\n{}\n{}",
+        String::from_utf8_lossy(&dbz.stdout),
+        String::from_utf8_lossy(&dbz.stderr)
+    );
+    let url = info["url"].as_str().expect("registry url").to_string();
+    let before = out.path().join("registry-dump.jsonl");
+    // Then cdc-connector, same workload and prefix, against the same registry.
+    svc.reset_with_seed();
+    // The topics may hold records of earlier runs (tansu cannot delete topics): count from here.
+    let (golden, _) = golden();
+    let last_topic = golden.last().expect("golden").topic.clone();
+    let topic_count = |t: &str| read_topics(&svc.kafka, t).iter().filter(|c| c.topic == t).count();
+    let baseline = topic_count(&last_topic);
+    let expected_last = golden.iter().filter(|g| g.topic == last_topic).count();
+    let setup = avro_setup(&svc, "dbserver1", &url);
+    let running = setup.start("latest");
+    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
+    // Wait until the last table of the workload has been produced.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while topic_count(&last_topic) < baseline + expected_last {
+        assert!(Instant::now() < deadline, "cdc-connector did not produce the workload within 90 s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    running.stop();
+    // Every topic's newest record (ours) carries the id Debezium's schema got under that subject.
+    let dump: Vec<Json> = std::fs::read_to_string(&before)
+        .expect("registry dump")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("dump line"))
+        .collect();
+    let ids_of = |subject: &str| -> Vec<u64> {
+        dump.iter().filter(|d| d["subject"] == subject).filter_map(|d| d["id"].as_u64()).collect()
+    };
+    let mut topics: Vec<&str> = golden.iter().map(|g| g.topic.as_str()).collect();
+    topics.sort();
+    topics.dedup();
+    let ours = read_topics(&svc.kafka, "dbserver1");
+    for topic in topics {
+        let newest = ours.iter().rev().find(|c| c.topic == topic && c.value.is_some()).expect("a record of the topic");
+        for (suffix, bytes) in [("key", &newest.key), ("value", &newest.value)] {
+            let Some(bytes) = bytes else { continue };
+            let (id, _) = frame(bytes);
+            let subject = format!("{topic}-{suffix}");
+            assert!(
+                ids_of(&subject).contains(&u64::from(id)),
+                "{subject}: our id {id}, Debezium's {:?}",
+                ids_of(&subject)
+            );
+        }
+    }
+    let after = out.path().join("after.jsonl");
+    let dump = std::process::Command::new("python3")
+        .arg(repo().join("e2e/avro-check/registry_dump.py"))
+        .args(["dump", &url])
+        .arg(&after)
+        .output()
+        .expect("registry_dump.py dump");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let cmp = std::process::Command::new("python3")
+        .arg(repo().join("e2e/avro-check/registry_dump.py"))
+        .arg("compare")
+        .args([&before, &after])
+        .output()
+        .expect("registry_dump.py compare");
+    assert!(
+        cmp.status.success(),
+        "cdc-connector registered something Debezium had not (new id or version):\n{}{}",
+        String::from_utf8_lossy(&cmp.stdout),
+        String::from_utf8_lossy(&cmp.stderr)
+    );
+}
+
+/// Kills a process by pid when dropped (the registry `debezium-registry.sh --keep-registry` left).
+struct KillOnDrop(Option<u64>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+        }
     }
 }
 
