@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-machine run of the pipeline as it stands: starts the services (MariaDB on 127.0.0.1:3417, tansu on
-# 127.0.0.1:19092), builds the release binaries, starts cdc-connector on connector-config/final-flights.json, then
+# 127.0.0.1:19092, our schema registry on 127.0.0.1:18081), builds the release binaries, starts cdc-connector on connector-config/final-flights.json, then
 # feeds final.flights with opensky-poller and keeps the connector running until Ctrl-C (which stops the connector,
 # then the services).
 #
@@ -64,5 +64,5 @@ else
   log "replaying the bundled OpenSky recording (e2e/opensky-replay; OPENSKY_LIVE=1 polls the live API)"
   target/release/opensky-poller "${mysql_args[@]}" --create-tables --replay e2e/opensky-replay --interval 1s
 fi
-log "cdc-connector is streaming final.flights to topic dbserver1.final.flights at 127.0.0.1:19092 (Ctrl-C stops)"
+log "cdc-connector is streaming final.flights to topic dbserver1.final.flights at $KAFKA_BOOTSTRAP as Avro; schemas at $REGISTRY_URL/subjects (Ctrl-C stops)"
 wait "$connector_pid"
