@@ -445,3 +445,44 @@ fn json_shape_errors() {
     let e = ConnectorConfig::from_file(dir.path().join("missing.json")).unwrap_err();
     assert!(e.to_string().contains("missing.json"), "{e}");
 }
+
+#[test]
+fn avro_converter_settings_are_read_and_byte_changing_ones_refused() {
+    let avro = |extra: &[(&str, &str)]| {
+        let mut props =
+            vec![("value.converter", AVRO_CONVERTER), ("value.converter.schema.registry.url", "http://r:8081")];
+        props.extend_from_slice(extra);
+        ConnectorConfig::from_map(with(&props))
+    };
+    let c = avro(&[
+        ("value.converter.basic.auth.credentials.source", "USER_INFO"),
+        ("value.converter.basic.auth.user.info", "u:regpass"),
+        ("value.converter.auto.register.schemas", "false"),
+        ("value.converter.value.subject.name.strategy", "io.confluent.kafka.serializers.subject.TopicNameStrategy"),
+    ])
+    .unwrap();
+    let ConverterKind::Avro(s) = c.converters(None).value else { panic!("not Avro") };
+    assert_eq!(
+        s,
+        AvroSettings {
+            registry_url: "http://r:8081".into(),
+            user_info: Some(Secret::new("u:regpass")),
+            auto_register: false
+        }
+    );
+    let e = |extra: &[(&str, &str)]| avro(extra).unwrap_err().to_string();
+    assert_eq!(
+        e(&[("value.converter.basic.auth.credentials.source", "USER_INFO")]),
+        "missing required property `value.converter.basic.auth.user.info`"
+    );
+    for (k, v) in [
+        ("value.converter.connect.meta.data", "false"),
+        ("value.converter.enhanced.avro.schema.support", "true"),
+        ("value.converter.value.subject.name.strategy", "io.confluent.kafka.serializers.subject.RecordNameStrategy"),
+        ("value.converter.basic.auth.credentials.source", "SASL_INHERIT"),
+        ("value.converter.auto.register.schemas", "maybe"),
+    ] {
+        let msg = e(&[(k, v)]);
+        assert!(msg.contains(&format!("`{k}`")), "{k}={v}: {msg}");
+    }
+}

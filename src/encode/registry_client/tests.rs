@@ -16,6 +16,8 @@ struct Mock {
     ids: HashMap<String, u32>,
     /// Answer this many requests with 503 before behaving.
     fail_first: u32,
+    /// The `Authorization` header of every request (empty when absent).
+    auth: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Mock>>;
@@ -27,6 +29,7 @@ async fn register(
     body: String,
 ) -> (StatusCode, String) {
     let mut m = st.lock().unwrap();
+    m.auth.push(headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned());
     let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let j: J = serde_json::from_str(&body).unwrap_or(J::Null);
     m.calls.push((subject.clone(), ct, j.clone()));
@@ -52,8 +55,22 @@ async fn register(
     (StatusCode::OK, format!(r#"{{"id":{id}}}"#))
 }
 
+/// `POST /subjects/{subject}`: look a schema up without registering it.
+async fn lookup(State(st): State<Shared>, Path(subject): Path<String>, body: String) -> (StatusCode, String) {
+    let mut m = st.lock().unwrap();
+    let j: J = serde_json::from_str(&body).unwrap_or(J::Null);
+    m.calls.push((format!("lookup {subject}"), String::new(), j.clone()));
+    match m.ids.get(j["schema"].as_str().unwrap_or("")) {
+        Some(id) => (StatusCode::OK, format!(r#"{{"subject":"{subject}","id":{id},"version":1}}"#)),
+        None => (StatusCode::NOT_FOUND, r#"{"error_code":40403,"message":"Schema not found"}"#.into()),
+    }
+}
+
 fn app(st: Shared) -> Router {
-    Router::new().route("/subjects/{subject}/versions", post(register)).with_state(st)
+    Router::new()
+        .route("/subjects/{subject}/versions", post(register))
+        .route("/subjects/{subject}", post(lookup))
+        .with_state(st)
 }
 
 async fn serve_on(listener: tokio::net::TcpListener, st: Shared) {
@@ -249,4 +266,39 @@ async fn fails_over_to_the_next_url() {
     // Later requests stay on the URL that worked.
     assert_eq!(client.schema_id("t-key", &key_schema("k")).await.unwrap(), 2);
     assert_eq!(st.lock().unwrap().calls.len(), 2);
+}
+
+#[tokio::test]
+async fn credentials_from_the_url_or_user_info_become_basic_auth_and_are_not_kept_in_urls() {
+    let (url, st) = mock().await;
+    let with_creds = url.replace("http://", "http://alice:s%3Acret@");
+    let client = RegistryClient::new(&with_creds).unwrap();
+    assert_eq!(client.urls(), [url.clone()], "no credentials in the stored (and logged) URL");
+    assert!(!format!("{client:?}").contains("s:cret"), "Debug does not show the password");
+    client.schema_id("a-key", &key_schema("id")).await.unwrap();
+    let user_info = crate::config::Secret::new("bob:pw");
+    let client = RegistryClient::new(&url).unwrap().with_basic_auth(&user_info);
+    client.schema_id("b-key", &key_schema("id")).await.unwrap();
+    let auth = st.lock().unwrap().auth.clone();
+    use base64::Engine as _;
+    let basic = |u: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(u));
+    assert_eq!(auth, [basic("alice:s:cret"), basic("bob:pw")]);
+    let e = RegistryClient::new("http://alice:secret@[bad").unwrap_err().to_string();
+    assert!(!e.contains("secret"), "{e}");
+}
+
+#[tokio::test]
+async fn lookup_only_finds_registered_schemas_and_never_registers() {
+    let (url, st) = mock().await;
+    let registering = RegistryClient::new(&url).unwrap();
+    let known = key_schema("id");
+    let id = registering.schema_id("t-key", &known).await.unwrap();
+    let client = RegistryClient::new(&url).unwrap().lookup_only(true);
+    assert_eq!(client.schema_id("t-key", &known).await.unwrap(), id);
+    let e = client.schema_id("t-key", &key_schema("other")).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, RegistryError::Rejected { status: 404, error_code: 40403, .. }), "{msg}");
+    assert!(msg.contains("auto.register.schemas=false"), "{msg}");
+    let calls: Vec<String> = st.lock().unwrap().calls.iter().map(|c| c.0.clone()).collect();
+    assert_eq!(calls, ["t-key", "lookup t-key", "lookup t-key"], "one registration (the first client), then lookups");
 }
