@@ -192,15 +192,15 @@ pub async fn run(
     start: StartPosition,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
+    // Schema-change records and row changes each get their own key and value converters (JSON
+    // encoders keep per-schema caches); Avro converters with equal settings share one registry client.
     let mut registries = Vec::new();
     let mut converter = |is_key| {
-        Converter::new(if is_key { &cfg.converters.key } else { &cfg.converters.value }, is_key, &mut registries)
+        let kind = if is_key { &cfg.converters.key } else { &cfg.converters.value };
+        Converter::new(kind, is_key, &mut registries).map_err(|e| PipelineError::RegistryConfig(Box::new(e)))
     };
-    let (key_enc, value_enc) = (converter(true), converter(false));
-    let (data_key_enc, data_value_enc) = (converter(true), converter(false));
-    let conv_err = |e| PipelineError::RegistryConfig(Box::new(e));
-    let (key_enc, value_enc) = (key_enc.map_err(conv_err)?, value_enc.map_err(conv_err)?);
-    let (data_key_enc, data_value_enc) = (data_key_enc.map_err(conv_err)?, data_value_enc.map_err(conv_err)?);
+    let (key_enc, value_enc) = (converter(true)?, converter(false)?);
+    let (data_key_enc, data_value_enc) = (converter(true)?, converter(false)?);
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
