@@ -6,7 +6,12 @@
 # Integration tests share one MariaDB (and reset its binlog) and one broker, so they run one at a time
 # (--test-threads=1). Unit tests run in parallel when plain `cargo test` is used.
 # CDC_KEEP_SERVICES=1 leaves the services running afterwards (then stop them with `e2e/services.sh down`).
-# CARGO_TEST_ARGS adds cargo options to every invocation (e.g. "--workspace").
+# CARGO_TEST_ARGS adds cargo options to every invocation.
+#
+# Everything is built in one feature resolution for the whole workspace (`--workspace`: the connector and the
+# hudi-sink member crate), so no crate is compiled twice with different features: the binaries first (the
+# integration tests run `hudi-sink` and `schema-registry` as processes), then the tests. services.sh is handed
+# that schema-registry (REGISTRY_BIN) instead of building its own with the root package's features.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export TZ=UTC
@@ -15,11 +20,15 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 log() { echo "test: $*" >&2; }
 
 # shellcheck disable=SC2206 # CARGO_TEST_ARGS is a list of options
-cargo_args=(--release --locked ${CARGO_TEST_ARGS:-})
+cargo_args=(--release --locked --workspace ${CARGO_TEST_ARGS:-})
 
 if cargo nextest --version >/dev/null 2>&1; then runner=nextest; else runner=cargo; fi
 log "runner: $runner"
 
+log "building binaries"
+cargo build "${cargo_args[@]}" --bins
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+export REGISTRY_BIN="$target_dir/release/schema-registry" HUDI_SINK_BIN="$target_dir/release/hudi-sink"
 log "building tests"
 if [ "$runner" = nextest ]; then
   cargo nextest run "${cargo_args[@]}" --no-run

@@ -7,6 +7,7 @@ mod bad_input;
 mod connector;
 mod fixtures;
 mod golden;
+mod hudi;
 mod parity;
 mod partitioning;
 mod poller;
