@@ -25,7 +25,8 @@
 # listeners take S3_PORT+1..+3 (master, volume, filer) and S3_PORT+11..+14 (their gRPC ports)), S3_BUCKET
 # (lakehouse), SEAWEEDFS_VERSION (4.48).
 # The exported AWS_* variables are for hudi-sink (hudi-rs copies AWS_* into every table it opens, including its
-# metadata table, which ignores options given in code): AWS_EC2_METADATA_DISABLED=true and a loopback
+# metadata table, which ignores options given in code; AWS_COPY_IF_NOT_EXISTS=multipart is how object_store does a
+# create-only copy on SeaweedFS): AWS_EC2_METADATA_DISABLED=true and a loopback
 # AWS_METADATA_ENDPOINT keep the AWS credential chain from reaching for the cloud instance-metadata address.
 # stdout carries only the export lines; everything else goes to stderr.
 set -euo pipefail
@@ -526,6 +527,7 @@ print_env() {
     "AWS_REGION=$S3_REGION" \
     "AWS_ENDPOINT=http://127.0.0.1:$S3_PORT" \
     "AWS_ALLOW_HTTP=true" \
+    "AWS_COPY_IF_NOT_EXISTS=multipart" \
     "AWS_EC2_METADATA_DISABLED=true" \
     "AWS_METADATA_ENDPOINT=http://127.0.0.1:1" \
     "CDC_SERVICES_DIR=$SVC_DIR"; do
