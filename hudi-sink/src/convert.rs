@@ -265,6 +265,7 @@ pub fn decimal_text(b: &[u8], scale: i8) -> String {
 mod tests {
     use super::*;
     use crate::decode::{Op, SourcePos};
+    use arrow::array::Array;
 
     #[test]
     fn decimals() {

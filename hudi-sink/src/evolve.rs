@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::{Cell, Change, Column, Columns, Kind};
@@ -125,7 +126,7 @@ impl TableObjects {
     }
 
     fn target_path(&self) -> object_store::path::Path {
-        TARGET.split('/').fold(self.prefix.clone(), |p, part| p.child(part))
+        TARGET.split('/').fold(self.prefix.clone(), |p, part| p.join(part))
     }
 
     pub async fn load_target(&self) -> Result<Option<TargetFile>, String> {

@@ -57,6 +57,9 @@
 //! offset, its checkpoint stays where it was (so a restart after a fix resumes there), and the other
 //! tables go on. The process exits non-zero only on start-up errors or when every table stopped.
 
+// the sink's async state machines (hudi-rs writes inside) are deep
+#![recursion_limit = "256"]
+
 pub mod checkpoint;
 pub mod config;
 pub mod convert;

@@ -1,5 +1,8 @@
 //! `hudi-sink`: CLI wiring only (see the library's documentation for the design).
 
+// hudi-rs's write futures are deep (see the library)
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
