@@ -97,7 +97,10 @@ impl CheckpointStore {
     pub async fn write(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
         let name = format!("{:020}.json", cp.seq);
         let bytes = serde_json::to_vec_pretty(cp).expect("checkpoint JSON");
-        self.storage.put_file_if_absent(&format!("{DIR}/{name}"), bytes).await.map_err(|e| self.err(format!("{name}: {e}")))?;
+        self.storage
+            .put_file_if_absent(&format!("{DIR}/{name}"), bytes)
+            .await
+            .map_err(|e| self.err(format!("{name}: {e}")))?;
         let names = self.names().await?;
         if names.len() > Checkpoint::KEEP {
             for old in &names[..names.len() - Checkpoint::KEEP] {

@@ -214,7 +214,8 @@ mod tests {
         let args = RunArgs::parse_from(["x", "--topics", "a.b.c, d.e.f"]);
         let sel = args.topic_selection().unwrap();
         assert!(sel.matches("d.e.f") && !sel.matches("a.b"));
-        let args = RunArgs::parse_from(["x", "--topics", "t", "--record-key", "db.t=a, b", "--partition-field", "db.t=day"]);
+        let args =
+            RunArgs::parse_from(["x", "--topics", "t", "--record-key", "db.t=a, b", "--partition-field", "db.t=day"]);
         let t = TableId { db: "db".into(), table: "t".into() };
         assert_eq!(args.record_key_for(&t), Some(vec!["a".to_owned(), "b".to_owned()]));
         assert_eq!(args.partition_field_for(&t), Some("day".to_owned()));

@@ -69,7 +69,8 @@ fn fields(cols: &[Column]) -> Fields {
 
 /// The Arrow schema of a table version: data columns, then the metadata columns.
 pub fn arrow_schema(columns: &Columns) -> Schema {
-    let mut f: Vec<Field> = columns.fields.iter().map(|c| Field::new(&c.name, arrow_type(&c.kind), c.nullable)).collect();
+    let mut f: Vec<Field> =
+        columns.fields.iter().map(|c| Field::new(&c.name, arrow_type(&c.kind), c.nullable)).collect();
     f.push(Field::new("_change_operation_type", DataType::Utf8, false));
     f.push(Field::new("_upstream_event_processed_ts_ms", DataType::Int64, false));
     f.push(Field::new("_event_origin_ts_ms", DataType::Int64, false));
@@ -133,7 +134,9 @@ fn column(kind: &Kind, cells: &[&Cell]) -> Result<ArrayRef, String> {
             Cell::Int(i) => Ok(*i != 0),
             other => Err(format!("{other:?} is not a boolean")),
         }),
-        Kind::Int32 => build!(Int32Builder::new(), |c: &Cell| int(c).and_then(|i| i32::try_from(i).map_err(|e| e.to_string()))),
+        Kind::Int32 => {
+            build!(Int32Builder::new(), |c: &Cell| int(c).and_then(|i| i32::try_from(i).map_err(|e| e.to_string())))
+        }
         Kind::Int64 => build!(Int64Builder::new(), int),
         Kind::Float32 => build!(Float32Builder::new(), |c: &Cell| float(c).map(|f| f as f32)),
         Kind::Float64 => build!(Float64Builder::new(), float),
@@ -160,10 +163,14 @@ fn column(kind: &Kind, cells: &[&Cell]) -> Result<ArrayRef, String> {
             Cell::Bytes(b) => Ok::<_, String>(decimal_text(b, *scale)),
             other => Err(format!("{other:?} is not a decimal")),
         }),
-        Kind::Date => build!(Date32Builder::new(), |c: &Cell| int(c).and_then(|i| i32::try_from(i).map_err(|e| e.to_string()))),
+        Kind::Date => {
+            build!(Date32Builder::new(), |c: &Cell| int(c).and_then(|i| i32::try_from(i).map_err(|e| e.to_string())))
+        }
         Kind::TimestampMillis => build!(TimestampMillisecondBuilder::new(), int),
         Kind::TimestampMicros => build!(TimestampMicrosecondBuilder::new(), int),
-        Kind::TimestampNanos => build!(TimestampMicrosecondBuilder::new(), |c: &Cell| int(c).map(|n| n.div_euclid(1000))),
+        Kind::TimestampNanos => {
+            build!(TimestampMicrosecondBuilder::new(), |c: &Cell| int(c).map(|n| n.div_euclid(1000)))
+        }
         Kind::ZonedTimestamp => build!(TimestampMicrosecondBuilder::new().with_timezone("UTC"), |c: &Cell| match c {
             Cell::Str(s) => chrono::DateTime::parse_from_rfc3339(s)
                 .map(|t| t.timestamp_micros())

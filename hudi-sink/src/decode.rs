@@ -52,9 +52,14 @@ pub enum Kind {
     Utf8,
     Binary,
     /// `org.apache.kafka.connect.data.Decimal` with precision ≤ 38
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     /// a decimal wider than 38 digits (Hudi reads at most 38): its plain decimal text
-    DecimalText { scale: i8 },
+    DecimalText {
+        scale: i8,
+    },
     /// days since the epoch (`io.debezium.time.Date`, Connect `Date`)
     Date,
     /// `io.debezium.time.Timestamp` / Connect `Timestamp` (DATETIME(0–3), local time)
@@ -327,7 +332,9 @@ impl Decoder {
     fn json_envelope(&mut self, value: &[u8]) -> Result<Envelope, Fail> {
         let j: Json = serde_json::from_slice(value).map_err(|e| Fail::Bad(format!("JSON value: {e}")))?;
         let (Some(schema), Some(payload)) = (j.get("schema"), j.get("payload")) else {
-            return Err(Fail::Bad("JSON value without schema/payload (JsonConverter schemas.enable=true needed)".into()));
+            return Err(Fail::Bad(
+                "JSON value without schema/payload (JsonConverter schemas.enable=true needed)".into(),
+            ));
         };
         let row_schema = schema["fields"]
             .as_array()
@@ -509,7 +516,8 @@ fn avro_kind(ty: &Json, named: &HashMap<String, &Json>) -> Result<Kind, String> 
         return Ok(Kind::Struct(avro_record_fields(record, named)?));
     }
     if logical == Some("decimal") || connect_name == Some("org.apache.kafka.connect.data.Decimal") {
-        let scale = ty["scale"].as_i64().or_else(|| ty["connect.parameters"]["scale"].as_str()?.parse().ok()).unwrap_or(0);
+        let scale =
+            ty["scale"].as_i64().or_else(|| ty["connect.parameters"]["scale"].as_str()?.parse().ok()).unwrap_or(0);
         let precision = ty["precision"]
             .as_i64()
             .or_else(|| ty["connect.parameters"]["connect.decimal.precision"].as_str()?.parse().ok());
@@ -632,10 +640,7 @@ fn avro_row(columns: &Columns, v: AvroValue) -> Result<Option<Vec<Cell>>, Fail> 
 
 fn avro_fields(columns: &[Column], fields: Vec<(String, AvroValue)>) -> Result<Vec<Cell>, Fail> {
     let mut by_name: HashMap<String, AvroValue> = fields.into_iter().collect();
-    columns
-        .iter()
-        .map(|c| avro_cell(&c.kind, by_name.remove(&c.name).unwrap_or(AvroValue::Null)))
-        .collect()
+    columns.iter().map(|c| avro_cell(&c.kind, by_name.remove(&c.name).unwrap_or(AvroValue::Null))).collect()
 }
 
 fn avro_cell(kind: &Kind, v: AvroValue) -> Result<Cell, Fail> {
@@ -725,7 +730,8 @@ mod tests {
     fn avro_columns_follow_connect_names() {
         let j: Json = serde_json::from_str(ENVELOPE).unwrap();
         let cols = avro_row_columns(&j).unwrap();
-        let kinds: Vec<(&str, &Kind, bool)> = cols.fields.iter().map(|c| (c.name.as_str(), &c.kind, c.nullable)).collect();
+        let kinds: Vec<(&str, &Kind, bool)> =
+            cols.fields.iter().map(|c| (c.name.as_str(), &c.kind, c.nullable)).collect();
         assert_eq!(kinds[0], ("id", &Kind::Int32, false));
         assert_eq!(kinds[1], ("first_name", &Kind::Utf8, false));
         assert_eq!(kinds[2], ("phone", &Kind::Utf8, true));
@@ -753,7 +759,10 @@ mod tests {
         assert_eq!(cols.fields[2].kind, Kind::Decimal { precision: 10, scale: 2 });
         let row: Json = serde_json::from_str(r#"{"id":7,"ts":1700000000000000,"price":"AN0=","w":1}"#).unwrap();
         let Ok(Some(cells)) = json_row(&cols, &row) else { panic!() };
-        assert_eq!(cells, vec![Cell::Int(7), Cell::Int(1_700_000_000_000_000), Cell::Bytes(vec![0, 0xdd]), Cell::Float(1.0)]);
+        assert_eq!(
+            cells,
+            vec![Cell::Int(7), Cell::Int(1_700_000_000_000_000), Cell::Bytes(vec![0, 0xdd]), Cell::Float(1.0)]
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
         }
     }
     out.sort_by_cached_key(|m| {
-        (m.get("_hoodie_record_key").and_then(Json::as_str).unwrap_or("").to_owned(), Json::Object(m.clone()).to_string())
+        (
+            m.get("_hoodie_record_key").and_then(Json::as_str).unwrap_or("").to_owned(),
+            Json::Object(m.clone()).to_string(),
+        )
     });
     out
 }

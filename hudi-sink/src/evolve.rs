@@ -142,14 +142,22 @@ impl TableObjects {
 
     pub async fn save_target(&self, t: &TargetFile) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(t).expect("columns JSON");
-        self.store.put(&self.target_path(), bytes.into()).await.map(|_| ()).map_err(|e| format!("{}/{TARGET}: {e}", self.uri))
+        self.store
+            .put(&self.target_path(), bytes.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}/{TARGET}: {e}", self.uri))
     }
 
     /// Delete every object of the table except the target file; returns how many.
     pub async fn wipe(&self) -> Result<usize, String> {
         let keep = self.target_path();
-        let objects: Vec<object_store::ObjectMeta> =
-            self.store.list(Some(&self.prefix)).try_collect().await.map_err(|e| format!("listing {}: {e}", self.uri))?;
+        let objects: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&self.prefix))
+            .try_collect()
+            .await
+            .map_err(|e| format!("listing {}: {e}", self.uri))?;
         let mut n = 0;
         for o in objects.into_iter().filter(|o| o.location != keep) {
             match self.store.delete(&o.location).await {
@@ -192,7 +200,8 @@ mod tests {
     #[test]
     fn projection_fills_missing_columns_with_null() {
         let v1 = Arc::new(Columns { fields: vec![col("id", Kind::Int32), col("w", Kind::Float32)] });
-        let v2 = Arc::new(Columns { fields: vec![col("id", Kind::Int32), col("sku", Kind::Utf8), col("w", Kind::Float64)] });
+        let v2 =
+            Arc::new(Columns { fields: vec![col("id", Kind::Int32), col("sku", Kind::Utf8), col("w", Kind::Float64)] });
         let mut c = Change {
             op: Op::Create,
             columns: v1,

@@ -99,7 +99,9 @@ impl TableBatch {
     /// batch's rows — flush first).
     pub fn accepts(&self, event: &Event) -> bool {
         match (&event.payload, &self.columns) {
-            (Payload::Change(c), Some(cols)) if c.op != Op::Delete => Arc::ptr_eq(cols, &c.columns) || **cols == *c.columns,
+            (Payload::Change(c), Some(cols)) if c.op != Op::Delete => {
+                Arc::ptr_eq(cols, &c.columns) || **cols == *c.columns
+            }
             _ => true,
         }
     }
@@ -204,7 +206,8 @@ mod tests {
         assert_eq!(key.render(&c, &[Cell::Int(1), Cell::Null]).unwrap(), "id:1,v:__null__");
         assert_eq!(key.render(&c, &[Cell::Int(1), Cell::Str(String::new())]).unwrap(), "id:1,v:__empty__");
         assert!(KeyFormat { fields: vec!["v".into()] }.render(&c, &[Cell::Int(1), Cell::Null]).is_err());
-        let bad = Arc::new(Columns { fields: vec![Column { name: "id".into(), kind: Kind::Float64, nullable: false }] });
+        let bad =
+            Arc::new(Columns { fields: vec![Column { name: "id".into(), kind: Kind::Float64, nullable: false }] });
         assert!(KeyFormat { fields: vec!["id".into()] }.render(&bad, &[Cell::Float(1.5)]).is_err());
     }
 
@@ -212,7 +215,10 @@ mod tests {
     fn a_schema_change_is_not_accepted_into_a_batch() {
         let c1 = cols();
         let c2 = Arc::new(Columns {
-            fields: vec![Column { name: "id".into(), kind: Kind::Int32, nullable: false }, Column { name: "w".into(), kind: Kind::Int64, nullable: true }],
+            fields: vec![
+                Column { name: "id".into(), kind: Kind::Int32, nullable: false },
+                Column { name: "w".into(), kind: Kind::Int64, nullable: true },
+            ],
         });
         let key = KeyFormat { fields: vec!["id".into()] };
         let mut b = TableBatch::default();

@@ -87,4 +87,3 @@ pub fn failpoint(name: &str) {
         std::process::abort();
     }
 }
-

@@ -74,7 +74,11 @@ impl SchemaCache {
                 Ok(resp) if resp.status().is_client_error() => {
                     let status = resp.status();
                     let body = resp.text().await.unwrap_or_default();
-                    return Err(RegistryError::BadSchema { id, url: base.to_owned(), detail: format!("HTTP {status}: {body}") });
+                    return Err(RegistryError::BadSchema {
+                        id,
+                        url: base.to_owned(),
+                        detail: format!("HTTP {status}: {body}"),
+                    });
                 }
                 Ok(resp) => format!("HTTP {}", resp.status()),
                 Err(e) => e.to_string(),
@@ -88,7 +92,8 @@ impl SchemaCache {
         };
         let bad = |detail: String| RegistryError::BadSchema { id, url: base.to_owned(), detail };
         let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let schema_text = body.get("schema").and_then(|s| s.as_str()).ok_or_else(|| bad(format!("no `schema` in {text}")))?;
+        let schema_text =
+            body.get("schema").and_then(|s| s.as_str()).ok_or_else(|| bad(format!("no `schema` in {text}")))?;
         if body.get("schemaType").and_then(|t| t.as_str()).is_some_and(|t| t != "AVRO") {
             return Err(bad(format!("schema type {} is not AVRO", body["schemaType"])));
         }

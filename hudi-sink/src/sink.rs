@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::Offset;
+use rdkafka::{Message, Offset};
 
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::config::{RunArgs, StartOffsets, TableId};
@@ -20,7 +20,7 @@ use crate::decode::{Columns, Decoder, Event, KafkaPos, Payload};
 use crate::evolve::{all_nullable, project, relation, Relation, TableObjects, TargetFile};
 use crate::fold::{KeyFormat, TableBatch};
 use crate::registry::SchemaCache;
-use crate::source::{parts, Source};
+use crate::source::Source;
 use crate::table::HudiTable;
 use crate::telemetry::Telemetry;
 
@@ -91,7 +91,10 @@ impl Sink {
             if let Some(t) = target.as_ref().filter(|t| t.rebuild_pending) {
                 // a rebuild was interrupted: finish wiping, then start from the beginning
                 objects.wipe().await.map_err(anyhow::Error::msg)?;
-                objects.save_target(&TargetFile { rebuild_pending: false, ..t.clone() }).await.map_err(anyhow::Error::msg)?;
+                objects
+                    .save_target(&TargetFile { rebuild_pending: false, ..t.clone() })
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             }
             let last = checkpoints.latest().await?.unwrap_or_default();
             let start = match self.args.start_offsets {
@@ -194,7 +197,8 @@ impl Sink {
                 }
             };
             last_record = Instant::now();
-            let (topic, partition, offset, key, value) = parts(&msg);
+            let (topic, partition, offset, key, value) =
+                (msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.payload());
             let Some(t) = self.tables.get(topic) else { continue };
             if t.stopped {
                 continue;
@@ -248,7 +252,10 @@ impl Sink {
             match &t.key {
                 None => t.key = Some(KeyFormat { fields: fields.clone() }),
                 Some(k) if k.fields != *fields => {
-                    let msg = format!("record key fields changed from {:?} to {:?}: Hudi's record key cannot change", k.fields, fields);
+                    let msg = format!(
+                        "record key fields changed from {:?} to {:?}: Hudi's record key cannot change",
+                        k.fields, fields
+                    );
                     self.stop(topic, Some(&event.kafka), &msg);
                     return;
                 }

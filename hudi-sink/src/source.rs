@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::config::{RunArgs, TopicSelection};
 
@@ -31,7 +31,8 @@ fn kerr(e: impl std::fmt::Display) -> SourceError {
 
 impl Source {
     pub fn new(args: &RunArgs) -> Result<Source, SourceError> {
-        let selection = args.topic_selection().map_err(|e| SourceError(format!("--topics is not a valid regex: {e}")))?;
+        let selection =
+            args.topic_selection().map_err(|e| SourceError(format!("--topics is not a valid regex: {e}")))?;
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &args.bootstrap_servers)
             .set("group.id", &args.group_id)
@@ -113,9 +114,4 @@ impl Source {
     pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
         self.consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)).ok().map(|(_, hi)| hi)
     }
-}
-
-/// A record's key and value bytes and position.
-pub fn parts(m: &OwnedMessage) -> (&str, i32, i64, Option<&[u8]>, Option<&[u8]>) {
-    (m.topic(), m.partition(), m.offset(), m.key(), m.payload())
 }

@@ -75,11 +75,14 @@ impl HudiTable {
         if self.table.is_some() {
             return Ok(true);
         }
-        let store = crate::checkpoint::CheckpointStore::new(&self.uri, &self.storage_options).map_err(|e| e.to_string())?;
+        let store =
+            crate::checkpoint::CheckpointStore::new(&self.uri, &self.storage_options).map_err(|e| e.to_string())?;
         if !store.table_exists().await.map_err(|e| e.to_string())? {
             return Ok(false);
         }
-        let t = Table::new_with_options(&self.uri, self.options()).await.map_err(|e| format!("opening {}: {e}", self.uri))?;
+        let t = Table::new_with_options(&self.uri, self.options())
+            .await
+            .map_err(|e| format!("opening {}: {e}", self.uri))?;
         self.table = Some(t);
         Ok(true)
     }
@@ -100,8 +103,9 @@ impl HudiTable {
             }
             b.create().await.map_err(|e| format!("creating {}: {e}", self.uri))?;
             tracing::info!(table = %self.name, uri = %self.uri, key = ?key_fields, partition, "created Hudi table");
-            let t =
-                Table::new_with_options(&self.uri, self.options()).await.map_err(|e| format!("opening {}: {e}", self.uri))?;
+            let t = Table::new_with_options(&self.uri, self.options())
+                .await
+                .map_err(|e| format!("opening {}: {e}", self.uri))?;
             self.table = Some(t);
         }
         Ok(self.table.as_mut().expect("opened"))

@@ -57,13 +57,21 @@ impl Telemetry {
             Some(Unit::Seconds),
             SharedString::from("Time from batch flush to checkpoint written"),
         );
-        recorder.describe_gauge("hudi_sink_consumer_lag".into(), None, SharedString::from("Records behind the high watermark"));
+        recorder.describe_gauge(
+            "hudi_sink_consumer_lag".into(),
+            None,
+            SharedString::from("Records behind the high watermark"),
+        );
         recorder.describe_gauge(
             "hudi_sink_freshness_ms".into(),
             None,
             SharedString::from("Milliseconds between now and source.ts_ms of the newest committed event"),
         );
-        recorder.describe_gauge("hudi_sink_table_stopped".into(), None, SharedString::from("1 once the table stopped on an error"));
+        recorder.describe_gauge(
+            "hudi_sink_table_stopped".into(),
+            None,
+            SharedString::from("1 once the table stopped on an error"),
+        );
         Telemetry { recorder, tables: Mutex::new(HashMap::new()) }
     }
 
@@ -164,7 +172,16 @@ mod tests {
     fn metrics_render_per_table() {
         let t = Telemetry::new();
         t.records_in("inventory.customers", 3);
-        t.batch_committed("inventory.customers", 3, 2, 1, &["20240101000000000".into()], now_ms() - 5_000, 1, Duration::from_millis(40));
+        t.batch_committed(
+            "inventory.customers",
+            3,
+            2,
+            1,
+            &["20240101000000000".into()],
+            now_ms() - 5_000,
+            1,
+            Duration::from_millis(40),
+        );
         t.table_stopped("inventory.orders", Some("p.inventory.orders/0@5"), "boom");
         let text = t.render();
         for needle in [

@@ -304,7 +304,9 @@ fn diff_table(
         Some(rows) => rows.clone(),
         None => mysql_rows(svc, db, table, &cols),
     };
-    let key = |m: &Map<String, Json>| pk.iter().map(|k| m.get(*k).map(|v| v.to_string()).unwrap_or_default()).collect::<Vec<_>>();
+    let key = |m: &Map<String, Json>| {
+        pk.iter().map(|k| m.get(*k).map(|v| v.to_string()).unwrap_or_default()).collect::<Vec<_>>()
+    };
     let h: BTreeMap<Vec<String>, &Map<String, Json>> = hudi.iter().map(|m| (key(m), m)).collect();
     let my: BTreeMap<Vec<String>, &Map<String, Json>> = mysql.iter().map(|m| (key(m), m)).collect();
     let mut diffs = Vec::new();
@@ -379,7 +381,8 @@ fn wait_equal(svc: &Services, base: &str, frozen: &Frozen, sinks: &mut [&mut Sin
             if exists.trim() == "0" {
                 continue;
             }
-            let mysql_count: usize = svc.query(&format!("SELECT COUNT(*) FROM `{db}`.`{table}`")).trim().parse().unwrap();
+            let mysql_count: usize =
+                svc.query(&format!("SELECT COUNT(*) FROM `{db}`.`{table}`")).trim().parse().unwrap();
             match read_table(&format!("{base}/{db}/{table}")) {
                 Ok(rows) => {
                     let f = frozen.get(&(db.to_string(), table.to_string()));
@@ -425,9 +428,11 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
     let connector = setup.start("earliest");
     let local = tempfile::tempdir().expect("tempdir");
     let local_base = local.path().join("lakehouse").to_string_lossy().into_owned();
-    let s3_base = format!("s3://{}/{}", std::env::var("S3_BUCKET").expect("S3_BUCKET (e2e/services.sh up)"), unique("it-hudi"));
+    let s3_base =
+        format!("s3://{}/{}", std::env::var("S3_BUCKET").expect("S3_BUCKET (e2e/services.sh up)"), unique("it-hudi"));
     std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT (e2e/services.sh up)");
-    let mut local_sink = SinkProc::start("sink-local", &sink_args(&svc.kafka, &prefix, &url, &local_base, &unique("g")));
+    let mut local_sink =
+        SinkProc::start("sink-local", &sink_args(&svc.kafka, &prefix, &url, &local_base, &unique("g")));
     let mut s3_sink = SinkProc::start("sink-s3", &sink_args(&svc.kafka, &prefix, &url, &s3_base, &unique("g")));
     let none = Frozen::new();
     wait_equal(&svc, &local_base, &none, &mut [&mut local_sink], Duration::from_secs(300));
@@ -534,10 +539,13 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
         row("after")
     );
     let key = |id: i32| {
-        format!(r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}}],"optional":false,"name":"p.good.t.Key"}},"payload":{{"id":{id}}}}}"#)
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}}],"optional":false,"name":"p.good.t.Key"}},"payload":{{"id":{id}}}}}"#
+        )
     };
     let value = |op: &str, before: Option<(i32, &str)>, after: Option<(i32, &str)>, pos: i64| {
-        let img = |r: Option<(i32, &str)>| r.map_or("null".to_string(), |(id, n)| format!(r#"{{"id":{id},"name":"{n}"}}"#));
+        let img =
+            |r: Option<(i32, &str)>| r.map_or("null".to_string(), |(id, n)| format!(r#"{{"id":{id},"name":"{n}"}}"#));
         format!(
             r#"{{"schema":{schema},"payload":{{"before":{},"after":{},"source":{{"file":"mysql-bin.000001","pos":{pos},"row":0,"ts_ms":1700000000000}},"op":"{op}","ts_ms":1700000000001}}}}"#,
             img(before),
