@@ -566,8 +566,9 @@ fn connect_kind(primitive: &str, name: Option<&str>) -> Kind {
         "boolean" => Kind::Bool,
         "int8" | "int16" | "int32" => Kind::Int32,
         "int64" => Kind::Int64,
-        "float32" => Kind::Float32,
-        "float64" => Kind::Float64,
+        // JsonConverter spells float32/float64 `float`/`double`
+        "float32" | "float" => Kind::Float32,
+        "float64" | "double" => Kind::Float64,
         "bytes" => Kind::Binary,
         _ => Kind::Utf8,
     }
