@@ -157,13 +157,16 @@ fn mysql_columns(svc: &Services, db: &str, table: &str) -> Vec<MyColumn> {
             let unsigned = col_type.contains("unsigned");
             let (expr, cmp) = match ty {
                 "bigint" if unsigned => (format!("CAST({c} AS SIGNED)"), Cmp::Exact),
-                "tinyint" | "smallint" | "mediumint" | "int" | "bigint" | "year" => (c.clone(), Cmp::Exact),
+                "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => (c.clone(), Cmp::Exact),
+                // Debezium's binlog path reads YEAR 0000 as 1900 (JSON_OBJECT would print `0000`)
+                "year" => (format!("IF({c} = 0, 1900, CAST({c} AS SIGNED))"), Cmp::Exact),
                 "float" => (c.clone(), Cmp::Float(1e-6)),
                 "double" => (c.clone(), Cmp::Float(1e-12)),
                 "decimal" => (format!("CAST({c} AS CHAR)"), Cmp::Exact),
-                "date" => (format!("DATE_FORMAT({c}, '%Y-%m-%d')"), Cmp::Exact),
-                "datetime" => (format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"), Cmp::Exact),
-                "timestamp" => (format!("DATE_FORMAT({c}, '%Y-%m-%dT%H:%i:%s.%fZ')"), Cmp::Exact),
+                // Debezium turns zero dates into null
+                "date" => (zero_date_null(&c, "%Y-%m-%d"), Cmp::Exact),
+                "datetime" => (zero_date_null(&c, "%Y-%m-%d %H:%i:%s.%f"), Cmp::Exact),
+                "timestamp" => (zero_date_null(&c, "%Y-%m-%dT%H:%i:%s.%fZ"), Cmp::Exact),
                 "time" => (format!("CAST(TIME_TO_SEC({c}) * 1000000 AS SIGNED)"), Cmp::Exact),
                 // MariaDB's JSON (a checked LONGTEXT) would be embedded as JSON: compare its text
                 "longtext" | "mediumtext" | "text" | "tinytext" => (format!("CONCAT('', {c})"), Cmp::Exact),
@@ -179,6 +182,11 @@ fn mysql_columns(svc: &Services, db: &str, table: &str) -> Vec<MyColumn> {
             MyColumn { name, expr, cmp }
         })
         .collect()
+}
+
+/// `DATE_FORMAT(c, fmt)`, null for MySQL's zero dates (`0000-00-00…`), as Debezium sends them.
+fn zero_date_null(c: &str, fmt: &str) -> String {
+    format!("IF(CAST({c} AS CHAR) LIKE '0000-00-00%', NULL, DATE_FORMAT({c}, '{fmt}'))")
 }
 
 impl Services {
@@ -381,13 +389,13 @@ fn wait_equal(svc: &Services, base: &str, frozen: &Frozen, sinks: &mut [&mut Sin
             if exists.trim() == "0" {
                 continue;
             }
-            let mysql_count: usize =
-                svc.query(&format!("SELECT COUNT(*) FROM `{db}`.`{table}`")).trim().parse().unwrap();
+            let f = frozen.get(&(db.to_string(), table.to_string()));
+            let mysql_count: usize = match f {
+                Some(rows) => rows.len(),
+                None => svc.query(&format!("SELECT COUNT(*) FROM `{db}`.`{table}`")).trim().parse().unwrap(),
+            };
             match read_table(&format!("{base}/{db}/{table}")) {
-                Ok(rows) => {
-                    let f = frozen.get(&(db.to_string(), table.to_string()));
-                    diffs.extend(diff_table(svc, db, table, pk, &rows, f))
-                }
+                Ok(rows) => diffs.extend(diff_table(svc, db, table, pk, &rows, f)),
                 Err(_) if mysql_count == 0 => {}
                 Err(e) => diffs.push(format!("{db}.{table}: cannot read: {}", e.lines().last().unwrap_or(""))),
             }
