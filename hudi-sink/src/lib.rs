@@ -66,24 +66,10 @@ pub mod convert;
 pub mod decode;
 pub mod dump;
 pub mod evolve;
+pub mod failpoint;
 pub mod fold;
 pub mod registry;
 pub mod sink;
 pub mod source;
 pub mod table;
 pub mod telemetry;
-
-/// Test hook for crash tests: `HUDI_SINK_FAILPOINT=<name>:<n>` aborts the process (no clean-up, like
-/// SIGKILL) the `n`-th time the point `name` is reached. Points: `after-upsert` (between the upsert
-/// commit and the delete commit), `after-commit` (all commits of a batch done, checkpoint not
-/// written), `after-checkpoint` (checkpoint written, group offsets not committed).
-pub fn failpoint(name: &str) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static HITS: AtomicU64 = AtomicU64::new(0);
-    let Ok(spec) = std::env::var("HUDI_SINK_FAILPOINT") else { return };
-    let Some((point, n)) = spec.split_once(':') else { return };
-    if point == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == n.parse().unwrap_or(1) {
-        tracing::error!(failpoint = name, "HUDI_SINK_FAILPOINT: aborting");
-        std::process::abort();
-    }
-}

@@ -318,7 +318,7 @@ impl Sink {
             Ok(o) => o,
             Err(e) => return self.stop(topic, None, &e),
         };
-        crate::failpoint("after-commit");
+        crate::failpoint::point("after-commit");
         let mut cp = t.last.clone();
         cp.seq += 1;
         for ((tp, p), o) in &offsets {
@@ -333,7 +333,7 @@ impl Sink {
         if let Err(e) = t.checkpoints.write(&cp).await {
             return self.stop(topic, None, &format!("writing checkpoint {}: {e}", cp.seq));
         }
-        crate::failpoint("after-checkpoint");
+        crate::failpoint::point("after-checkpoint");
         self.source.commit(&cp.offsets);
         self.telemetry.batch_committed(
             &t.name,

@@ -128,11 +128,13 @@ impl HudiTable {
         let uri = self.uri.clone();
         let table = self.open_or_create(key_fields, partition).await?;
         if let Some(rows) = rows {
+            let watch = crate::failpoint::during_write(&uri);
             let r = table.upsert([rows]).await.map_err(|e| format!("upsert into {uri}: {e}"))?;
+            drop(watch);
             out.instants.extend(r.requested_time);
             out.inserts += r.num_inserts;
             out.updates += r.num_updates;
-            crate::failpoint("after-upsert");
+            crate::failpoint::point("after-upsert");
         }
         if !keys.is_empty() {
             let keys = keys.into_iter().map(|record_key| HoodieKey { record_key, partition_path: String::new() });

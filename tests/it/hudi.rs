@@ -318,6 +318,9 @@ fn diff_table(
     let h: BTreeMap<Vec<String>, &Map<String, Json>> = hudi.iter().map(|m| (key(m), m)).collect();
     let my: BTreeMap<Vec<String>, &Map<String, Json>> = mysql.iter().map(|m| (key(m), m)).collect();
     let mut diffs = Vec::new();
+    if h.len() != hudi.len() {
+        diffs.push(format!("{db}.{table}: {} rows in Hudi but {} distinct keys (duplicates)", hudi.len(), h.len()));
+    }
     for k in my.keys().filter(|k| !h.contains_key(*k)) {
         diffs.push(format!("{db}.{table} {k:?}: in MySQL, not in Hudi"));
     }
@@ -458,9 +461,87 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
     connector.stop();
 }
 
-/// SIGKILL at seeded random moments (and aborts at the failpoints between the upsert and the delete
-/// commit, between the commits and the checkpoint, and after the checkpoint), restart each time:
-/// the tables end equal to MySQL, no row lost or duplicated.
+/// Seeded churn on `final.flights` while the sink is being killed: inserts of new keys, updates,
+/// primary-key changes and deletes, so that every round has fresh events to write.
+struct Churn {
+    live: Vec<(String, i64)>,
+    next: u32,
+}
+
+impl Churn {
+    fn sql(&mut self, rng: &mut impl rand::Rng) -> String {
+        let mut out = String::from("USE `final`;\nSTART TRANSACTION;\n");
+        for _ in 0..rng.random_range(20..40) {
+            let pick = rng.random_range(0..10);
+            if pick < 4 || self.live.len() < 5 {
+                self.next += 1;
+                let (icao, lc) = (format!("c{:05x}", self.next), 1_800_000_000 + i64::from(self.next));
+                out += &format!(
+                    "INSERT INTO flights VALUES ('{icao}','CR{:06}','Churnland',{lc},{lc},{}.5,{}.25,{},FALSE,{},1.0,0.0,NULL,'{:04}',FALSE,0,{});\n",
+                    self.next,
+                    rng.random_range(-179..179),
+                    rng.random_range(-89..89),
+                    rng.random_range(0..12000),
+                    rng.random_range(0..300),
+                    rng.random_range(0..7777),
+                    rng.random_range(0..8),
+                );
+                self.live.push((icao, lc));
+            } else {
+                let i = rng.random_range(0..self.live.len());
+                let (icao, lc) = self.live[i].clone();
+                match pick {
+                    4..=6 => {
+                        out += &format!(
+                            "UPDATE flights SET velocity = {}, on_ground = {}, squawk = NULL WHERE icao24 = '{icao}' AND last_contact = {lc};\n",
+                            rng.random_range(0..300),
+                            rng.random_bool(0.5),
+                        )
+                    }
+                    7 => {
+                        let new_lc = lc + 1_000_000;
+                        out += &format!(
+                            "UPDATE flights SET last_contact = {new_lc} WHERE icao24 = '{icao}' AND last_contact = {lc};\n"
+                        );
+                        self.live[i].1 = new_lc;
+                    }
+                    _ => {
+                        out += &format!("DELETE FROM flights WHERE icao24 = '{icao}' AND last_contact = {lc};\n");
+                        self.live.swap_remove(i);
+                    }
+                }
+            }
+            if rng.random_bool(0.1) {
+                out += "COMMIT;\nSTART TRANSACTION;\n";
+            }
+        }
+        out + "COMMIT;\n"
+    }
+}
+
+/// Instants of the data tables under `base` that were started and never completed.
+fn pending_instants(base: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (db, table, _) in TABLES {
+        let dir = PathBuf::from(format!("{base}/{db}/{table}/.hoodie/timeline"));
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        // timeline layout 2: <ts>.commit.requested, <ts>.inflight, <ts>_<completion>.commit
+        for n in &names {
+            let Some(ts) = n.strip_suffix(".commit.requested") else { continue };
+            if !names.iter().any(|m| m.starts_with(&format!("{ts}_")) && m.ends_with(".commit")) {
+                out.push(format!("{db}.{table} {ts}"));
+            }
+        }
+    }
+    out
+}
+
+/// Kills at seeded random moments while change events keep arriving, restarting each time: aborts
+/// at every failpoint of the sink (inside the upsert after its data files are written and before
+/// the commit completes, between the upsert and the delete commit, between the commits and the
+/// checkpoint, after the checkpoint), then SIGKILLs at random moments after the restarted sink
+/// began writing. Afterwards every table equals MySQL: no row lost, none duplicated, none stale.
 #[test]
 fn hudi_sink_recovers_from_kills_at_random_moments() {
     use rand::{Rng, SeedableRng};
@@ -490,28 +571,64 @@ fn hudi_sink_recovers_from_kills_at_random_moments() {
     let seed: u64 = std::env::var("HUDI_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20240301);
     eprintln!("crash test seed {seed} (HUDI_CRASH_SEED)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let group = unique("g");
+    let mut churn = Churn { live: Vec::new(), next: 0 };
     // small batches: many commits, so that kills land between them
-    let mut args = sink_args(&svc.kafka, &prefix, &url, &base, &group);
+    let mut args = sink_args(&svc.kafka, &prefix, &url, &base, &unique("g"));
     args.extend(["--max-batch-records".to_string(), "5".to_string()]);
-    let failpoints = ["after-upsert", "after-commit", "after-checkpoint"];
-    for round in 0..12 {
-        let fp = (round < 6).then(|| format!("{}:{}", failpoints[round % 3], rng.random_range(1..4)));
-        let mut sink = SinkProc::start_with_env(&format!("sink-crash-{round}"), &args, fp.as_deref());
-        let wait = Duration::from_millis(rng.random_range(300..4000));
-        let deadline = Instant::now() + wait;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = sink.child.try_wait() {
-                break; // aborted at its failpoint
+    let failpoints = ["during-upsert", "after-upsert", "after-commit", "after-checkpoint"];
+    let mut aborted_at: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut left_pending = 0;
+    for round in 0..14 {
+        svc.sql(&churn.sql(&mut rng));
+        let fp = (round < 8).then(|| failpoints[round % 4]);
+        let spec = fp.map(|f| format!("{f}:{}", rng.random_range(1..4)));
+        let mut sink = SinkProc::start_with_env(&format!("sink-crash-{round}"), &args, spec.as_deref());
+        let outcome = match fp {
+            Some(f) => {
+                // run until the failpoint aborts the sink (or it is idle long enough: then SIGKILL)
+                let deadline = Instant::now() + Duration::from_secs(90);
+                while Instant::now() < deadline && sink.child.try_wait().ok().flatten().is_none() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if sink.child.try_wait().ok().flatten().is_some() {
+                    assert!(
+                        sink.log_contains("HUDI_SINK_FAILPOINT"),
+                        "sink-crash-{round} exited, not at its failpoint"
+                    );
+                    *aborted_at.entry(f).or_default() += 1;
+                    format!("aborted at {}", spec.as_deref().unwrap_or(""))
+                } else {
+                    format!("{} not reached: SIGKILL", spec.as_deref().unwrap_or(""))
+                }
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let aborted = sink.child.try_wait().ok().flatten().is_some();
-        eprintln!("round {round}: failpoint {fp:?}, {} after {wait:?}", if aborted { "aborted" } else { "SIGKILL" });
+            None => {
+                // SIGKILL at a random moment after the sink started writing
+                let deadline = Instant::now() + Duration::from_secs(90);
+                while Instant::now() < deadline && !sink.log_contains("batch committed") {
+                    sink.assert_running();
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let wait = Duration::from_millis(rng.random_range(0..2500));
+                std::thread::sleep(wait);
+                format!("SIGKILL {wait:?} after its first commit")
+            }
+        };
         drop(sink); // SIGKILL if still running
+        let pending = pending_instants(&base);
+        if !pending.is_empty() {
+            left_pending += 1;
+        }
+        eprintln!("round {round}: {outcome}; pending instants {pending:?}");
     }
-    let mut sink = SinkProc::start("sink-final", &args);
+    for f in failpoints {
+        assert!(aborted_at.get(f).is_some_and(|n| *n > 0), "no round aborted at {f}: {aborted_at:?}");
+    }
+    assert!(left_pending > 0, "no kill left a commit in flight");
+    // the last run catches up with default batch sizes (a checkpoint does not depend on them)
+    let mut sink = SinkProc::start("sink-final", &args[..args.len() - 2]);
     wait_equal(&svc, &base, &frozen, &mut [&mut sink], Duration::from_secs(300));
+    let flights = read_table(&format!("{base}/final/flights")).expect("read flights");
+    assert!(flights.iter().filter(|r| r["origin_country"] == "Churnland").count() >= 5, "the churn reached Hudi");
     sink.stop();
     connector.stop();
 }
