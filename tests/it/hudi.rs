@@ -386,10 +386,7 @@ fn wait_equal(svc: &Services, base: &str, frozen: &Frozen, sinks: &mut [&mut Sin
         }
         let mut diffs = Vec::new();
         for (db, table, pk) in TABLES {
-            let exists = svc.query(&format!(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='{db}' AND TABLE_NAME='{table}'"
-            ));
-            if exists.trim() == "0" {
+            if !mysql_has_table(svc, db, table) {
                 continue;
             }
             let f = frozen.get(&(db.to_string(), table.to_string()));
@@ -459,6 +456,84 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
     local_sink.stop();
     s3_sink.stop();
     connector.stop();
+    // the same tables through readers that share no code with hudi-sink
+    let mut python_hudi_read = 0;
+    for base in [&local_base, &s3_base] {
+        for (db, table, pk) in TABLES.into_iter().filter(|(db, table, _)| mysql_has_table(&svc, db, table)) {
+            let path = format!("{base}/{db}/{table}");
+            let by_hudi_rs = read_table(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let frozen_rows = frozen.get(&(db.to_string(), table.to_string()));
+            for reader in ["timeline", "hudi"] {
+                let rows = match read_table_py(reader, &path) {
+                    Ok(rows) => rows,
+                    // PyPI hudi 0.5.0 has `todo!()` for Avro local-timestamp types, which DATETIME
+                    // columns are (hudi-sink/src/convert.rs): a known gap of that reader
+                    Err(e)
+                        if reader == "hudi" && has_datetime(&svc, db, table) && e.contains("not yet implemented") =>
+                    {
+                        eprintln!("{path}: PyPI hudi cannot read local-timestamp (DATETIME) columns");
+                        continue;
+                    }
+                    Err(e) => panic!("{reader} reader, {path}: {e}"),
+                };
+                python_hudi_read += usize::from(reader == "hudi");
+                let diffs = diff_table(&svc, db, table, pk, &rows, frozen_rows);
+                assert!(diffs.is_empty(), "{reader} reader, {path}:\n{}", diffs.join("\n"));
+                assert_eq!(versions(&rows), versions(&by_hudi_rs), "{reader} reader vs hudi-rs, {path}");
+            }
+        }
+    }
+    let without_datetime =
+        TABLES.iter().filter(|(db, t, _)| mysql_has_table(&svc, db, t) && !has_datetime(&svc, db, t)).count();
+    assert_eq!(python_hudi_read, 2 * without_datetime, "PyPI hudi reads every table without DATETIME columns");
+}
+
+/// (record key, commit time, ordering value) of every row: which version of each row a reader saw.
+fn versions(rows: &[Map<String, Json>]) -> Vec<(String, String, String)> {
+    let text = |r: &Map<String, Json>, k: &str| r.get(k).and_then(Json::as_str).unwrap_or_default().to_owned();
+    let mut v: Vec<_> = rows
+        .iter()
+        .map(|r| (text(r, "_hoodie_record_key"), text(r, "_hoodie_commit_time"), text(r, "_event_seq")))
+        .collect();
+    v.sort();
+    v
+}
+
+fn mysql_has_table(svc: &Services, db: &str, table: &str) -> bool {
+    svc.query(&format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='{db}' AND TABLE_NAME='{table}'"
+    ))
+    .trim()
+        != "0"
+}
+
+fn has_datetime(svc: &Services, db: &str, table: &str) -> bool {
+    svc.query(&format!(
+        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{db}' AND TABLE_NAME='{table}' AND DATA_TYPE='datetime'"
+    ))
+    .trim()
+        != "0"
+}
+
+/// A table read by `tests/it/py/hudi_read.py` (`reader`: `hudi` = the PyPI hudi package,
+/// `timeline` = pyarrow + fastavro from the timeline), rows sorted by record key.
+pub fn read_table_py(reader: &str, path: &str) -> Result<Vec<Map<String, Json>>, String> {
+    let out = Command::new("python3")
+        .arg(crate::services::repo().join("tests/it/py/hudi_read.py"))
+        .args([reader, path])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run python3 tests/it/py/hudi_read.py");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| match serde_json::from_str(l) {
+            Ok(Json::Object(m)) => m,
+            other => panic!("hudi_read.py printed {other:?}"),
+        })
+        .collect())
 }
 
 /// Seeded churn on `final.flights` while the sink is being killed: inserts of new keys, updates,
