@@ -52,10 +52,16 @@
 //!
 //! # Failure
 //!
-//! A record the sink cannot take (unknown schema id, not Avro/JSON, no key, a schema change Hudi
-//! cannot apply, a write error) stops **that table**: the error is logged with topic, partition and
-//! offset, its checkpoint stays where it was (so a restart after a fix resumes there), and the other
-//! tables go on. The process exits non-zero only on start-up errors or when every table stopped.
+//! A record the sink cannot take — a schema id the registry does not know, a value that is neither
+//! Confluent Avro nor JsonConverter JSON, a record without a key (and no `--record-key`), a schema
+//! change Hudi cannot apply, a record key change — **stops that table** (there is no dead-letter
+//! topic): the records before it are written and checkpointed, the error is logged with the
+//! record's `topic/partition@offset`, and nothing after it is written, so the table and its
+//! checkpoint end right before the bad record and a restart stops at the same record again (after
+//! a fix, e.g. registering the schema or `--record-key`, it goes on from there). A write error stops
+//! the table with its checkpoint where it was. The other tables go on; the process exits non-zero
+//! at SIGTERM when tables stopped (or at start-up errors). A schema registry that does not answer
+//! is waited for (back-off, logged), not a reason to stop a table.
 
 // the sink's async state machines (hudi-rs writes inside) are deep
 #![recursion_limit = "256"]

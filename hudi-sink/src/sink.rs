@@ -16,10 +16,10 @@ use rdkafka::{Message, Offset};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::config::{RunArgs, StartOffsets, TableId};
 use crate::convert::to_record_batch;
-use crate::decode::{Columns, Decoder, Event, KafkaPos, Payload};
+use crate::decode::{Columns, DecodeError, Decoder, Event, KafkaPos, Payload};
 use crate::evolve::{all_nullable, project, relation, Relation, TableObjects, TargetFile};
 use crate::fold::{KeyFormat, TableBatch};
-use crate::registry::SchemaCache;
+use crate::registry::{RegistryError, SchemaCache};
 use crate::source::Source;
 use crate::table::HudiTable;
 use crate::telemetry::Telemetry;
@@ -205,11 +205,23 @@ impl Sink {
             }
             let at = KafkaPos { topic: topic.into(), partition, offset };
             self.telemetry.records_in(&t.name, 1);
-            let decoded = self.decoder.decode(t.id.clone(), at.clone(), key, value, t.key_override.as_ref()).await;
+            let (id, key_override) = (t.id.clone(), t.key_override.clone());
+            let decoded = loop {
+                match self.decoder.decode(id.clone(), at.clone(), key, value, key_override.as_ref()).await {
+                    // the registry is down (already retried with back-off): every table needs it,
+                    // so wait for it rather than stop this one
+                    Err(DecodeError::Registry { source: e @ RegistryError::Unavailable { .. }, .. })
+                        if !*shutdown.borrow() =>
+                    {
+                        tracing::warn!(at = %at, error = %e, "schema registry unavailable; still retrying");
+                    }
+                    other => break other,
+                }
+            };
             let topic = topic.to_owned();
             match decoded {
                 Ok(event) => self.take(&topic, event).await,
-                Err(e) => self.stop(&topic, Some(e.at()), &e.to_string()),
+                Err(e) => self.reject(&topic, e.at(), &e.to_string()).await,
             }
         }
     }
@@ -232,7 +244,7 @@ impl Sink {
                         let columns = c.columns.clone();
                         return self.rebuild(topic, &columns, &event.kafka).await;
                     }
-                    Relation::Incompatible(why) => return self.stop(topic, Some(&event.kafka), &why),
+                    Relation::Incompatible(why) => return self.reject(topic, &event.kafka, &why).await,
                 },
                 None => {
                     let target = Arc::new(all_nullable(&c.columns));
@@ -256,7 +268,7 @@ impl Sink {
                         "record key fields changed from {:?} to {:?}: Hudi's record key cannot change",
                         k.fields, fields
                     );
-                    self.stop(topic, Some(&event.kafka), &msg);
+                    self.reject(topic, &event.kafka, &msg).await;
                     return;
                 }
                 Some(_) => {}
@@ -272,7 +284,7 @@ impl Sink {
         let at = event.kafka.clone();
         let key = t.key.clone().unwrap_or(KeyFormat { fields: Vec::new() });
         if let Err(e) = t.batch.add(event, &key) {
-            self.stop(topic, Some(&at), &e);
+            self.reject(topic, &at, &e).await;
             return;
         }
         t.batch_started.get_or_insert_with(Instant::now);
@@ -383,8 +395,18 @@ impl Sink {
         }
     }
 
+    /// A record the table cannot take: write what came before it (so the table and its checkpoint
+    /// end right before the record), then stop the table there.
+    async fn reject(&mut self, topic: &str, at: &KafkaPos, error: &str) {
+        self.flush(topic).await;
+        self.stop(topic, Some(at), error);
+    }
+
     fn stop(&mut self, topic: &str, at: Option<&KafkaPos>, error: &str) {
         let Some(t) = self.tables.get_mut(topic) else { return };
+        if t.stopped {
+            return;
+        }
         t.stopped = true;
         t.batch = TableBatch::default();
         t.batch_started = None;

@@ -718,8 +718,10 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
     let svc = services();
     let registry = RegistryProc::start(&unique("_schemas_it_hudibad"));
     let prefix = unique("b");
-    let topics: Vec<String> =
-        ["good.t", "bad.unknown_id", "bad.not_avro", "bad.no_key"].iter().map(|t| format!("{prefix}.{t}")).collect();
+    let topics: Vec<String> = ["good.t", "bad.unknown_id", "bad.not_avro", "bad.no_key", "bad.late"]
+        .iter()
+        .map(|t| format!("{prefix}.{t}"))
+        .collect();
     let admin: AdminClient<rdkafka::client::DefaultClientContext> =
         rdkafka::ClientConfig::new().set("bootstrap.servers", &svc.kafka).create().expect("admin client");
     let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1))).collect();
@@ -772,44 +774,61 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
     send(topics[1].as_str(), Some(key(1)), Some(String::from_utf8_lossy(&[0, 0, 0x0f, 0x42, 0x3f, 2, 4]).into_owned()));
     send(topics[2].as_str(), Some(key(1)), Some("hello, not Avro".into()));
     send(topics[3].as_str(), None, Some(value("c", None, Some((1, "a")), 100)));
+    // good records, a bad one at offset 2, a good one after it: the table ends right before offset 2
+    let late = topics[4].as_str();
+    send(late, Some(key(1)), Some(value("c", None, Some((1, "x")), 100)));
+    send(late, Some(key(2)), Some(value("c", None, Some((2, "y")), 200)));
+    send(late, Some(key(3)), Some("{not json".into()));
+    send(late, Some(key(4)), Some(value("c", None, Some((4, "z")), 400)));
     producer.flush(Duration::from_secs(10)).expect("flush");
 
     let local = tempfile::tempdir().expect("tempdir");
     let base = local.path().join("lakehouse").to_string_lossy().into_owned();
     let mut args = sink_args(&svc.kafka, &prefix, &registry.url(), &base, &unique("g"));
     args[3] = format!(r"^{prefix}\..*");
-    let mut sink = SinkProc::start("sink-bad", &args);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        sink.assert_running();
-        let rows = read_table(&format!("{base}/good/t")).unwrap_or_default();
-        let stopped = ["bad.unknown_id", "bad.not_avro", "bad.no_key"]
-            .iter()
-            .all(|t| sink.log_contains(&format!(r#""table":"{t}""#)) && sink.log_contains("table stopped"));
-        if rows.len() == 1 && stopped {
-            assert_eq!(rows[0]["id"], 1);
-            assert_eq!(rows[0]["name"], "a2");
-            break;
+    // (table, where, what): each stopped table's error line
+    let expected = [
+        ("bad.unknown_id", format!("{}/0@0", topics[1]), "schema id 999999 is not known"),
+        ("bad.not_avro", format!("{}/0@0", topics[2]), "neither Confluent Avro"),
+        ("bad.no_key", format!("{}/0@0", topics[3]), "record has no key"),
+        ("bad.late", format!("{}/0@2", topics[4]), "JSON value"),
+    ];
+    let stop_line = |sink: &SinkProc, (table, at, what): &(&str, String, &str)| {
+        sink.lines.lock().unwrap().iter().any(|l| {
+            l.contains("table stopped")
+                && l.contains(&format!(r#""table":"{table}""#))
+                && l.contains(at)
+                && l.contains(what)
+        })
+    };
+    for run in ["sink-bad", "sink-bad-restarted"] {
+        let mut sink = SinkProc::start(run, &args);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            sink.assert_running();
+            let rows = read_table(&format!("{base}/good/t")).unwrap_or_default();
+            let late = read_table(&format!("{base}/bad/late")).unwrap_or_default();
+            let stopped = expected.iter().all(|e| stop_line(&sink, e));
+            if rows.len() == 1 && late.len() == 2 && stopped {
+                assert_eq!((&rows[0]["id"], &rows[0]["name"]), (&Json::from(1), &Json::from("a2")));
+                // the records before the bad one were written, none after it
+                let late: Vec<_> = late.iter().map(|r| (r["id"].clone(), r["name"].clone())).collect();
+                assert_eq!(late, [(Json::from(1), Json::from("x")), (Json::from(2), Json::from("y"))]);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{run}: good table {rows:?}, bad.late {late:?}, stopped tables: {stopped}\n{}",
+                sink.lines.lock().unwrap().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(500));
         }
-        assert!(Instant::now() < deadline, "good table {rows:?}, stopped tables: {stopped}");
-        std::thread::sleep(Duration::from_millis(500));
+        for t in ["unknown_id", "not_avro", "no_key"] {
+            assert!(!local.path().join(format!("lakehouse/bad/{t}/.hoodie")).exists(), "bad.{t} has a Hudi table");
+        }
+        let _ = Command::new("kill").arg("-TERM").arg(sink.child.id().to_string()).status();
+        let status = sink.child.wait().expect("wait");
+        assert!(!status.success(), "the sink exits non-zero when tables stopped");
+        assert!(sink.log_contains("tables stopped on errors"));
     }
-    let log = sink.lines.lock().unwrap().join("\n");
-    for needle in [
-        &format!("{}/0@0", topics[1]),
-        "schema id 999999 is not known",
-        &format!("{}/0@0", topics[2]),
-        "neither Confluent Avro",
-        &format!("{}/0@0", topics[3]),
-        "record has no key",
-    ] {
-        assert!(log.contains(needle), "log does not mention {needle}:\n{log}");
-    }
-    for t in ["unknown_id", "not_avro", "no_key"] {
-        assert!(!local.path().join(format!("lakehouse/bad/{t}/.hoodie")).exists(), "bad.{t} has a Hudi table");
-    }
-    let _ = Command::new("kill").arg("-TERM").arg(sink.child.id().to_string()).status();
-    let status = sink.child.wait().expect("wait");
-    assert!(!status.success(), "the sink exits non-zero when tables stopped");
-    assert!(sink.log_contains("tables stopped on errors"));
 }
