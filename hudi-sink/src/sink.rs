@@ -354,7 +354,7 @@ impl Sink {
             outcome.deletes,
             &outcome.instants,
             newest_source_ts_ms,
-            cp.seq,
+            &cp,
             started.elapsed(),
         );
         t.last = cp;

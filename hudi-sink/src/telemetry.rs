@@ -130,7 +130,7 @@ impl Telemetry {
         deletes: usize,
         instants: &[String],
         newest_source_ts_ms: i64,
-        checkpoint_seq: u64,
+        checkpoint: &crate::checkpoint::Checkpoint,
         took: Duration,
     ) {
         self.with(table, |m| {
@@ -147,7 +147,9 @@ impl Telemetry {
             upserts,
             deletes,
             instants = ?instants,
-            checkpoint = checkpoint_seq,
+            checkpoint = checkpoint.seq,
+            // the next offsets to read, as in the checkpoint: what is now visible in Hudi
+            offsets = %serde_json::to_string(&checkpoint.offsets).unwrap_or_default(),
             took_ms = took.as_millis() as u64,
             "batch committed"
         );
@@ -179,7 +181,7 @@ mod tests {
             1,
             &["20240101000000000".into()],
             now_ms() - 5_000,
-            1,
+            &crate::checkpoint::Checkpoint { seq: 1, ..Default::default() },
             Duration::from_millis(40),
         );
         t.table_stopped("inventory.orders", Some("p.inventory.orders/0@5"), "boom");
