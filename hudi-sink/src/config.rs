@@ -35,9 +35,10 @@ pub struct RunArgs {
     /// Flush a table's batch once this many records arrived for it.
     #[arg(long, default_value_t = 50_000)]
     pub max_batch_records: usize,
-    /// Flush every batch at least this often (milliseconds), keeping tables fresh within seconds.
-    #[arg(long, default_value_t = 2_000)]
-    pub max_batch_interval_ms: u64,
+    /// Flush a table's batch at the latest this long after its oldest record arrived, keeping the
+    /// tables fresh within seconds: `500ms`, `2s`, `1m` (a bare number is milliseconds).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub max_batch_interval: Duration,
     /// Where to start a partition that has no checkpoint: `earliest` or `latest`.
     #[arg(long, default_value = "earliest")]
     pub start_offsets: StartOffsets,
@@ -45,7 +46,10 @@ pub struct RunArgs {
     /// (repeatable).
     #[arg(long = "record-key", value_parser = parse_table_setting)]
     pub record_keys: Vec<(String, String)>,
-    /// Partition field of a table: `db.table=column` (repeatable; default: unpartitioned).
+    /// Partition path of a table: `db.table=column` (the column's value), or `db.table=column:day`
+    /// (the UTC day `YYYY-MM-DD` of a DATE/DATETIME/TIMESTAMP column, or of an integer column
+    /// holding Unix seconds, written as the extra column `<column>_day`); repeatable; default:
+    /// unpartitioned. E.g. `final.flight_positions=last_contact:day`.
     #[arg(long = "partition-field", value_parser = parse_table_setting)]
     pub partition_fields: Vec<(String, String)>,
     /// Extra Hudi write option for every table, `key=value` (repeatable), e.g.
@@ -78,7 +82,7 @@ pub enum StartOffsets {
 
 impl RunArgs {
     pub fn max_batch_interval(&self) -> Duration {
-        Duration::from_millis(self.max_batch_interval_ms.max(1))
+        self.max_batch_interval.max(Duration::from_millis(1))
     }
 
     /// The topic selection.
@@ -117,8 +121,8 @@ impl RunArgs {
         lookup(&self.record_keys, table).map(|v| v.split(',').map(str::trim).map(str::to_owned).collect())
     }
 
-    pub fn partition_field_for(&self, table: &TableId) -> Option<String> {
-        lookup(&self.partition_fields, table).map(str::to_owned)
+    pub fn partition_for(&self, table: &TableId) -> Option<PartitionSpec> {
+        lookup(&self.partition_fields, table).map(PartitionSpec::parse)
     }
 }
 
@@ -135,9 +139,48 @@ fn parse_table_setting(s: &str) -> Result<(String, String), String> {
     Ok((t.trim().to_owned(), v.trim().to_owned()))
 }
 
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
+    let n: u64 = number.parse().map_err(|_| format!("expected a duration like 500ms, 2s or 1m, got `{s}`"))?;
+    match unit.trim() {
+        "" | "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" | "min" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        _ => Err(format!("expected a duration like 500ms, 2s or 1m, got `{s}`")),
+    }
+}
+
 fn parse_kv(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or_else(|| format!("expected key=value, got `{s}`"))?;
     Ok((k.trim().to_owned(), v.trim().to_owned()))
+}
+
+/// How a table's partition path is derived (`--partition-field`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionSpec {
+    /// the source column
+    pub column: String,
+    /// partition by the UTC day of the column (a derived column `<column>_day`)
+    pub by_day: bool,
+}
+
+impl PartitionSpec {
+    pub fn parse(s: &str) -> PartitionSpec {
+        match s.strip_suffix(":day") {
+            Some(c) => PartitionSpec { column: c.trim().to_owned(), by_day: true },
+            None => PartitionSpec { column: s.trim().to_owned(), by_day: false },
+        }
+    }
+
+    /// The Hudi partition field.
+    pub fn field(&self) -> String {
+        if self.by_day {
+            format!("{}_day", self.column)
+        } else {
+            self.column.clone()
+        }
+    }
 }
 
 /// Topics by list or by regex.
@@ -214,10 +257,26 @@ mod tests {
         let args = RunArgs::parse_from(["x", "--topics", "a.b.c, d.e.f"]);
         let sel = args.topic_selection().unwrap();
         assert!(sel.matches("d.e.f") && !sel.matches("a.b"));
-        let args =
-            RunArgs::parse_from(["x", "--topics", "t", "--record-key", "db.t=a, b", "--partition-field", "db.t=day"]);
+        let args = RunArgs::parse_from([
+            "x",
+            "--topics",
+            "t",
+            "--record-key",
+            "db.t=a, b",
+            "--partition-field",
+            "db.t=day",
+            "--partition-field",
+            "db.u=ts:day",
+        ]);
         let t = TableId { db: "db".into(), table: "t".into() };
         assert_eq!(args.record_key_for(&t), Some(vec!["a".to_owned(), "b".to_owned()]));
-        assert_eq!(args.partition_field_for(&t), Some("day".to_owned()));
+        assert_eq!(args.partition_for(&t), Some(PartitionSpec { column: "day".into(), by_day: false }));
+        assert_eq!(args.max_batch_interval(), Duration::from_secs(2));
+        assert_eq!(parse_duration("750ms"), Ok(Duration::from_millis(750)));
+        assert_eq!(parse_duration("250"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("2 h").is_err() && parse_duration("-1s").is_err());
+        let u = TableId { db: "db".into(), table: "u".into() };
+        assert_eq!(args.partition_for(&u).map(|p| p.field()), Some("ts_day".to_owned()));
     }
 }

@@ -29,6 +29,7 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
+use crate::config::PartitionSpec;
 use crate::decode::{Cell, Change, Column, Columns, Kind};
 
 /// The ordering (precombine) field.
@@ -67,10 +68,14 @@ fn fields(cols: &[Column]) -> Fields {
     cols.iter().map(|c| Field::new(&c.name, arrow_type(&c.kind), c.nullable)).collect()
 }
 
-/// The Arrow schema of a table version: data columns, then the metadata columns.
-pub fn arrow_schema(columns: &Columns) -> Schema {
+/// The Arrow schema of a table version: data columns, the day column of a `:day` partition, then
+/// the metadata columns.
+pub fn arrow_schema(columns: &Columns, partition: Option<&PartitionSpec>) -> Schema {
     let mut f: Vec<Field> =
         columns.fields.iter().map(|c| Field::new(&c.name, arrow_type(&c.kind), c.nullable)).collect();
+    if let Some(p) = partition.filter(|p| p.by_day) {
+        f.push(Field::new(p.field(), DataType::Utf8, true));
+    }
     f.push(Field::new("_change_operation_type", DataType::Utf8, false));
     f.push(Field::new("_upstream_event_processed_ts_ms", DataType::Int64, false));
     f.push(Field::new("_event_origin_ts_ms", DataType::Int64, false));
@@ -82,12 +87,31 @@ pub fn arrow_schema(columns: &Columns) -> Schema {
 }
 
 /// The upsert batch of `changes` (all with `columns`). Errors name the column.
-pub fn to_record_batch(columns: &Columns, changes: &[Change]) -> Result<RecordBatch, String> {
-    let schema = Arc::new(arrow_schema(columns));
+pub fn to_record_batch(
+    columns: &Columns,
+    changes: &[Change],
+    partition: Option<&PartitionSpec>,
+) -> Result<RecordBatch, String> {
+    let schema = Arc::new(arrow_schema(columns, partition));
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for (i, col) in columns.fields.iter().enumerate() {
         let cells: Vec<&Cell> = changes.iter().map(|c| &c.row[i]).collect();
         arrays.push(column(&col.kind, &cells).map_err(|e| format!("column `{}`: {e}", col.name))?);
+    }
+    if let Some(p) = partition.filter(|p| p.by_day) {
+        let i =
+            columns.index_of(&p.column).ok_or_else(|| format!("partition column `{}` is not a column", p.column))?;
+        let kind = &columns.fields[i].kind;
+        let mut days = StringBuilder::new();
+        for c in changes {
+            match &c.row[i] {
+                Cell::Null => days.append_null(),
+                cell => {
+                    days.append_value(utc_day(kind, cell).map_err(|e| format!("partition column `{}`: {e}", p.column))?)
+                }
+            }
+        }
+        arrays.push(Arc::new(days.finish()));
     }
     let mut op = StringBuilder::new();
     let mut processed = Int64Builder::new();
@@ -193,6 +217,30 @@ fn column(kind: &Kind, cells: &[&Cell]) -> Result<ArrayRef, String> {
             Arc::new(StructArray::try_new(fields(cols), children, Some(nulls)).map_err(|e| e.to_string())?)
         }
     })
+}
+
+/// The UTC day (`YYYY-MM-DD`) of a date, a timestamp, or an integer of Unix seconds.
+fn utc_day(kind: &Kind, cell: &Cell) -> Result<String, String> {
+    let micros = match kind {
+        Kind::Date => int(cell)?.checked_mul(86_400_000_000),
+        Kind::TimestampMillis => int(cell)?.checked_mul(1000),
+        Kind::TimestampMicros => Some(int(cell)?),
+        Kind::TimestampNanos => Some(int(cell)?.div_euclid(1000)),
+        Kind::ZonedTimestamp => match cell {
+            Cell::Str(s) => Some(
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .map_err(|e| format!("`{s}` is not an ISO-8601 timestamp: {e}"))?
+                    .timestamp_micros(),
+            ),
+            other => return Err(format!("{other:?} is not a zoned timestamp")),
+        },
+        Kind::Int32 | Kind::Int64 => int(cell)?.checked_mul(1_000_000),
+        other => return Err(format!("a {other:?} column has no day")),
+    };
+    micros
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .ok_or_else(|| format!("{cell:?} is out of range for a day"))
 }
 
 fn int(c: &Cell) -> Result<i64, String> {
@@ -333,6 +381,7 @@ mod tests {
                 change(1, Some("2024-03-01T10:00:00.5Z"), Cell::Struct(vec![Cell::Bytes(vec![1]), Cell::Null])),
                 change(2, None, Cell::Null),
             ],
+            None,
         )
         .unwrap();
         assert_eq!(batch.num_rows(), 2);
@@ -343,5 +392,43 @@ mod tests {
         assert_eq!(ts.value(0), 1_709_287_200_500_000);
         assert!(ts.is_null(1));
         assert!(batch.column(2).is_null(1) && !batch.column(2).is_null(0));
+    }
+
+    #[test]
+    fn day_partition_column() {
+        let cols = Columns {
+            fields: vec![
+                Column { name: "id".into(), kind: Kind::Int32, nullable: false },
+                Column { name: "last_contact".into(), kind: Kind::Int64, nullable: true },
+            ],
+        };
+        let change = |id, lc: Cell| Change {
+            op: Op::Create,
+            columns: Arc::new(cols.clone()),
+            row: vec![Cell::Int(id), lc],
+            key_fields: Arc::new(vec!["id".into()]),
+            source: SourcePos { file: "mysql-bin.000001".into(), pos: 4, row: 0, ts_ms: 0 },
+            ts_ms: 0,
+        };
+        let spec = PartitionSpec { column: "last_contact".into(), by_day: true };
+        let batch = to_record_batch(
+            &cols,
+            &[change(1, Cell::Int(1_700_000_000)), change(2, Cell::Int(-1)), change(3, Cell::Null)],
+            Some(&spec),
+        )
+        .unwrap();
+        let day = batch
+            .column_by_name("last_contact_day")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!((day.value(0), day.value(1)), ("2023-11-14", "1969-12-31"));
+        assert!(day.is_null(2));
+        assert_eq!(utc_day(&Kind::Date, &Cell::Int(19_783)).unwrap(), "2024-03-01");
+        assert_eq!(utc_day(&Kind::ZonedTimestamp, &Cell::Str("2024-03-01T23:59:59.9Z".into())).unwrap(), "2024-03-01");
+        assert!(utc_day(&Kind::Utf8, &Cell::Str("x".into())).is_err());
+        let bad = PartitionSpec { column: "nope".into(), by_day: true };
+        assert!(to_record_batch(&cols, &[change(1, Cell::Int(0))], Some(&bad)).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! sink: the wiring — topics → tables, the poll loop, batch flushes, checkpoints.
 //!
 //! Loop: poll records until a table's batch reaches `--max-batch-records` (that table is flushed)
-//! or `--max-batch-interval-ms` passed since the oldest unflushed record (every table is flushed);
+//! or `--max-batch-interval` passed since the oldest unflushed record (every table is flushed);
 //! a record whose column list differs from its table's batch (a schema change) flushes that table
 //! first. Flushing a table = fold → upsert → delete by key → checkpoint → group offsets (see the
 //! crate documentation for why that order is exactly-once). Errors stop only their table.
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rdkafka::{Message, Offset};
 
 use crate::checkpoint::{Checkpoint, CheckpointStore};
-use crate::config::{RunArgs, StartOffsets, TableId};
+use crate::config::{PartitionSpec, RunArgs, StartOffsets, TableId};
 use crate::convert::to_record_batch;
 use crate::decode::{Columns, DecodeError, Decoder, Event, KafkaPos, Payload};
 use crate::evolve::{all_nullable, project, relation, Relation, TableObjects, TargetFile};
@@ -47,7 +47,7 @@ struct TableState {
     batch_started: Option<Instant>,
     key_override: Option<Arc<Vec<String>>>,
     key: Option<KeyFormat>,
-    partition: Option<String>,
+    partition: Option<PartitionSpec>,
     stopped: bool,
 }
 
@@ -118,7 +118,7 @@ impl Sink {
                 topic.clone(),
                 TableState {
                     key_override: self.args.record_key_for(&id).map(Arc::new),
-                    partition: self.args.partition_field_for(&id),
+                    partition: self.args.partition_for(&id),
                     id,
                     name,
                     topic,
@@ -317,7 +317,7 @@ impl Sink {
             .max()
             .unwrap_or(0);
         let rows = match (&folded.columns, folded.upserts.is_empty()) {
-            (Some(cols), false) => match to_record_batch(cols, &folded.upserts) {
+            (Some(cols), false) => match to_record_batch(cols, &folded.upserts, t.partition.as_ref()) {
                 Ok(b) => Some(b),
                 Err(e) => return self.stop(topic, None, &format!("converting rows: {e}")),
             },
@@ -325,7 +325,8 @@ impl Sink {
         };
         let keys: Vec<String> = folded.deletes.iter().map(|(k, _)| k.clone()).collect();
         let key_fields = t.key.as_ref().map(|k| k.fields.clone()).unwrap_or_default();
-        let written = t.hudi.write(&key_fields, t.partition.as_deref(), rows, keys).await;
+        let partition_field = t.partition.as_ref().map(PartitionSpec::field);
+        let written = t.hudi.write(&key_fields, partition_field.as_deref(), rows, keys).await;
         let outcome = match written {
             Ok(o) => o,
             Err(e) => return self.stop(topic, None, &e),

@@ -369,8 +369,8 @@ fn sink_args(kafka: &str, prefix: &str, registry: &str, base: &str, group: &str)
         base,
         "--group-id",
         group,
-        "--max-batch-interval-ms",
-        "1000",
+        "--max-batch-interval",
+        "1s",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -441,7 +441,10 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
     std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT (e2e/services.sh up)");
     let mut local_sink =
         SinkProc::start("sink-local", &sink_args(&svc.kafka, &prefix, &url, &local_base, &unique("g")));
-    let mut s3_sink = SinkProc::start("sink-s3", &sink_args(&svc.kafka, &prefix, &url, &s3_base, &unique("g")));
+    // on S3, final.flights is partitioned by the UTC day of last_contact (part of its key)
+    let mut s3_args = sink_args(&svc.kafka, &prefix, &url, &s3_base, &unique("g"));
+    s3_args.extend(["--partition-field".to_string(), "final.flights=last_contact:day".to_string()]);
+    let mut s3_sink = SinkProc::start("sink-s3", &s3_args);
     let none = Frozen::new();
     wait_equal(&svc, &local_base, &none, &mut [&mut local_sink], Duration::from_secs(300));
     let frozen = run_stream_sql(&svc);
@@ -453,6 +456,14 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
     assert!(!customers.iter().any(|r| r["id"] == 1005 || r["id"] == 1106), "deleted customers");
     assert!(customers.iter().any(|r| r["id"] == 1001 && r["phone"] == "555-0199"), "ALTER-added column");
     assert!(customers.iter().all(|r| r["_event_seq"].is_string() && r["_change_operation_type"].is_string()));
+    let flights = read_table(&format!("{s3_base}/final/flights")).unwrap();
+    // hive-style partition paths (hudi-rs's default)
+    assert!(
+        flights
+            .iter()
+            .all(|r| r["_hoodie_partition_path"] == "last_contact_day=2023-11-14"
+                && r["last_contact_day"] == "2023-11-14")
+    );
     local_sink.stop();
     s3_sink.stop();
     connector.stop();
@@ -648,7 +659,9 @@ fn hudi_sink_recovers_from_kills_at_random_moments() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut churn = Churn { live: Vec::new(), next: 0 };
     // small batches: many commits, so that kills land between them
+    // final.flights partitioned by day: the churn's primary-key changes move rows across partitions
     let mut args = sink_args(&svc.kafka, &prefix, &url, &base, &unique("g"));
+    args.extend(["--partition-field".to_string(), "final.flights=last_contact:day".to_string()]);
     args.extend(["--max-batch-records".to_string(), "5".to_string()]);
     let failpoints = ["during-upsert", "after-upsert", "after-commit", "after-checkpoint"];
     let mut aborted_at: BTreeMap<&str, usize> = BTreeMap::new();
@@ -704,6 +717,9 @@ fn hudi_sink_recovers_from_kills_at_random_moments() {
     wait_equal(&svc, &base, &frozen, &mut [&mut sink], Duration::from_secs(300));
     let flights = read_table(&format!("{base}/final/flights")).expect("read flights");
     assert!(flights.iter().filter(|r| r["origin_country"] == "Churnland").count() >= 5, "the churn reached Hudi");
+    let days: std::collections::BTreeSet<&str> =
+        flights.iter().filter_map(|r| r["_hoodie_partition_path"].as_str()).collect();
+    assert!(days.len() >= 2, "rows in several day partitions: {days:?}");
     sink.stop();
     connector.stop();
 }
