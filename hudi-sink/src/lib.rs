@@ -9,7 +9,8 @@
 //! Hudi type mapping, HoodieStreamer's metadata columns) → `table` (Hudi upsert / delete by key) →
 //! `checkpoint` (the Kafka offsets each completed commit covers); `evolve` handles schema changes
 //! (projection onto the table's columns, rebuild on an added column); `sink` is the wiring,
-//! `telemetry` the metrics and log lines, `dump` the read-back for `hudi-sink read`.
+//! `telemetry` the metrics and log lines, `progress` the backfill bar, `dump` the read-back for
+//! `hudi-sink read`.
 //!
 //! # Why a crate of its own
 //!
@@ -74,6 +75,7 @@ pub mod dump;
 pub mod evolve;
 pub mod failpoint;
 pub mod fold;
+pub mod progress;
 pub mod registry;
 pub mod sink;
 pub mod source;

@@ -19,6 +19,7 @@ use crate::convert::to_record_batch;
 use crate::decode::{Columns, DecodeError, Decoder, Event, KafkaPos, Payload};
 use crate::evolve::{all_nullable, project, relation, Relation, TableObjects, TargetFile};
 use crate::fold::{KeyFormat, TableBatch};
+use crate::progress::Progress;
 use crate::registry::{RegistryError, SchemaCache};
 use crate::source::Source;
 use crate::table::HudiTable;
@@ -59,6 +60,7 @@ pub struct Sink {
     storage_options: BTreeMap<String, String>,
     /// topic → table
     tables: HashMap<String, TableState>,
+    progress: Progress,
 }
 
 impl Sink {
@@ -66,7 +68,15 @@ impl Sink {
         let source = Source::new(&args)?;
         let decoder = Decoder::new(SchemaCache::new(args.schema_registry_url.as_deref()));
         let storage_options = args.storage_options();
-        Ok(Sink { args, source, decoder, telemetry, storage_options, tables: HashMap::new() })
+        Ok(Sink {
+            args,
+            source,
+            decoder,
+            telemetry,
+            storage_options,
+            tables: HashMap::new(),
+            progress: Progress::new(),
+        })
     }
 
     /// Assign the topics that appeared since the last call, each from its table's checkpoint.
@@ -113,6 +123,18 @@ impl Sink {
                 &format!("{:?}", offsets.iter().map(|(p, o)| (p, format!("{o:?}"))).collect::<Vec<_>>()),
             );
             self.source.assign(&topic, &offsets)?;
+            let backlog: i64 = offsets
+                .iter()
+                .filter_map(|(p, o)| {
+                    let (lo, hi) = tokio::task::block_in_place(|| self.source.watermarks(&topic, *p))?;
+                    Some(match o {
+                        Offset::Offset(o) => hi - o,
+                        Offset::End => 0,
+                        _ => hi - lo,
+                    })
+                })
+                .sum();
+            self.progress.add_backlog(backlog.max(0) as u64);
             let hudi = HudiTable::new(&id.table, &uri, &self.storage_options, &self.args.hudi_options);
             self.tables.insert(
                 topic.clone(),
@@ -205,6 +227,7 @@ impl Sink {
             }
             let at = KafkaPos { topic: topic.into(), partition, offset };
             self.telemetry.records_in(&t.name, 1);
+            self.progress.record();
             let (id, key_override) = (t.id.clone(), t.key_override.clone());
             let decoded = loop {
                 match self.decoder.decode(id.clone(), at.clone(), key, value, key_override.as_ref()).await {

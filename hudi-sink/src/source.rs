@@ -110,6 +110,11 @@ impl Source {
         }
     }
 
+    /// (low, high) watermarks of a partition (blocking metadata call; call rarely).
+    pub fn watermarks(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
+        self.consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)).ok()
+    }
+
     /// High watermark of a partition (blocking metadata call; call rarely).
     pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
         self.consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)).ok().map(|(_, hi)| hi)
