@@ -11,9 +11,11 @@
 //!    table: wall time from process start to the checkpoint that covers the last record, events/s,
 //!    CPU seconds, peak RSS (`VmHWM`), number of batches, slowest batch; afterwards the table read
 //!    back with `hudi-sink read` must equal MariaDB (row count and column sums).
+//!    A plain consumer reading the whole topic (no decoding, no Hudi) gives the broker's ceiling.
 //! 2. `latency`: a steady `BENCH_RATE` (1,000) events/s for `BENCH_LATENCY_SECS` (60) s — every
 //!    100 ms one transaction of 80 UPDATEs, 10 DELETEs and 10 INSERTs (110 Kafka records with the
-//!    tombstones) — with the connector and a sink (default settings) running. MySQL commit time =
+//!    tombstones) — with the connector and a sink running (default settings, then
+//!    `--max-batch-interval 500ms`). MySQL commit time =
 //!    the server's `NOW(6)` right after the COMMIT (same client session); Hudi-visible time = the
 //!    log time of the sink's `batch committed` line whose checkpoint offsets first cover the
 //!    transaction's last record (logged after the Hudi commit completed and the checkpoint was
@@ -45,13 +47,16 @@ const DB: &str = "hbench";
 const TABLE_SQL: &str = "CREATE TABLE hbench.t (\n  id INT NOT NULL PRIMARY KEY,\n  a INT NOT NULL,\n  b BIGINT,\n  \
                          name VARCHAR(64) NOT NULL,\n  score DOUBLE,\n  updated DATETIME(3) NOT NULL\n);\n";
 
-/// Sink settings compared in the throughput run: (name, extra `hudi-sink run` arguments).
-const VARIANTS: [(&str, &[&str]); 4] = [
-    ("batch-50k", &[]),
-    ("batch-200k", &["--max-batch-records", "200000"]),
+/// Sink settings compared in the throughput run: (name, extra `hudi-sink run` arguments). While
+/// catching up, a batch closes at `--max-batch-records` or `--max-batch-interval` after its first
+/// record, whichever comes first (records do not arrive during a write), so the large-batch variants
+/// raise the interval too.
+const VARIANTS: [(&str, &[&str]); 5] = [
+    ("defaults", &[]),
     ("batch-10k", &["--max-batch-records", "10000"]),
+    ("batch-200k", &["--max-batch-records", "200000", "--max-batch-interval", "60s"]),
     (
-        "batch-50k-files-8mb",
+        "files-8mb",
         &[
             "--hudi-option",
             "hoodie.parquet.max.file.size=8388608",
@@ -59,7 +64,24 @@ const VARIANTS: [(&str, &[&str]); 4] = [
             "hoodie.parquet.small.file.limit=4194304",
         ],
     ),
+    (
+        "batch-200k-files-8mb",
+        &[
+            "--max-batch-records",
+            "200000",
+            "--max-batch-interval",
+            "60s",
+            "--hudi-option",
+            "hoodie.parquet.max.file.size=8388608",
+            "--hudi-option",
+            "hoodie.parquet.small.file.limit=4194304",
+        ],
+    ),
 ];
+
+/// Sink settings compared in the latency run.
+const LATENCY_VARIANTS: [(&str, &[&str]); 2] =
+    [("defaults", &[]), ("interval-500ms", &["--max-batch-interval", "500ms"])];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -480,7 +502,7 @@ fn throughput(s: &Settings) -> Res<Vec<Json>> {
     connector.stop()?;
     eprintln!("throughput: MariaDB took {mysql_s:.1} s, the topic was complete after {connector_s:.1} s");
     let expected = mysql_sums(s)?;
-    let mut runs = Vec::new();
+    let mut runs = vec![kafka_read(s, &topic, records)?];
     for (name, extra) in &s.variants {
         let base = format!("{}/{prefix}-{name}", s.base.trim_end_matches('/'));
         let mut sink = start_sink(s, &topic, &base, extra)?;
@@ -539,6 +561,44 @@ fn throughput(s: &Settings) -> Res<Vec<Json>> {
     Ok(runs)
 }
 
+/// The broker's ceiling: every record of the topic read by a plain consumer (no decoding, no Hudi).
+fn kafka_read(s: &Settings, topic: &str, records: i64) -> Res<Json> {
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &s.kafka)
+        .set("group.id", format!("bench-read-{}", unix_ms()))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(3600);
+    let (mut n, mut bytes) = (0i64, 0usize);
+    while n < records {
+        if let Some(m) = consumer.poll(Duration::from_millis(500)) {
+            let m = m?;
+            use rdkafka::Message;
+            bytes += m.payload().map_or(0, <[u8]>::len) + m.key().map_or(0, <[u8]>::len);
+            n += 1;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("read only {n} of {records} records within an hour").into());
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let run = json!({
+        "mode": "kafka-read",
+        "variant": "plain consumer",
+        "kafka_records": records,
+        "bytes": bytes,
+        "wall_s": wall,
+        "records_per_s": records as f64 / wall,
+    });
+    eprintln!("throughput kafka-read: {run}");
+    Ok(run)
+}
+
 fn dir_size_mb(path: &str) -> Option<f64> {
     if path.contains("://") {
         return None;
@@ -569,7 +629,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn latency(s: &Settings) -> Res<Json> {
+fn latency(s: &Settings, variant: &str, extra: &[&str]) -> Res<Json> {
     let consumer: BaseConsumer =
         ClientConfig::new().set("bootstrap.servers", &s.kafka).set("group.id", "hudi-sink-bench").create()?;
     // 100k keys to update
@@ -587,7 +647,7 @@ fn latency(s: &Settings) -> Res<Json> {
     let dir = tempfile::tempdir()?;
     let mut connector = start_connector(s, &prefix, dir.path())?;
     let base = format!("{}/{prefix}", s.base.trim_end_matches('/'));
-    let mut sink = start_sink(s, &topic, &base, &[])?;
+    let mut sink = start_sink(s, &topic, &base, extra)?;
     sink.wait_for_log("hudi-sink starting", Duration::from_secs(30))?;
     // one transaction every 100 ms: 80 updates, 10 deletes, 10 inserts = 100 events, 110 records
     let per_txn = 100;
@@ -661,7 +721,8 @@ fn latency(s: &Settings) -> Res<Json> {
     lat.sort_by(f64::total_cmp);
     let run = json!({
         "mode": "latency",
-        "variant": "defaults",
+        "variant": variant,
+        "sink_args": extra,
         "target_events_per_s": s.rate,
         "achieved_events_per_s": achieved,
         "seconds": s.latency_secs,
@@ -718,13 +779,22 @@ fn markdown(runs: &[Json]) -> String {
             r["table_equals_mysql"],
         );
     }
+    for r in runs.iter().filter(|r| r["mode"] == "kafka-read") {
+        md += &format!(
+            "\nBroker ceiling: a plain consumer reads the {} records from tansu in {:.1} s ({:.0} records/s).\n",
+            r["kafka_records"],
+            r["wall_s"].as_f64().unwrap_or(0.0),
+            r["records_per_s"].as_f64().unwrap_or(0.0),
+        );
+    }
     for r in runs.iter().filter(|r| r["mode"] == "latency") {
         md += &format!(
-            "\nLatency, MySQL commit → visible in Hudi, at {:.0} events/s for {} s ({} transactions, default sink settings): \
+            "\nLatency, MySQL commit → visible in Hudi, at {:.0} events/s for {} s ({} transactions, sink `{}`): \
              p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms, max {:.0} ms; sink CPU {:.1} s, peak RSS {:.0} MiB.\n",
             r["achieved_events_per_s"].as_f64().unwrap_or(0.0),
             r["seconds"],
             r["transactions"],
+            r["variant"].as_str().unwrap_or(""),
             r["latency_ms_p50"].as_f64().unwrap_or(0.0),
             r["latency_ms_p95"].as_f64().unwrap_or(0.0),
             r["latency_ms_p99"].as_f64().unwrap_or(0.0),
@@ -752,7 +822,9 @@ fn run() -> Res<()> {
         runs.extend(throughput(&s)?);
     }
     if s.modes.iter().any(|m| m == "latency") {
-        runs.push(latency(&s)?);
+        for (name, extra) in LATENCY_VARIANTS {
+            runs.push(latency(&s, name, extra)?);
+        }
     }
     let md = markdown(&runs);
     println!("{md}");
