@@ -66,15 +66,19 @@ fn value(col: &dyn Array, r: usize) -> Json {
         DataType::LargeBinary => Json::String(hex(arr!(LargeBinaryArray).value(r))),
         DataType::Decimal128(_, _) => Json::String(arr!(Decimal128Array).value_as_string(r)),
         DataType::Date32 => {
-            let d = chrono::NaiveDate::from_num_days_from_ce_opt(arr!(Date32Array).value(r) + 719_163);
+            let d = chrono::NaiveDate::from_num_days_from_ce_opt(arr!(Date32Array).value(r).saturating_add(719_163));
             d.map_or(Json::Null, |d| Json::String(d.format("%Y-%m-%d").to_string()))
         }
         DataType::Timestamp(unit, tz) => {
             let micros = match unit {
-                TimeUnit::Millisecond => arr!(TimestampMillisecondArray).value(r) * 1000,
+                TimeUnit::Millisecond => arr!(TimestampMillisecondArray).value(r).saturating_mul(1000),
                 TimeUnit::Microsecond => arr!(TimestampMicrosecondArray).value(r),
-                TimeUnit::Nanosecond => col.as_primitive::<arrow::datatypes::TimestampNanosecondType>().value(r) / 1000,
-                TimeUnit::Second => col.as_primitive::<arrow::datatypes::TimestampSecondType>().value(r) * 1_000_000,
+                TimeUnit::Nanosecond => {
+                    col.as_primitive::<arrow::datatypes::TimestampNanosecondType>().value(r).div_euclid(1000)
+                }
+                TimeUnit::Second => {
+                    col.as_primitive::<arrow::datatypes::TimestampSecondType>().value(r).saturating_mul(1_000_000)
+                }
             };
             let t = chrono::DateTime::from_timestamp_micros(micros).map(|t| t.naive_utc());
             let fmt = if tz.is_some() { "%Y-%m-%dT%H:%M:%S%.6fZ" } else { "%Y-%m-%d %H:%M:%S%.6f" };
