@@ -24,5 +24,6 @@ pub mod record;
 pub mod registry;
 pub mod schema;
 pub mod sink;
+pub mod snapshot;
 pub mod source;
 pub mod telemetry;

@@ -6,6 +6,11 @@
 //! semantics, kept on MariaDB too because we see its GTID event. On resume we reconnect at
 //! `pos`, skip `event` rows events and then `row` rows, so no row is lost or repeated.
 //! Offsets are written only after Kafka acknowledged every record up to the one they belong to.
+//!
+//! Start: an explicit `--binlog-pos latest|earliest|FILE:POS` streams from there; otherwise the
+//! stored offset and `snapshot.mode` decide (`snapshot::mode`): resume streaming, or take a snapshot
+//! (`snapshot`) whose records go through the same encode/produce path, then stream from the
+//! snapshot's position. Snapshot records' offsets carry `snapshot: "INITIAL"` until the last one.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -28,6 +33,7 @@ use crate::offsets::SourceOffset;
 use crate::record::{self, Change, ChangeRecords, SchemaIds};
 use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
+use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
 use crate::telemetry::Telemetry;
 
@@ -66,8 +72,7 @@ impl std::str::FromStr for StartPosition {
     }
 }
 
-/// Decides which tables are captured (from the connector's include/exclude lists).
-pub type TableFilterFn = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+pub use crate::schema::TableFilterFn;
 
 /// Everything the pipeline needs, resolved from the worker and connector configs.
 #[derive(Clone)]
@@ -86,6 +91,8 @@ pub struct PipelineConfig {
     pub offsets_file: PathBuf,
     pub offset_flush_interval: Duration,
     pub heartbeat_ms: u64,
+    /// `snapshot.*`.
+    pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
 }
@@ -99,7 +106,9 @@ pub enum PipelineError {
     Sink(#[from] crate::sink::kafka::SinkError),
     #[error(transparent)]
     Offsets(#[from] crate::offsets::OffsetError),
-    #[error("no stored offset for connector '{name}' (server '{prefix}') in {file}: start with --binlog-pos latest, earliest or FILE:POS first")]
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    #[error("no stored offset for connector '{name}' (server '{prefix}') in {file}: start without --binlog-pos to take a snapshot (snapshot.mode), or with --binlog-pos latest, earliest or FILE:POS to stream without one")]
     NoOffset { name: String, prefix: String, file: String },
     #[error("cannot apply DDL at {file}:{pos} (database '{db}'): {message}")]
     Ddl { file: String, pos: u64, db: String, message: String },
@@ -134,6 +143,8 @@ struct PendingOffset {
     row: u64,
     server_id: i64,
     ts: u32,
+    /// A snapshot record other than the last one (`"snapshot": "INITIAL"`).
+    snapshot: bool,
 }
 
 impl PendingOffset {
@@ -143,8 +154,9 @@ impl PendingOffset {
             pos: self.pos,
             row: (self.row > 0).then_some(self.row),
             event: (self.event > 0).then_some(self.event),
-            server_id: Some(self.server_id as u64),
+            server_id: (self.server_id > 0).then_some(self.server_id as u64),
             ts_sec: Some(i64::from(self.ts)),
+            snapshot: self.snapshot.then(|| "INITIAL".to_string()),
             ..SourceOffset::default()
         }
     }
@@ -186,12 +198,21 @@ struct Streamer {
     scratch: Vec<Value>,
 }
 
-/// Run the streaming pipeline until the stream ends or `shutdown` resolves.
+/// How streaming starts.
+enum Plan {
+    Stream { begin: BinlogPosition, skip_events: u64, skip_rows: u64 },
+    Snapshot { data: bool, stream_after: bool },
+    Stop,
+}
+
+/// Run the pipeline (snapshot if needed, then streaming) until the stream ends or `shutdown`
+/// resolves. `start` is `--binlog-pos` (None: the stored offset, else `snapshot.mode`).
 pub async fn run(
     cfg: PipelineConfig,
-    start: StartPosition,
+    start: Option<StartPosition>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
+    snapshot::mode::validate(&cfg.snapshot)?;
     // Schema-change records and row changes each get their own key and value converters (JSON
     // encoders keep per-schema caches); Avro converters with equal settings share one registry client.
     let mut registries = Vec::new();
@@ -199,61 +220,59 @@ pub async fn run(
         let kind = if is_key { &cfg.converters.key } else { &cfg.converters.value };
         Converter::new(kind, is_key, &mut registries).map_err(|e| PipelineError::RegistryConfig(Box::new(e)))
     };
-    let (key_enc, value_enc) = (converter(true)?, converter(false)?);
-    let (data_key_enc, data_value_enc) = (converter(true)?, converter(false)?);
+    let encoders = [converter(true)?, converter(false)?, converter(true)?, converter(false)?];
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
     let store = FileOffsetStore::open(&cfg.offsets_file)?;
-    let (begin, skip_events, skip_rows) = match &start {
-        StartPosition::Resume => {
-            let off = store.get(&cfg.connector_name, &cfg.prefix)?.ok_or_else(|| PipelineError::NoOffset {
-                name: cfg.connector_name.clone(),
-                prefix: cfg.prefix.clone(),
-                file: cfg.offsets_file.display().to_string(),
-            })?;
-            (BinlogPosition { file: off.file.clone(), pos: off.pos }, off.event.unwrap_or(0), off.row.unwrap_or(0))
-        }
-        StartPosition::Latest => (binlog::current_position(&mut conn, &cfg.db, &info).await?, 0, 0),
-        StartPosition::Earliest => (binlog::earliest_position(&mut conn, &cfg.db).await?, 0, 0),
-        StartPosition::At(p) => (p.clone(), 0, 0),
-    };
-    let mut catalog = Catalog::default();
-    load_schemas(&mut conn, &cfg, &mut catalog).await?;
-    info!(position = %begin, skip_events, skip_rows, tables = catalog.tables().count(), "starting binlog stream");
-    let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
+    let plan = start_plan(&mut conn, &cfg, &info, &store, start.as_ref()).await?;
     let sink = KafkaSink::new(cfg.sink.clone())?;
-    info!(file = %begin.file, pos = begin.pos, "binlog stream started");
-    let run_id = uuid::Uuid::now_v7().to_string();
-    let source_schema = envelope::source_schema();
-    let mut s = Streamer {
-        key_enc,
-        value_enc,
-        records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
-        schema_change_key_schema: table_changes::schema_change_key_schema(),
-        schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
-        source_schema,
-        catalog,
-        schemas: HashMap::new(),
-        sink,
-        store,
-        pending: VecDeque::new(),
-        last_flush: Instant::now(),
-        file: Arc::from(begin.file.as_str()),
-        tx_pos: begin.pos,
-        tx_events: 0,
-        in_tx: false,
-        gtid: None,
-        server_id: 0,
-        skip_events,
-        skip_rows,
-        checking_start: skip_events > 0 || skip_rows > 0,
-        key_buf: Vec::with_capacity(256),
-        value_buf: Vec::with_capacity(4096),
-        scratch: Vec::new(),
-        cfg,
-    };
+    let mut s = Streamer::new(cfg, sink, store, encoders);
     tokio::pin!(shutdown);
+    let (begin, skip_events, skip_rows) = match plan {
+        Plan::Stop => {
+            info!("snapshot.mode=initial_only and the snapshot is complete: nothing to do");
+            return Ok(());
+        }
+        Plan::Stream { begin, skip_events, skip_rows } => {
+            load_schemas(&mut conn, &s.cfg, &mut s.catalog).await?;
+            (begin, skip_events, skip_rows)
+        }
+        Plan::Snapshot { data, stream_after } => {
+            let opts = SnapshotOptions {
+                db: s.cfg.db.clone(),
+                server: info.clone(),
+                config: s.cfg.snapshot.clone(),
+                table_filter: s.cfg.table_filter.clone(),
+                db_filter: s.cfg.db_filter.clone(),
+                data,
+                telemetry: s.cfg.telemetry.clone(),
+            };
+            let pos = match s.snapshot(&opts, &mut shutdown).await {
+                Ok(Some(pos)) if stream_after => pos,
+                Ok(other) => {
+                    if other.is_some() {
+                        info!("snapshot.mode=initial_only: snapshot complete, not streaming");
+                    }
+                    return s.drain().await;
+                }
+                Err(e) => {
+                    // Keep what was acknowledged: the stored offset still says "snapshot", so the
+                    // next start takes the snapshot again.
+                    let _ = s.drain().await;
+                    return Err(e);
+                }
+            };
+            // The first connection sat idle through the snapshot: stream on a fresh one.
+            drop(conn);
+            conn = binlog::connect(&s.cfg.db).await?;
+            (pos, 0, 0)
+        }
+    };
+    info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
+    let mut source = BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, s.cfg.heartbeat_ms.max(1000)).await?;
+    info!(file = %begin.file, pos = begin.pos, "binlog stream started");
+    s.start_at(&begin, skip_events, skip_rows);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let result = loop {
         tokio::select! {
@@ -282,14 +301,52 @@ pub async fn run(
         }
     };
     // Drain: wait for Kafka, then commit what was stored, whatever ended the loop.
-    let flushed = s.sink.flush(Duration::from_secs(30)).await;
-    let committed = s.maybe_flush_offsets(true);
+    let drained = s.drain().await;
     source.close().await;
     s.cfg.telemetry.disconnected();
     result?;
-    flushed?;
-    committed?;
-    Ok(())
+    drained
+}
+
+/// Where to start: explicit `--binlog-pos`, else the stored offset and `snapshot.mode`.
+async fn start_plan(
+    conn: &mut Conn,
+    cfg: &PipelineConfig,
+    info: &binlog::ServerInfo,
+    store: &FileOffsetStore,
+    start: Option<&StartPosition>,
+) -> Result<Plan, PipelineError> {
+    let stream = |begin, skip_events, skip_rows| Plan::Stream { begin, skip_events, skip_rows };
+    match start {
+        Some(StartPosition::Latest) => return Ok(stream(binlog::current_position(conn, &cfg.db, info).await?, 0, 0)),
+        Some(StartPosition::Earliest) => return Ok(stream(binlog::earliest_position(conn, &cfg.db).await?, 0, 0)),
+        Some(StartPosition::At(p)) => return Ok(stream(p.clone(), 0, 0)),
+        Some(StartPosition::Resume) | None => {}
+    }
+    let stored = store.get(&cfg.connector_name, &cfg.prefix)?;
+    if start.is_some() && stored.is_none() {
+        return Err(PipelineError::NoOffset {
+            name: cfg.connector_name.clone(),
+            prefix: cfg.prefix.clone(),
+            file: cfg.offsets_file.display().to_string(),
+        });
+    }
+    let available = match (&stored, cfg.snapshot.mode) {
+        (Some(o), crate::config::SnapshotMode::WhenNeeded) => {
+            binlog::binlog_files(conn, &cfg.db).await?.iter().any(|f| *f == o.file)
+        }
+        _ => true,
+    };
+    Ok(match snapshot::mode::decide(cfg.snapshot.mode, stored, available) {
+        snapshot::mode::Decision::Resume(off) => stream(
+            BinlogPosition { file: off.file.clone(), pos: off.pos },
+            off.event.unwrap_or(0),
+            off.row.unwrap_or(0),
+        ),
+        snapshot::mode::Decision::StreamFromEarliest => stream(binlog::earliest_position(conn, &cfg.db).await?, 0, 0),
+        snapshot::mode::Decision::Snapshot { data, stream_after } => Plan::Snapshot { data, stream_after },
+        snapshot::mode::Decision::Stop => Plan::Stop,
+    })
 }
 
 /// Load `SHOW CREATE DATABASE` / `SHOW CREATE TABLE` of every captured database into the catalog.
@@ -327,6 +384,152 @@ async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catal
 }
 
 impl Streamer {
+    /// `encoders`: key and value converters of schema-change records, then of data records.
+    fn new(cfg: PipelineConfig, sink: KafkaSink, store: FileOffsetStore, encoders: [Converter; 4]) -> Streamer {
+        let [key_enc, value_enc, data_key_enc, data_value_enc] = encoders;
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let source_schema = envelope::source_schema();
+        Streamer {
+            key_enc,
+            value_enc,
+            records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
+            schema_change_key_schema: table_changes::schema_change_key_schema(),
+            schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
+            source_schema,
+            catalog: Catalog::default(),
+            schemas: HashMap::new(),
+            sink,
+            store,
+            pending: VecDeque::new(),
+            last_flush: Instant::now(),
+            file: Arc::from(""),
+            tx_pos: 0,
+            tx_events: 0,
+            in_tx: false,
+            gtid: None,
+            server_id: 0,
+            skip_events: 0,
+            skip_rows: 0,
+            checking_start: false,
+            key_buf: Vec::with_capacity(256),
+            value_buf: Vec::with_capacity(4096),
+            scratch: Vec::new(),
+            cfg,
+        }
+    }
+
+    /// Streaming starts at `begin`, skipping `skip_events` rows events and then `skip_rows` rows.
+    fn start_at(&mut self, begin: &BinlogPosition, skip_events: u64, skip_rows: u64) {
+        self.file = Arc::from(begin.file.as_str());
+        self.tx_pos = begin.pos;
+        self.tx_events = 0;
+        self.skip_events = skip_events;
+        self.skip_rows = skip_rows;
+        self.checking_start = skip_events > 0 || skip_rows > 0;
+    }
+
+    /// Wait for Kafka, then commit what was acknowledged.
+    async fn drain(&mut self) -> Result<(), PipelineError> {
+        let flushed = self.sink.flush(Duration::from_secs(30)).await;
+        let committed = self.maybe_flush_offsets(true);
+        flushed?;
+        committed
+    }
+
+    /// Take a snapshot and produce its records; returns its position, or None when `shutdown`
+    /// interrupted it (the stored offset then still says "snapshot").
+    async fn snapshot(
+        &mut self,
+        opts: &SnapshotOptions,
+        shutdown: &mut (impl std::future::Future<Output = ()> + Unpin),
+    ) -> Result<Option<BinlogPosition>, PipelineError> {
+        let (mut snap, catalog) = Snapshot::begin(opts).await?;
+        self.catalog = catalog;
+        self.schemas.clear();
+        let pos = snap.position().clone();
+        self.start_at(&pos, 0, 0);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut *shutdown => return Ok(None),
+                _ = tick.tick() => self.maybe_flush_offsets(false)?,
+                item = snap.next() => match item? {
+                    None => break,
+                    Some(SnapshotItem::Schema(ev)) => self.emit_snapshot_schema(ev).await?,
+                    Some(SnapshotItem::Row(row)) => self.emit_snapshot_row(row).await?,
+                },
+            }
+        }
+        // The offset of the last record already has no "snapshot" key; without data records the
+        // completion is recorded once the schema records are acknowledged (or right away).
+        match self.pending.back() {
+            Some(last) if last.snapshot => {
+                let done = self.snapshot_offset(last.seq, false);
+                self.pending.push_back(done);
+            }
+            Some(_) => {}
+            None => {
+                let done = self.snapshot_offset(0, false).to_offset();
+                self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &done);
+                self.store.flush()?;
+            }
+        }
+        info!(position = %pos, "snapshot complete");
+        Ok(Some(pos))
+    }
+
+    fn snapshot_offset(&self, seq: Seq, snapshot: bool) -> PendingOffset {
+        let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        PendingOffset { seq, file: self.file.clone(), pos: self.tx_pos, event: 0, row: 0, server_id: 0, ts: ts as u32, snapshot }
+    }
+
+    fn snapshot_source(&self, ts_ms: i64, marker: &str, db: &str, table: Option<&str>) -> Value {
+        SourceInfo {
+            server_name: &self.cfg.prefix,
+            ts_ms,
+            snapshot: marker,
+            db,
+            table,
+            server_id: 0,
+            gtid: None,
+            file: &self.file,
+            pos: self.tx_pos as i64,
+            row: 0,
+            thread: None,
+            query: None,
+        }
+        .to_value()
+    }
+
+    async fn emit_snapshot_schema(&mut self, ev: snapshot::SchemaEvent) -> Result<(), PipelineError> {
+        if !self.cfg.include_schema_changes {
+            return Ok(());
+        }
+        let now = ProcessingTime::now();
+        let source = self.snapshot_source(now.ns / 1_000_000, "true", &ev.database, ev.table.as_deref());
+        let what = match &ev.table {
+            Some(t) => format!("{}.{t}", ev.database),
+            None => ev.database.clone(),
+        };
+        let seq = self.emit_schema_change(source, &ev.database, &ev.ddl, &ev.changes, &what, self.tx_pos).await?;
+        self.pending.push_back(self.snapshot_offset(seq, true));
+        Ok(())
+    }
+
+    async fn emit_snapshot_row(&mut self, row: snapshot::SnapshotRow) -> Result<(), PipelineError> {
+        let id = &row.table.id;
+        let (schemas, ids) = self.table_schemas(id, self.tx_pos).await?;
+        let source = self.snapshot_source(row.ts_ms, row.marker.as_str(), &id.db, Some(&id.table));
+        let key = schemas.key_value(&row.values);
+        let after = (key, Some(Value::Struct(row.values)));
+        let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after };
+        if let Some(seq) = self.emit_change(change, source, id, self.tx_pos).await? {
+            self.pending.push_back(self.snapshot_offset(seq, row.marker != Marker::Last));
+        }
+        Ok(())
+    }
+
     async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
         if self.checking_start {
             self.check_start(&ev);
@@ -451,17 +654,37 @@ impl Streamer {
             query: None,
         }
         .to_value();
+        let what = format!("schema change of {first}");
+        let seq = self.emit_schema_change(source, &database, sql, &captured, &what, pos).await?;
+        // A restart resumes after the statement, so it is neither applied nor emitted twice.
+        self.tx_pos = end_pos;
+        let offset = self.offset_after(seq, ts, 0, 0);
+        self.pending.push_back(offset);
+        Ok(())
+    }
+
+    /// Produce one schema-change record on `<topic.prefix>` (partition 0). `what` and `pos` name it
+    /// in errors.
+    async fn emit_schema_change(
+        &mut self,
+        source: Value,
+        database: &str,
+        ddl: &str,
+        changes: &[crate::schema::SchemaChange],
+        what: &str,
+        pos: u64,
+    ) -> Result<Seq, PipelineError> {
         let now = ProcessingTime::now();
         let key_schema = self.schema_change_key_schema.clone();
-        let key = Value::Struct(vec![Value::str(database.as_str())]);
+        let key = Value::Struct(vec![Value::str(database)]);
         let value_schema = self.schema_change_value_schema.clone();
         let value = Value::Struct(vec![
             source,
             Value::Int(now.ns / 1_000_000),
-            Value::str(database.as_str()),
+            Value::str(database),
             Value::Null,
-            Value::str(sql),
-            table_changes::table_changes_value(&captured),
+            Value::str(ddl),
+            table_changes::table_changes_value(changes),
         ]);
         let topic = self.cfg.prefix.clone();
         let registry_err = |source| PipelineError::Registry {
@@ -473,7 +696,7 @@ impl Streamer {
         let key_id = self.key_enc.schema_id(&topic, &key_schema).await.map_err(registry_err)?;
         let value_id = self.value_enc.schema_id(&topic, &value_schema).await.map_err(registry_err)?;
         let encode_err = |e: crate::encode::avro::AvroEncodeError| PipelineError::Encode {
-            table: format!("schema change of {}", first),
+            table: what.to_string(),
             file: self.file.to_string(),
             pos,
             message: e.to_string(),
@@ -494,11 +717,7 @@ impl Streamer {
                 partition: Some(0),
             })
             .await?;
-        // A restart resumes after the statement, so it is neither applied nor emitted twice.
-        self.tx_pos = end_pos;
-        let offset = self.offset_after(seq, ts, 0, 0);
-        self.pending.push_back(offset);
-        Ok(())
+        Ok(seq)
     }
 
     /// The schemas of a captured table and their registry ids. Built on the table's first change
@@ -529,7 +748,16 @@ impl Streamer {
     /// The offset to commit once record `seq` is stored: the transaction start plus the rows
     /// events and rows already emitted.
     fn offset_after(&self, seq: Seq, ts: u32, event: u64, row: u64) -> PendingOffset {
-        PendingOffset { seq, file: self.file.clone(), pos: self.tx_pos, event, row, server_id: self.server_id, ts }
+        PendingOffset {
+            seq,
+            file: self.file.clone(),
+            pos: self.tx_pos,
+            event,
+            row,
+            server_id: self.server_id,
+            ts,
+            snapshot: false,
+        }
     }
 
     async fn handle_rows(

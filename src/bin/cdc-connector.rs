@@ -43,9 +43,11 @@ struct RunArgs {
     /// Connector config: the JSON you POST to Kafka Connect ({"name":..,"config":{..}}) or a .properties file.
     #[arg(long, value_name = "FILE")]
     connector: Option<PathBuf>,
-    /// Where to start streaming: resume (the stored offset), latest (end of the binlog), earliest, or FILE:POS.
-    #[arg(long, value_name = "POS", default_value = "resume")]
-    binlog_pos: String,
+    /// Where to start streaming: latest (end of the binlog), earliest or FILE:POS stream from there without a
+    /// snapshot; resume requires a stored offset. Without it: the stored offset, or (none stored) what
+    /// snapshot.mode says (initial: snapshot, then stream).
+    #[arg(long, value_name = "POS")]
+    binlog_pos: Option<String>,
     /// Validate the configuration, report unsupported properties, and exit.
     #[arg(long)]
     check: bool,
@@ -84,11 +86,6 @@ const NOT_YET_IMPLEMENTED: &[&str] = &[
     "heartbeat.interval.ms",
     "heartbeat.action.query",
     "signal.data.collection",
-    "snapshot.mode",
-    "snapshot.locking.mode",
-    "snapshot.max.threads",
-    "snapshot.select.statement.overrides",
-    "snapshot.include.collection.list",
     "database.ssl.mode",
     "database.initial.statements",
     "schema.history.internal.kafka.topic",
@@ -122,7 +119,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let connector_path = args
         .connector
         .ok_or_else(|| anyhow::anyhow!("--connector <connector.json|connector.properties> is required"))?;
-    let start: StartPosition = args.binlog_pos.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let start: Option<StartPosition> =
+        args.binlog_pos.as_deref().map(str::parse).transpose().map_err(|e: String| anyhow::anyhow!(e))?;
     let worker = WorkerConfig::from_properties_file(&worker_path)?;
     let connector = ConnectorConfig::from_file(&connector_path)?;
     for p in &connector.unsupported {
@@ -167,6 +165,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         offsets_file,
         offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
         heartbeat_ms: connector.streaming.heartbeat_interval_ms,
+        snapshot: connector.snapshot.clone(),
         telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
     };
     if args.check {

@@ -205,13 +205,18 @@ pub async fn current_position(
     }
 }
 
-/// The first binlog file the server still has (`SHOW BINARY LOGS`).
-pub async fn earliest_position(conn: &mut Conn, opts: &ConnectOptions) -> Result<BinlogPosition, SourceError> {
+/// The binlog files the server still has (`SHOW BINARY LOGS`), oldest first.
+pub async fn binlog_files(conn: &mut Conn, opts: &ConnectOptions) -> Result<Vec<String>, SourceError> {
     let rows: Vec<mysql_async::Row> = conn
         .query("SHOW BINARY LOGS")
         .await
         .map_err(|e| SourceError::Query { addr: opts.addr(), message: e.to_string() })?;
-    let file: Option<String> = rows.first().and_then(|r| r.get(0));
+    Ok(rows.iter().filter_map(|r| r.get(0)).collect())
+}
+
+/// The first binlog file the server still has (`SHOW BINARY LOGS`).
+pub async fn earliest_position(conn: &mut Conn, opts: &ConnectOptions) -> Result<BinlogPosition, SourceError> {
+    let file = binlog_files(conn, opts).await?.into_iter().next();
     file.map(|file| BinlogPosition { file, pos: 4 }).ok_or(SourceError::BinlogDisabled { addr: opts.addr() })
 }
 

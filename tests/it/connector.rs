@@ -66,7 +66,8 @@ impl Setup {
         self.dir.path().join("offsets.dat")
     }
 
-    /// Start the connector; returns once it logs that the binlog stream started.
+    /// Start the connector (`binlog_pos` "" = no `--binlog-pos`); returns once it logs that the
+    /// binlog stream started.
     pub fn start(&self, binlog_pos: &str) -> Running {
         Running::spawn(&self.worker(), &self.connector(), binlog_pos, &[])
     }
@@ -89,14 +90,21 @@ pub struct Running {
 
 impl Running {
     pub fn spawn(worker: &Path, connector: &Path, binlog_pos: &str, args: &[&str]) -> Running {
+        let mut r = Running::spawn_only(worker, connector, binlog_pos, args);
+        r.wait_for_log("binlog stream started", Duration::from_secs(60));
+        r
+    }
+
+    /// Start without waiting for anything (`binlog_pos` "" = no `--binlog-pos`).
+    pub fn spawn_only(worker: &Path, connector: &Path, binlog_pos: &str, args: &[&str]) -> Running {
+        let pos: &[&str] = if binlog_pos.is_empty() { &[] } else { &["--binlog-pos", binlog_pos] };
         let mut child = Command::new(bin())
             .args(args)
             .arg("--worker")
             .arg(worker)
             .arg("--connector")
             .arg(connector)
-            .arg("--binlog-pos")
-            .arg(binlog_pos)
+            .args(pos)
             .env("RUST_LOG", "info")
             .env("CDC_LOG_FORMAT", "text")
             .stdout(Stdio::null())
@@ -113,9 +121,7 @@ impl Running {
                 }
             }
         });
-        let mut r = Running { child, log: rx, lines: Vec::new() };
-        r.wait_for_log("binlog stream started", Duration::from_secs(60));
-        r
+        Running { child, log: rx, lines: Vec::new() }
     }
 
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
@@ -134,6 +140,26 @@ impl Running {
             if let Ok(l) = self.log.recv_timeout(Duration::from_millis(100)) {
                 self.lines.push(l);
             }
+        }
+    }
+
+    /// Wait for the process to exit by itself; returns its exit code and the whole log.
+    pub fn wait_exit(mut self, timeout: Duration) -> (i32, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(l) = self.log.try_recv() {
+                self.lines.push(l);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The reader thread may still hold the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                while let Ok(l) = self.log.try_recv() {
+                    self.lines.push(l);
+                }
+                return (status.code().unwrap_or(-1), self.lines.join("\n"));
+            }
+            assert!(Instant::now() < deadline, "cdc-connector still running after {timeout:?}:\n{}", self.lines.join("\n"));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

@@ -13,3 +13,4 @@ mod poller;
 mod registry;
 mod resume;
 mod services;
+mod snapshot;
