@@ -258,7 +258,6 @@ impl Snapshot {
         }
         loop {
             if let Some(r) = self.ready.pop_front() {
-                self.progress.row(r.table);
                 let row = SnapshotRow { table: self.tables[r.table].table.clone(), values: r.values, marker: r.marker, ts_ms: self.ts_ms };
                 return Ok(Some(SnapshotItem::Row(row)));
             }
@@ -269,6 +268,7 @@ impl Snapshot {
             match rx.recv().await {
                 Some(Msg::Rows { table, rows }) => {
                     for values in rows {
+                        self.progress.row(table);
                         self.markers.push(table, values, &mut self.ready);
                     }
                 }
