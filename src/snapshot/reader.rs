@@ -30,7 +30,7 @@ use crate::connect::Value;
 use crate::schema::Table;
 
 /// Smallest chunk a table is split into (rows).
-const MIN_CHUNK_ROWS: u64 = 8192;
+const MIN_CHUNK_ROWS: u64 = 2048;
 
 /// One table whose rows the snapshot reads.
 #[derive(Debug)]
@@ -291,8 +291,8 @@ mod tests {
     #[test]
     fn small_tables_and_single_readers_are_one_chunk() {
         assert_eq!(chunk_rows(1_000_000, 1), None);
-        assert_eq!(chunk_rows(5_000, 4), None);
-        assert_eq!(chunk_rows(50_000, 4), Some(8192));
+        assert_eq!(chunk_rows(2_000, 4), None);
+        assert_eq!(chunk_rows(20_000, 4), Some(2048));
         assert_eq!(chunk_rows(1_000_000, 4), Some(62_500));
     }
 }

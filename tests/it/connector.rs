@@ -78,8 +78,10 @@ impl Setup {
     }
 }
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_cdc-connector")
+/// The binary under test: `CDC_CONNECTOR_BIN` when set (a private copy, safe from concurrent
+/// builds into a shared target directory), else the one cargo built for this test binary.
+pub fn bin() -> String {
+    std::env::var("CDC_CONNECTOR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cdc-connector").to_string())
 }
 
 pub struct Running {
