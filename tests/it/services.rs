@@ -128,7 +128,7 @@ pub fn read_topics(kafka: &str, prefix: &str) -> Vec<Consumed> {
             tpl.add_partition_offset(t.name(), p.id(), Offset::Offset(lo)).expect("tpl");
             consumer.assign(&tpl).expect("assign");
             // tansu serves far fewer records/s than Kafka on a busy machine: allow for large partitions.
-            let deadline = Instant::now() + Duration::from_secs(30 + ((hi - lo) / 250) as u64);
+            let deadline = Instant::now() + Duration::from_secs(30 + ((hi - lo) / 100) as u64);
             let mut next = lo;
             while next < hi {
                 assert!(Instant::now() < deadline, "timed out reading {}:{}", t.name(), p.id());

@@ -302,7 +302,7 @@ fn create_bulk_tables(svc: &crate::services::Services, rows: u64) {
          INSERT INTO big SELECT seq, seq % 1000, CONCAT('row-', seq), seq / 7, '2024-01-01 00:00:00' + INTERVAL seq SECOND
            FROM seq_1_to_{rows};
          CREATE TABLE comp (a INT NOT NULL, b VARCHAR(10) NOT NULL, v INT, PRIMARY KEY (a, b));
-         INSERT INTO comp SELECT seq DIV 3, CONCAT('k', seq % 3), seq FROM seq_1_to_6000;
+         INSERT INTO comp SELECT seq DIV 3, CONCAT('k', seq % 3), seq FROM seq_1_to_3000;
          CREATE TABLE nokey (x INT, y VARCHAR(10));
          INSERT INTO nokey SELECT seq, 'y' FROM seq_1_to_500;
          ANALYZE TABLE big, comp, nokey;"
@@ -323,7 +323,7 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     let _g = serial();
     let svc = services();
     svc.reset_with_seed();
-    create_bulk_tables(&svc, 12_000);
+    create_bulk_tables(&svc, 7_000);
     let include = ("database.include.list", "snapbulk");
 
     let single = unique("snapone");
@@ -341,7 +341,7 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     let writer = {
         let svc = services();
         std::thread::spawn(move || {
-            for id in 12_001..=12_300 {
+            for id in 7_001..=7_100 {
                 svc.sql(&format!("INSERT INTO snapbulk.big VALUES ({id}, 1, 'late', NULL, '2024-01-01')"));
             }
         })
@@ -349,17 +349,17 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     let running = Running::spawn(&setup.worker(), &setup.connector(), "", &[]);
     wait_snapshot_done(&setup, Duration::from_secs(120));
     writer.join().expect("writer");
-    let four = wait_for_records(&svc.kafka, &parallel, one.len() + 300, Duration::from_secs(60));
+    let four = wait_for_records(&svc.kafka, &parallel, one.len() + 100, Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(1));
     running.stop();
-    let four = if four.len() >= one.len() + 300 { read_topics(&svc.kafka, &parallel) } else { four };
+    let four = if four.len() >= one.len() + 100 { read_topics(&svc.kafka, &parallel) } else { four };
 
     for table in ["big", "comp", "nokey"] {
         let a = data(&one, &format!("{single}.snapbulk.{table}"));
         let b = data(&four, &format!("{parallel}.snapbulk.{table}"));
         let mut b_snapshot: Vec<Json> = b.iter().filter(|v| payload(&v)["op"] == "r").cloned().collect();
         if table == "big" {
-            b_snapshot.retain(|v| payload(&v)["after"]["id"].as_i64().unwrap() <= 12_000);
+            b_snapshot.retain(|v| payload(&v)["after"]["id"].as_i64().unwrap() <= 7_000);
         }
         assert_eq!(image_counts(&a), image_counts(&b_snapshot), "snapbulk.{table}: the same rows");
         // Markers: one first-of-table, one last-of-table, in that order around the table's records.
@@ -372,14 +372,14 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     let all: Vec<Json> = four.iter().filter(|c| c.topic != parallel).filter_map(value).collect();
     assert_eq!(markers(&all).iter().filter(|m| *m == "last").count(), 1, "one record marked last");
 
-    // Within each 2048-key chunk of `big` (12k rows, 4 readers: the minimum chunk) the records are in key order.
+    // Within each 2048-key chunk of `big` (7k rows, 4 readers: the minimum chunk) the records are in key order.
     let big = data(&four, &format!("{parallel}.snapbulk.big"));
     let snap_ids: Vec<i64> = ids(&big.iter().filter(|v| payload(&v)["op"] == "r").cloned().collect::<Vec<_>>());
     let mut by_chunk: HashMap<i64, Vec<i64>> = HashMap::new();
-    for id in snap_ids.iter().filter(|id| **id <= 12_000) {
+    for id in snap_ids.iter().filter(|id| **id <= 7_000) {
         by_chunk.entry((id - 1) / 2048).or_default().push(*id);
     }
-    assert!(by_chunk.len() >= 5, "several chunks");
+    assert!(by_chunk.len() >= 3, "several chunks");
     for (chunk, ids) in &by_chunk {
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "chunk {chunk} out of key order");
     }
@@ -390,15 +390,15 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     let mut seen: HashMap<i64, Vec<String>> = HashMap::new();
     for v in &big {
         let id = payload(&v)["after"]["id"].as_i64().unwrap();
-        if id > 12_000 {
+        if id > 7_000 {
             seen.entry(id).or_default().push(payload(&v)["op"].as_str().unwrap().to_string());
         }
     }
-    let missing: Vec<i64> = (12_001..=12_300).filter(|id| !seen.contains_key(id)).collect();
+    let missing: Vec<i64> = (7_001..=7_100).filter(|id| !seen.contains_key(id)).collect();
     let twice: Vec<_> = seen.iter().filter(|(_, ops)| ops.len() != 1).collect();
     assert!(missing.is_empty() && twice.is_empty(), "missing {missing:?}, more than once {twice:?}");
     let in_snapshot = seen.values().filter(|ops| ops[0] == "r").count();
-    eprintln!("hand-off: {in_snapshot} of 300 concurrent inserts in the snapshot, the rest streamed");
+    eprintln!("hand-off: {in_snapshot} of 100 concurrent inserts in the snapshot, the rest streamed");
 }
 
 #[test]
