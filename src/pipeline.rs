@@ -270,7 +270,8 @@ pub async fn run(
         }
     };
     info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
-    let mut source = BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, s.cfg.heartbeat_ms.max(1000)).await?;
+    let mut source =
+        BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, s.cfg.heartbeat_ms.max(1000)).await?;
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
     s.start_at(&begin, skip_events, skip_rows);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -481,7 +482,16 @@ impl Streamer {
 
     fn snapshot_offset(&self, seq: Seq, snapshot: bool) -> PendingOffset {
         let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-        PendingOffset { seq, file: self.file.clone(), pos: self.tx_pos, event: 0, row: 0, server_id: 0, ts: ts as u32, snapshot }
+        PendingOffset {
+            seq,
+            file: self.file.clone(),
+            pos: self.tx_pos,
+            event: 0,
+            row: 0,
+            server_id: 0,
+            ts: ts as u32,
+            snapshot,
+        }
     }
 
     fn snapshot_source(&self, ts_ms: i64, marker: &str, db: &str, table: Option<&str>) -> Value {

@@ -169,7 +169,8 @@ mod tests {
 
     #[test]
     fn interleaved_tables_keep_per_table_order_and_markers() {
-        let got = run(&[(0, Some(1)), (1, Some(10)), (0, Some(2)), (1, Some(11)), (1, None), (0, Some(3)), (0, None)], 2);
+        let got =
+            run(&[(0, Some(1)), (1, Some(10)), (0, Some(2)), (1, Some(11)), (1, None), (0, Some(3)), (0, None)], 2);
         assert_eq!(
             got,
             [

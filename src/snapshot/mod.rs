@@ -148,7 +148,10 @@ impl Snapshot {
         }
         let tables = schema::captured_tables(&mut control, &opts.db_filter, &opts.table_filter).await?;
         let locking = opts.config.locking_mode == SnapshotLockingMode::Minimal;
-        let pos_err = |e: binlog::SourceError| SnapshotError::Query { what: "reading the binlog position".into(), message: e.to_string() };
+        let pos_err = |e: binlog::SourceError| SnapshotError::Query {
+            what: "reading the binlog position".into(),
+            message: e.to_string(),
+        };
         let (position, events, catalog) = if locking {
             let held = lock::lock(&mut control, &opts.db.user, &tables).await?;
             let locked_at = Instant::now();
@@ -258,7 +261,12 @@ impl Snapshot {
         }
         loop {
             if let Some(r) = self.ready.pop_front() {
-                let row = SnapshotRow { table: self.tables[r.table].table.clone(), values: r.values, marker: r.marker, ts_ms: self.ts_ms };
+                let row = SnapshotRow {
+                    table: self.tables[r.table].table.clone(),
+                    values: r.values,
+                    marker: r.marker,
+                    ts_ms: self.ts_ms,
+                };
                 return Ok(Some(SnapshotItem::Row(row)));
             }
             let Some(rx) = self.msgs.as_mut() else {
@@ -285,7 +293,8 @@ impl Snapshot {
                     return Err(e);
                 }
                 None => {
-                    if let Some(t) = (0..self.tables.len()).find(|&t| self.chunks_total[t] != Some(self.chunks_done[t])) {
+                    if let Some(t) = (0..self.tables.len()).find(|&t| self.chunks_total[t] != Some(self.chunks_done[t]))
+                    {
                         self.progress.abort();
                         return Err(SnapshotError::Internal(format!(
                             "the readers stopped before table {} was read completely",

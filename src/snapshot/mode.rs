@@ -49,7 +49,11 @@ pub fn validate(config: &SnapshotConfig) -> Result<(), SnapshotError> {
             ))
         }
         SnapshotMode::ConfigurationBased | SnapshotMode::Custom => {
-            return Err(unsupported("snapshot.mode", &format!("{:?}", config.mode).to_ascii_lowercase(), "use initial, initial_only, no_data, when_needed, always or never"))
+            return Err(unsupported(
+                "snapshot.mode",
+                &format!("{:?}", config.mode).to_ascii_lowercase(),
+                "use initial, initial_only, no_data, when_needed, always or never",
+            ))
         }
         _ => {}
     }

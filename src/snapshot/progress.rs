@@ -45,9 +45,7 @@ impl Progress {
         let bars = (std::io::stderr().is_terminal() && !tables.is_empty()).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let total = multi.add(ProgressBar::new(total_estimated.max(1)));
-            total.set_style(style(
-                "snapshot {msg} [{bar:30}] {human_pos}/~{human_len} rows {per_sec} ETA {eta}",
-            ));
+            total.set_style(style("snapshot {msg} [{bar:30}] {human_pos}/~{human_len} rows {per_sec} ETA {eta}"));
             total.set_message(format!("0/{} tables", tables.len()));
             Bars { multi, total, tables: (0..tables.len()).map(|_| None).collect() }
         });
@@ -128,7 +126,12 @@ impl Progress {
         let elapsed = self.started.elapsed();
         self.metrics.completed(elapsed);
         let rate = self.total_rows as f64 / elapsed.as_secs_f64().max(0.001);
-        tracing::info!(rows = self.total_rows, seconds = elapsed.as_secs_f64(), rows_per_sec = rate as u64, "snapshot data read");
+        tracing::info!(
+            rows = self.total_rows,
+            seconds = elapsed.as_secs_f64(),
+            rows_per_sec = rate as u64,
+            "snapshot data read"
+        );
     }
 
     pub fn abort(&mut self) {

@@ -46,11 +46,19 @@ pub struct TableRead {
 #[derive(Debug)]
 pub enum Msg {
     /// Rows of a chunk of table `table`, in read order.
-    Rows { table: usize, rows: Vec<Vec<Value>> },
+    Rows {
+        table: usize,
+        rows: Vec<Vec<Value>>,
+    },
     /// One chunk of `table` has been read completely.
-    ChunkDone { table: usize },
+    ChunkDone {
+        table: usize,
+    },
     /// `table` was split into `count` chunks (sent after its last chunk was handed out).
-    Chunks { table: usize, count: usize },
+    Chunks {
+        table: usize,
+        count: usize,
+    },
     Failed(SnapshotError),
 }
 
@@ -236,7 +244,8 @@ async fn read_chunk(
     batch: usize,
 ) -> Result<bool, SnapshotError> {
     let table = &t.table;
-    let select_err = |e: mysql_async::Error| SnapshotError::Select { table: table.id.to_string(), message: e.to_string() };
+    let select_err =
+        |e: mysql_async::Error| SnapshotError::Select { table: table.id.to_string(), message: e.to_string() };
     let (sql, p) = chunk_sql(t, chunk);
     let mut result = conn.exec_iter(sql.as_str(), params(p)).await.map_err(select_err)?;
     let by_name: HashMap<String, usize> =
@@ -280,10 +289,7 @@ mod tests {
         let lo = vec![MyValue::Int(1), MyValue::Int(2)];
         let hi = vec![MyValue::Int(5), MyValue::Int(6)];
         let (sql, p) = range_where(&cols, Some(&lo), Some(&hi));
-        assert_eq!(
-            sql,
-            " WHERE ((`a` > ?) OR (`a` = ? AND `b` > ?)) AND ((`a` < ?) OR (`a` = ? AND `b` <= ?))"
-        );
+        assert_eq!(sql, " WHERE ((`a` > ?) OR (`a` = ? AND `b` > ?)) AND ((`a` < ?) OR (`a` = ? AND `b` <= ?))");
         assert_eq!(p.len(), 6);
         assert_eq!(range_where(&cols, None, None).0, "");
     }

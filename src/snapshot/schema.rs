@@ -71,7 +71,11 @@ pub async fn read_schema(conn: &mut Conn, tables: &[TableId]) -> Result<(Vec<Sch
         .await
         .map_err(query_err("SHOW VARIABLES".into()))?;
     let var = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
-    let set = format!("SET character_set_server={}, collation_server={}", var("character_set_server"), var("collation_server"));
+    let set = format!(
+        "SET character_set_server={}, collation_server={}",
+        var("character_set_server"),
+        var("collation_server")
+    );
     apply(&mut catalog, "", &set)?;
     events.push(SchemaEvent { database: String::new(), table: None, ddl: set, changes: Vec::new() });
     for id in tables {

@@ -160,7 +160,11 @@ impl Running {
                 }
                 return (status.code().unwrap_or(-1), self.lines.join("\n"));
             }
-            assert!(Instant::now() < deadline, "cdc-connector still running after {timeout:?}:\n{}", self.lines.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "cdc-connector still running after {timeout:?}:\n{}",
+                self.lines.join("\n")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

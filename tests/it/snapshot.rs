@@ -33,7 +33,8 @@ fn source_field<'a>(v: &'a Json, field: &str) -> &'a Json {
 
 /// Write records without the JsonConverter schemas (10x smaller: the broker is the bottleneck here).
 fn schemaless(setup: &Setup) {
-    let worker = std::fs::read_to_string(setup.worker()).unwrap().replace("schemas.enable=true", "schemas.enable=false");
+    let worker =
+        std::fs::read_to_string(setup.worker()).unwrap().replace("schemas.enable=true", "schemas.enable=false");
     std::fs::write(setup.worker(), worker).unwrap();
 }
 
@@ -129,8 +130,7 @@ fn never_streams_from_the_oldest_binlog() {
     let svc = services();
     svc.reset_with_seed();
     let prefix = unique("snapnever");
-    let setup =
-        Setup::new(&svc, &prefix, &[("snapshot.mode", "never"), ("table.include.list", "inventory.customers")]);
+    let setup = Setup::new(&svc, &prefix, &[("snapshot.mode", "never"), ("table.include.list", "inventory.customers")]);
     let running = setup.start("");
     let got = wait_for_records(&svc.kafka, &prefix, 4, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(1));
@@ -158,7 +158,14 @@ fn no_data_snapshots_the_schema_then_streams() {
     assert_eq!(ddl.len(), 6, "{ddl:?}");
     assert!(ddl[5].starts_with("CREATE TABLE `customers`"), "{ddl:?}");
     assert!(ddl[0].starts_with("SET character_set_server="));
-    assert_eq!(&ddl[1..4], ["DROP TABLE IF EXISTS `inventory`.`customers`", "DROP DATABASE IF EXISTS `inventory`", "CREATE DATABASE `inventory` CHARSET utf8mb4 COLLATE utf8mb4_general_ci"]);
+    assert_eq!(
+        &ddl[1..4],
+        [
+            "DROP TABLE IF EXISTS `inventory`.`customers`",
+            "DROP DATABASE IF EXISTS `inventory`",
+            "CREATE DATABASE `inventory` CHARSET utf8mb4 COLLATE utf8mb4_general_ci"
+        ]
+    );
     assert!(markers(&schema).iter().all(|m| m == "true"));
     let customers = data(&got, &format!("{prefix}.inventory.customers"));
     assert_eq!(ops(&customers), ["c"]);
@@ -172,14 +179,16 @@ fn initial_only_stops_after_the_snapshot_and_does_not_repeat_it() {
     let prefix = unique("snaponly");
     let setup =
         Setup::new(&svc, &prefix, &[("snapshot.mode", "initial_only"), ("table.include.list", "inventory.customers")]);
-    let (code, log) = Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(60));
+    let (code, log) =
+        Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(60));
     assert_eq!(code, 0, "{log}");
     assert!(!log.contains("binlog stream started"), "{log}");
     let customers = data(&read_topics(&svc.kafka, &prefix), &format!("{prefix}.inventory.customers"));
     assert_eq!(ops(&customers), ["r", "r", "r", "r"]);
     assert_eq!(markers(&customers), ["first", "true", "true", "last"]);
     assert_eq!(stored(&setup).expect("offset").snapshot, None);
-    let (code, log) = Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(60));
+    let (code, log) =
+        Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(60));
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("nothing to do"), "{log}");
     assert_eq!(read_topics(&svc.kafka, &prefix).len(), 4 + 6, "no new records");
@@ -222,7 +231,8 @@ fn recovery_mode_is_refused_by_name() {
     let _g = serial();
     let svc = services();
     let setup = Setup::new(&svc, &unique("snaprecov"), &[("snapshot.mode", "recovery")]);
-    let (code, log) = Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(30));
+    let (code, log) =
+        Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(30));
     assert_ne!(code, 0, "{log}");
     assert!(log.contains("snapshot.mode=recovery is not supported yet"), "{log}");
 }
@@ -276,7 +286,8 @@ fn missing_lock_privileges_are_named_and_table_locks_are_used_without_reload() {
     );
     let cfg = [("database.user", "nolock"), ("database.password", "pw"), ("table.include.list", "inventory.orders")];
     let setup = Setup::new(&svc, &unique("snapnolock"), &cfg);
-    let (code, log) = Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(30));
+    let (code, log) =
+        Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(30));
     assert_ne!(code, 0, "{log}");
     for needle in ["RELOAD", "LOCK TABLES", "snapshot.locking.mode=none", "nolock"] {
         assert!(log.contains(needle), "missing {needle:?} in:\n{log}");
