@@ -6,14 +6,15 @@
 //! semantics, kept on MariaDB too because we see its GTID event. On resume we reconnect at
 //! `pos`, skip `event` rows events and then `row` rows, so no row is lost or repeated.
 //! Offsets are written only after Kafka acknowledged every record up to the one they belong to.
+//!
+//! Schema: the catalog streaming starts with comes from `history::startup` (the schema history
+//! replayed up to a stored offset, or the server's current schema for an explicit start). Each
+//! DDL is recorded in the history (and stored) before anything after it is emitted.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use mysql_common::binlog::events::EventData;
 use tracing::info;
 
@@ -23,12 +24,14 @@ use crate::decode;
 use crate::encode::converter::Converter;
 use crate::encode::registry_client::RegistryError;
 use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
-use crate::offsets::file::FileOffsetStore;
-use crate::offsets::SourceOffset;
+use crate::history::startup::{self, OffsetOrigin, Start};
+use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
+use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 use crate::record::{self, Change, ChangeRecords, SchemaIds};
-use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
+use crate::schema::{connect_schema, table_changes, Catalog, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
+use crate::source::gtid::GtidSet;
 use crate::telemetry::Telemetry;
 
 /// Where streaming starts (`--binlog-pos`).
@@ -42,6 +45,9 @@ pub enum StartPosition {
     Earliest,
     /// An explicit file:pos.
     At(BinlogPosition),
+    /// After the transactions of a GTID set (MariaDB `0-1-61,...`; MySQL `uuid:1-5,...` is
+    /// parsed but not supported yet).
+    Gtid(GtidSet),
 }
 
 impl std::str::FromStr for StartPosition {
@@ -51,9 +57,12 @@ impl std::str::FromStr for StartPosition {
             "resume" => Ok(StartPosition::Resume),
             "latest" => Ok(StartPosition::Latest),
             "earliest" => Ok(StartPosition::Earliest),
+            other if GtidSet::looks_like(other) => {
+                GtidSet::parse(other).map(StartPosition::Gtid).map_err(|e| format!("--binlog-pos {other}: {e}"))
+            }
             other => {
                 let (file, pos) = other.rsplit_once(':').ok_or_else(|| {
-                    format!("--binlog-pos must be resume, latest, earliest or FILE:POS, not '{other}'")
+                    format!("--binlog-pos must be resume, latest, earliest, FILE:POS or a GTID set, not '{other}'")
                 })?;
                 let pos: u64 =
                     pos.parse().map_err(|_| format!("--binlog-pos {other}: '{pos}' is not a binlog position"))?;
@@ -83,8 +92,13 @@ pub struct PipelineConfig {
     /// Key and value converters (JsonConverter or AvroConverter + registry).
     pub converters: Converters,
     pub sink: SinkConfig,
-    pub offsets_file: PathBuf,
+    /// The offsets file or topic.
+    pub offsets: OffsetStorage,
     pub offset_flush_interval: Duration,
+    /// `schema.history.internal*`.
+    pub history: HistoryConfig,
+    /// `snapshot.mode` (only `recovery` and `when_needed` act here).
+    pub snapshot_mode: crate::config::SnapshotMode,
     pub heartbeat_ms: u64,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
@@ -99,8 +113,16 @@ pub enum PipelineError {
     Sink(#[from] crate::sink::kafka::SinkError),
     #[error(transparent)]
     Offsets(#[from] crate::offsets::OffsetError),
-    #[error("no stored offset for connector '{name}' (server '{prefix}') in {file}: start with --binlog-pos latest, earliest or FILE:POS first")]
-    NoOffset { name: String, prefix: String, file: String },
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    #[error("no stored offset for connector '{name}' (server '{prefix}') in the {store}: start with --binlog-pos latest, earliest, FILE:POS or a GTID set first")]
+    NoOffset { name: String, prefix: String, store: String },
+    #[error("--binlog-pos {gtids}: {why}")]
+    GtidStart { gtids: String, why: &'static str },
+    #[error(
+        "snapshot.mode=when_needed would take a new snapshot now, but this build cannot take snapshots yet: {detail}"
+    )]
+    SnapshotNeeded { detail: String },
     #[error("cannot apply DDL at {file}:{pos} (database '{db}'): {message}")]
     Ddl { file: String, pos: u64, db: String, message: String },
     #[error("cannot decode row of table {table} at {file}:{pos}: {message}")]
@@ -164,7 +186,8 @@ struct Streamer {
     value_enc: Converter,
     /// Data records of row changes.
     records: ChangeRecords,
-    store: FileOffsetStore,
+    store: OffsetStore,
+    history: SchemaHistory,
     pending: VecDeque<PendingOffset>,
     last_flush: Instant,
     // position state
@@ -204,24 +227,48 @@ pub async fn run(
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
-    let store = FileOffsetStore::open(&cfg.offsets_file)?;
-    let (begin, skip_events, skip_rows) = match &start {
+    let store = OffsetStore::open(&cfg.offsets).await?;
+    let stored = match &start {
         StartPosition::Resume => {
-            let off = store.get(&cfg.connector_name, &cfg.prefix)?.ok_or_else(|| PipelineError::NoOffset {
+            Some(store.get(&cfg.connector_name, &cfg.prefix)?.ok_or_else(|| PipelineError::NoOffset {
                 name: cfg.connector_name.clone(),
                 prefix: cfg.prefix.clone(),
-                file: cfg.offsets_file.display().to_string(),
-            })?;
+                store: cfg.offsets.describe(),
+            })?)
+        }
+        _ => None,
+    };
+    let (begin, skip_events, skip_rows) = match (&start, &stored) {
+        (StartPosition::Resume, Some(off)) => {
             (BinlogPosition { file: off.file.clone(), pos: off.pos }, off.event.unwrap_or(0), off.row.unwrap_or(0))
         }
-        StartPosition::Latest => (binlog::current_position(&mut conn, &cfg.db, &info).await?, 0, 0),
-        StartPosition::Earliest => (binlog::earliest_position(&mut conn, &cfg.db).await?, 0, 0),
-        StartPosition::At(p) => (p.clone(), 0, 0),
+        (StartPosition::Latest, _) => (binlog::current_position(&mut conn, &cfg.db, &info).await?, 0, 0),
+        (StartPosition::Gtid(set), _) => (gtid_start(set, &info)?, 0, 0),
+        (StartPosition::At(p), _) => (p.clone(), 0, 0),
+        _ => (binlog::earliest_position(&mut conn, &cfg.db).await?, 0, 0),
     };
-    let mut catalog = Catalog::default();
-    load_schemas(&mut conn, &cfg, &mut catalog).await?;
+    match &start {
+        StartPosition::Resume => check_resume_position(&mut conn, &cfg, &begin).await?,
+        StartPosition::At(p) => binlog::check_available(&mut conn, &cfg.db, p, "--binlog-pos").await?,
+        _ => {}
+    }
+    let mut history =
+        SchemaHistory::new(cfg.history.clone(), &cfg.prefix, cfg.table_filter.clone(), cfg.db_filter.clone());
+    let schema_start = match &stored {
+        Some(offset) => Start::Resume { offset, recovery: cfg.snapshot_mode == crate::config::SnapshotMode::Recovery },
+        None => Start::Explicit { latest: start == StartPosition::Latest },
+    };
+    let store_name = cfg.offsets.describe();
+    let origin = OffsetOrigin { connector: &cfg.connector_name, store: &store_name };
+    let catalog = startup::startup_catalog(&mut conn, &mut history, schema_start, origin).await?;
     info!(position = %begin, skip_events, skip_rows, tables = catalog.tables().count(), "starting binlog stream");
-    let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
+    let heartbeat_ms = cfg.heartbeat_ms.max(1000);
+    let mut source = match &start {
+        StartPosition::Gtid(set) => {
+            BinlogSource::start_at_mariadb_gtid(conn, &cfg.db, cfg.server_id, &set.to_string(), heartbeat_ms).await?
+        }
+        _ => BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, heartbeat_ms).await?,
+    };
     let sink = KafkaSink::new(cfg.sink.clone())?;
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
     let run_id = uuid::Uuid::now_v7().to_string();
@@ -237,6 +284,7 @@ pub async fn run(
         schemas: HashMap::new(),
         sink,
         store,
+        history,
         pending: VecDeque::new(),
         last_flush: Instant::now(),
         file: Arc::from(begin.file.as_str()),
@@ -284,46 +332,49 @@ pub async fn run(
     // Drain: wait for Kafka, then commit what was stored, whatever ended the loop.
     let flushed = s.sink.flush(Duration::from_secs(30)).await;
     let committed = s.maybe_flush_offsets(true);
+    let stored = s.store.close().await;
     source.close().await;
     s.cfg.telemetry.disconnected();
     result?;
     flushed?;
     committed?;
+    stored?;
     Ok(())
 }
 
-/// Load `SHOW CREATE DATABASE` / `SHOW CREATE TABLE` of every captured database into the catalog.
-async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catalog) -> Result<(), PipelineError> {
-    let err = |e: mysql_async::Error| PipelineError::LoadSchema(e.to_string());
-    let dbs: Vec<String> = conn.query("SHOW DATABASES").await.map_err(err)?;
-    for db in dbs {
-        // The filter already leaves out the built-in databases (`table.ignore.builtin`).
-        if !(cfg.db_filter)(&db, "") {
-            continue;
+/// Where a GTID start begins: MariaDB only (the stream names the file; `""` until then).
+fn gtid_start(set: &GtidSet, info: &binlog::ServerInfo) -> Result<BinlogPosition, PipelineError> {
+    let why = match set {
+        GtidSet::MariaDb(_) if info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
+        GtidSet::MariaDb(_) => "a MariaDB GTID set, but the server is MySQL",
+        GtidSet::MySql(_) => {
+            "starting from a MySQL GTID set is not supported yet; use FILE:POS (SHOW BINARY LOG STATUS)"
         }
-        let create_db: Option<(String, String)> =
-            conn.query_first(format!("SHOW CREATE DATABASE `{}`", db.replace('`', "``"))).await.map_err(err)?;
-        if let Some((_, ddl)) = create_db {
-            catalog.apply_ddl("", &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}: {e}")))?;
+    };
+    Err(PipelineError::GtidStart { gtids: set.to_string(), why })
+}
+
+/// The stored offset's binlog file must still be on the server (`SourceError::PositionPurged`
+/// otherwise, saying what to do).
+async fn check_resume_position(
+    conn: &mut mysql_async::Conn,
+    cfg: &PipelineConfig,
+    begin: &BinlogPosition,
+) -> Result<(), PipelineError> {
+    let what = format!("the stored offset of connector '{}' ({})", cfg.connector_name, cfg.offsets.describe());
+    match binlog::check_available(conn, &cfg.db, begin, &what).await {
+        Err(e @ binlog::SourceError::PositionPurged { .. })
+            if cfg.snapshot_mode == crate::config::SnapshotMode::WhenNeeded =>
+        {
+            // HOOK(when_needed): with snapshot.mode=when_needed a purged offset means "take a new
+            // snapshot, then stream from its position" instead of stopping. Connect it to the
+            // snapshot (branch `snapshot`: `snapshot::mode::decide(mode, stored, available=false)`
+            // returns `Decision::Snapshot`), log that a new snapshot is taken because the offset's
+            // binlog is gone, and drop this error.
+            Err(PipelineError::SnapshotNeeded { detail: e.to_string() })
         }
-        let tables: Vec<(String, String)> = conn
-            .query(format!("SHOW FULL TABLES FROM `{}` WHERE Table_type = 'BASE TABLE'", db.replace('`', "``")))
-            .await
-            .map_err(err)?;
-        for (table, _) in tables {
-            if !(cfg.table_filter)(&db, &table) {
-                continue;
-            }
-            let row: Option<(String, String)> = conn
-                .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
-                .await
-                .map_err(err)?;
-            if let Some((_, ddl)) = row {
-                catalog.apply_ddl(&db, &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}.{table}: {e}")))?;
-            }
-        }
+        r => r.map_err(Into::into),
     }
-    Ok(())
 }
 
 impl Streamer {
@@ -333,6 +384,7 @@ impl Streamer {
         }
         match ev {
             SourceEvent::Rotate { file, pos } => {
+                self.history.stream_position(&file, pos).await?;
                 if *self.file != *file {
                     self.file = Arc::from(file.as_str());
                     self.tx_pos = pos;
@@ -404,23 +456,20 @@ impl Streamer {
             Ok(c) => c,
             Err(e) => {
                 // Never stop on a statement that cannot touch a captured table.
-                let touches_captured = match &e {
-                    DdlError::UnknownTable { table, .. } | DdlError::Parse { table, .. } => {
-                        let (d, t) = split_table_name(table, db);
-                        (self.cfg.table_filter)(&d, &t)
+                match self.history.on_ddl_error(&e, db) {
+                    OnDdlError::Fail => {
+                        return Err(PipelineError::Ddl {
+                            file: self.file.to_string(),
+                            pos,
+                            db: db.to_string(),
+                            message: e.to_string(),
+                        })
                     }
-                    DdlError::Tokenize { .. } => true,
-                };
-                if touches_captured {
-                    return Err(PipelineError::Ddl {
-                        file: self.file.to_string(),
-                        pos,
-                        db: db.to_string(),
-                        message: e.to_string(),
-                    });
+                    OnDdlError::Skip { why } => {
+                        tracing::warn!(file = %self.file, pos, error = %e, "skipping a DDL statement: {why}");
+                        return Ok(());
+                    }
                 }
-                tracing::debug!(file = %self.file, pos, error = %e, "skipping DDL that does not touch a captured table");
-                return Ok(());
             }
         };
         for c in &changes {
@@ -429,6 +478,19 @@ impl Streamer {
                 self.schemas.remove(prev);
             }
         }
+        // In the history (stored) before anything after the statement is emitted.
+        let history_db = match (db, changes.first()) {
+            ("", Some(c)) => c.id.db.clone(),
+            _ => db.to_string(),
+        };
+        let position = SourceOffset {
+            file: self.file.to_string(),
+            pos: end_pos,
+            server_id: Some(self.server_id as u64),
+            ts_sec: Some(i64::from(ts)),
+            ..SourceOffset::default()
+        };
+        self.history.record_ddl(position, &history_db, sql, &changes).await?;
         let captured: Vec<_> =
             changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
@@ -653,20 +715,10 @@ impl Streamer {
             newest = self.pending.pop_front();
         }
         if let Some(p) = newest {
-            self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset());
-            self.store.flush()?;
+            self.store.commit(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset())?;
             self.cfg.telemetry.offsets_committed(&p.file, p.pos);
         }
         self.last_flush = Instant::now();
         Ok(())
-    }
-}
-
-/// `db.table` (or `table`, in `default_db`) as named in a DDL error.
-fn split_table_name(name: &str, default_db: &str) -> (String, String) {
-    let clean = |s: &str| s.trim_matches('`').to_string();
-    match name.split_once('.') {
-        Some((d, t)) => (clean(d), clean(t)),
-        None => (default_db.to_string(), clean(name)),
     }
 }
