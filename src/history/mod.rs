@@ -260,7 +260,7 @@ impl SchemaHistory {
         if !self.is_enabled() || !changes_schema(database, ddl) || !self.keeps(database, ddl, changes) {
             return Ok(());
         }
-        if let Some(i) = self.ahead.iter().position(|(p, d)| *p == position && d == ddl) {
+        if let Some(i) = self.ahead.iter().position(|(p, d)| same_coordinates(p, &position) && d == ddl) {
             // Recorded before the restart that re-read it.
             self.ahead.remove(i);
             return Ok(());
@@ -304,6 +304,12 @@ pub fn snapshot_position(file: &str, pos: u64, ts_sec: i64) -> SourceOffset {
         snapshot: Some("INITIAL".into()),
         ..SourceOffset::default()
     }
+}
+
+/// The same binlog coordinates (`ts_sec` aside: a binlog copied to another server keeps
+/// positions, not times).
+fn same_coordinates(a: &SourceOffset, b: &SourceOffset) -> bool {
+    (&a.file, a.pos, a.event, a.row, &a.gtids) == (&b.file, b.pos, b.event, b.row, &b.gtids)
 }
 
 /// Whether `ddl` changes a database or table definition (what Debezium records), as opposed to
