@@ -234,7 +234,7 @@ pub async fn check_available(
     what: &str,
 ) -> Result<(), SourceError> {
     let files = binlog_files(conn, opts).await?;
-    if files.iter().any(|f| *f == pos.file) {
+    if files.contains(&pos.file) {
         return Ok(());
     }
     let available = match (files.first(), files.last()) {

@@ -17,13 +17,16 @@ pub struct MariaDbGtid {
     pub seq: u64,
 }
 
+/// MySQL GTID intervals per source `(uuid, tag)`.
+pub type MySqlIntervals = BTreeMap<(String, Option<String>), Vec<(u64, u64)>>;
+
 /// A GTID set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GtidSet {
     /// MariaDB: one GTID per domain (`@@gtid_slave_pos` / `@slave_connect_state` form).
     MariaDb(Vec<MariaDbGtid>),
     /// MySQL: transaction intervals per source (`uuid` lower-case, optional tag).
-    MySql(BTreeMap<(String, Option<String>), Vec<(u64, u64)>>),
+    MySql(MySqlIntervals),
 }
 
 impl GtidSet {
@@ -119,7 +122,7 @@ fn is_uuid(s: &str) -> bool {
 }
 
 fn parse_mysql(items: &[&str]) -> Result<GtidSet, String> {
-    let mut sources: BTreeMap<(String, Option<String>), Vec<(u64, u64)>> = BTreeMap::new();
+    let mut sources = MySqlIntervals::new();
     for item in items {
         let mut parts = item.split(':').map(str::trim);
         let uuid = parts.next().unwrap_or("");
@@ -184,7 +187,7 @@ mod tests {
         assert!(GtidSet::looks_like(&format!("{U}:1-5")));
         assert!(!GtidSet::looks_like("mysql-bin.000003:817"));
         assert!(!GtidSet::looks_like("binlog-1-2:4"));
-        for bad in [format!("{U}"), format!("{U}:0"), format!("{U}:5-1"), "zz:1".to_string()] {
+        for bad in [U.to_string(), format!("{U}:0"), format!("{U}:5-1"), "zz:1".to_string()] {
             assert!(GtidSet::parse(&bad).is_err(), "{bad}");
         }
     }
