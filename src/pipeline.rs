@@ -7,34 +7,40 @@
 //! `pos`, skip `event` rows events and then `row` rows, so no row is lost or repeated.
 //! Offsets are written only after Kafka acknowledged every record up to the one they belong to.
 //!
-//! Start: an explicit `--binlog-pos latest|earliest|FILE:POS` streams from there; otherwise the
-//! stored offset and `snapshot.mode` decide (`snapshot::mode`): resume streaming, or take a snapshot
-//! (`snapshot`) whose records go through the same encode/produce path, then stream from the
-//! snapshot's position. Snapshot records' offsets carry `snapshot: "INITIAL"` until the last one.
+//! Start: an explicit `--binlog-pos latest|earliest|FILE:POS|<GTID set>` streams from there;
+//! otherwise the stored offset and `snapshot.mode` decide (`snapshot::mode`): resume streaming, or
+//! take a snapshot (`snapshot`) whose records go through the same encode/produce path, then stream
+//! from the snapshot's position. Snapshot records' offsets carry `snapshot: "INITIAL"` until the
+//! last one.
+//!
+//! Schema: the catalog streaming starts with comes from the snapshot (taken under its lock), or
+//! from `history::startup` (the schema history replayed up to a stored offset, or the server's
+//! current schema for an explicit start). Each DDL and every snapshot's schema is recorded in the
+//! history (and stored) before anything after it is emitted.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use mysql_common::binlog::events::EventData;
 use tracing::info;
 
-use crate::config::Converters;
+use crate::config::{Converters, SnapshotMode};
 use crate::connect::Value;
 use crate::decode;
 use crate::encode::converter::Converter;
 use crate::encode::registry_client::RegistryError;
 use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
-use crate::offsets::file::FileOffsetStore;
-use crate::offsets::SourceOffset;
+use crate::history::startup::{self, OffsetOrigin, Start};
+use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
+use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 use crate::record::{self, Change, ChangeRecords, SchemaIds};
-use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
+use crate::schema::{connect_schema, table_changes, Catalog, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
+use crate::source::gtid::GtidSet;
 use crate::telemetry::Telemetry;
 
 /// Where streaming starts (`--binlog-pos`).
@@ -48,6 +54,9 @@ pub enum StartPosition {
     Earliest,
     /// An explicit file:pos.
     At(BinlogPosition),
+    /// After the transactions of a GTID set (MariaDB `0-1-61,...`; MySQL `uuid:1-5,...` is
+    /// parsed but not supported yet).
+    Gtid(GtidSet),
 }
 
 impl std::str::FromStr for StartPosition {
@@ -57,9 +66,12 @@ impl std::str::FromStr for StartPosition {
             "resume" => Ok(StartPosition::Resume),
             "latest" => Ok(StartPosition::Latest),
             "earliest" => Ok(StartPosition::Earliest),
+            other if GtidSet::looks_like(other) => {
+                GtidSet::parse(other).map(StartPosition::Gtid).map_err(|e| format!("--binlog-pos {other}: {e}"))
+            }
             other => {
                 let (file, pos) = other.rsplit_once(':').ok_or_else(|| {
-                    format!("--binlog-pos must be resume, latest, earliest or FILE:POS, not '{other}'")
+                    format!("--binlog-pos must be resume, latest, earliest, FILE:POS or a GTID set, not '{other}'")
                 })?;
                 let pos: u64 =
                     pos.parse().map_err(|_| format!("--binlog-pos {other}: '{pos}' is not a binlog position"))?;
@@ -88,8 +100,11 @@ pub struct PipelineConfig {
     /// Key and value converters (JsonConverter or AvroConverter + registry).
     pub converters: Converters,
     pub sink: SinkConfig,
-    pub offsets_file: PathBuf,
+    /// The offsets file or topic.
+    pub offsets: OffsetStorage,
     pub offset_flush_interval: Duration,
+    /// `schema.history.internal*`.
+    pub history: HistoryConfig,
     pub heartbeat_ms: u64,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
@@ -108,8 +123,14 @@ pub enum PipelineError {
     Offsets(#[from] crate::offsets::OffsetError),
     #[error(transparent)]
     Snapshot(#[from] snapshot::SnapshotError),
-    #[error("no stored offset for connector '{name}' (server '{prefix}') in {file}: start without --binlog-pos to take a snapshot (snapshot.mode), or with --binlog-pos latest, earliest or FILE:POS to stream without one")]
-    NoOffset { name: String, prefix: String, file: String },
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    #[error("no stored offset for connector '{name}' (server '{prefix}') in the {store}: start without --binlog-pos to take a snapshot (snapshot.mode), or with --binlog-pos latest, earliest, FILE:POS or a GTID set to stream without one")]
+    NoOffset { name: String, prefix: String, store: String },
+    #[error("snapshot.mode=recovery rebuilds the schema history at the stored offset, but connector '{name}' (server '{prefix}') has none in the {store}: use snapshot.mode=initial to start from a snapshot")]
+    RecoveryWithoutOffset { name: String, prefix: String, store: String },
+    #[error("--binlog-pos {gtids}: {why}")]
+    GtidStart { gtids: String, why: &'static str },
     #[error("cannot apply DDL at {file}:{pos} (database '{db}'): {message}")]
     Ddl { file: String, pos: u64, db: String, message: String },
     #[error("cannot decode row of table {table} at {file}:{pos}: {message}")]
@@ -176,7 +197,8 @@ struct Streamer {
     value_enc: Converter,
     /// Data records of row changes.
     records: ChangeRecords,
-    store: FileOffsetStore,
+    store: OffsetStore,
+    history: SchemaHistory,
     pending: VecDeque<PendingOffset>,
     last_flush: Instant,
     // position state
@@ -200,9 +222,26 @@ struct Streamer {
 
 /// How streaming starts.
 enum Plan {
-    Stream { begin: BinlogPosition, skip_events: u64, skip_rows: u64 },
-    Snapshot { data: bool, stream_after: bool },
+    /// Stream from `begin` (or after the transactions of `gtid`), skipping `skip_events` rows
+    /// events and then `skip_rows` rows.
+    Stream {
+        begin: BinlogPosition,
+        skip_events: u64,
+        skip_rows: u64,
+        gtid: Option<GtidSet>,
+        schema: SchemaStart,
+    },
+    Snapshot {
+        data: bool,
+        stream_after: bool,
+    },
     Stop,
+}
+
+/// Where streaming's first catalog comes from (`history::startup::Start`, owned).
+enum SchemaStart {
+    Resume { offset: Box<SourceOffset>, recovery: bool },
+    Explicit { latest: bool },
 }
 
 /// Run the pipeline (snapshot if needed, then streaming) until the stream ends or `shutdown`
@@ -224,19 +263,26 @@ pub async fn run(
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
-    let store = FileOffsetStore::open(&cfg.offsets_file)?;
+    let store = OffsetStore::open(&cfg.offsets).await?;
     let plan = start_plan(&mut conn, &cfg, &info, &store, start.as_ref()).await?;
+    let history = SchemaHistory::new(cfg.history.clone(), &cfg.prefix, cfg.table_filter.clone(), cfg.db_filter.clone());
     let sink = KafkaSink::new(cfg.sink.clone())?;
-    let mut s = Streamer::new(cfg, sink, store, encoders);
+    let mut s = Streamer::new(cfg, sink, store, history, encoders);
     tokio::pin!(shutdown);
-    let (begin, skip_events, skip_rows) = match plan {
+    let (begin, skip_events, skip_rows, gtid) = match plan {
         Plan::Stop => {
             info!("snapshot.mode=initial_only and the snapshot is complete: nothing to do");
-            return Ok(());
+            return s.drain().await;
         }
-        Plan::Stream { begin, skip_events, skip_rows } => {
-            load_schemas(&mut conn, &s.cfg, &mut s.catalog).await?;
-            (begin, skip_events, skip_rows)
+        Plan::Stream { begin, skip_events, skip_rows, gtid, schema } => {
+            let store_name = s.cfg.offsets.describe();
+            let origin = OffsetOrigin { connector: &s.cfg.connector_name, store: &store_name };
+            let start = match &schema {
+                SchemaStart::Resume { offset, recovery } => Start::Resume { offset, recovery: *recovery },
+                SchemaStart::Explicit { latest } => Start::Explicit { latest: *latest },
+            };
+            s.catalog = startup::startup_catalog(&mut conn, &mut s.history, start, origin).await?;
+            (begin, skip_events, skip_rows, gtid)
         }
         Plan::Snapshot { data, stream_after } => {
             let opts = SnapshotOptions {
@@ -266,12 +312,18 @@ pub async fn run(
             // The first connection sat idle through the snapshot: stream on a fresh one.
             drop(conn);
             conn = binlog::connect(&s.cfg.db).await?;
-            (pos, 0, 0)
+            (pos, 0, 0, None)
         }
     };
     info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
-    let mut source =
-        BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, s.cfg.heartbeat_ms.max(1000)).await?;
+    let heartbeat_ms = s.cfg.heartbeat_ms.max(1000);
+    let mut source = match &gtid {
+        Some(set) => {
+            BinlogSource::start_at_mariadb_gtid(conn, &s.cfg.db, s.cfg.server_id, &set.to_string(), heartbeat_ms)
+                .await?
+        }
+        None => BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, heartbeat_ms).await?,
+    };
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
     s.start_at(&begin, skip_events, skip_rows);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -314,79 +366,104 @@ async fn start_plan(
     conn: &mut Conn,
     cfg: &PipelineConfig,
     info: &binlog::ServerInfo,
-    store: &FileOffsetStore,
+    store: &OffsetStore,
     start: Option<&StartPosition>,
 ) -> Result<Plan, PipelineError> {
-    let stream = |begin, skip_events, skip_rows| Plan::Stream { begin, skip_events, skip_rows };
+    let explicit = |begin, gtid, latest| Plan::Stream {
+        begin,
+        skip_events: 0,
+        skip_rows: 0,
+        gtid,
+        schema: SchemaStart::Explicit { latest },
+    };
     match start {
-        Some(StartPosition::Latest) => return Ok(stream(binlog::current_position(conn, &cfg.db, info).await?, 0, 0)),
-        Some(StartPosition::Earliest) => return Ok(stream(binlog::earliest_position(conn, &cfg.db).await?, 0, 0)),
-        Some(StartPosition::At(p)) => return Ok(stream(p.clone(), 0, 0)),
+        Some(StartPosition::Latest) => {
+            return Ok(explicit(binlog::current_position(conn, &cfg.db, info).await?, None, true))
+        }
+        Some(StartPosition::Earliest) => {
+            return Ok(explicit(binlog::earliest_position(conn, &cfg.db).await?, None, false))
+        }
+        Some(StartPosition::At(p)) => {
+            binlog::check_available(conn, &cfg.db, p, "--binlog-pos").await?;
+            return Ok(explicit(p.clone(), None, false));
+        }
+        Some(StartPosition::Gtid(set)) => return Ok(explicit(gtid_start(set, info)?, Some(set.clone()), false)),
         Some(StartPosition::Resume) | None => {}
     }
     let stored = store.get(&cfg.connector_name, &cfg.prefix)?;
-    if start.is_some() && stored.is_none() {
-        return Err(PipelineError::NoOffset {
-            name: cfg.connector_name.clone(),
-            prefix: cfg.prefix.clone(),
-            file: cfg.offsets_file.display().to_string(),
-        });
-    }
-    let available = match (&stored, cfg.snapshot.mode) {
-        (Some(o), crate::config::SnapshotMode::WhenNeeded) => {
-            binlog::binlog_files(conn, &cfg.db).await?.iter().any(|f| *f == o.file)
+    let no_offset = |recovery: bool| {
+        let (name, prefix, store) = (cfg.connector_name.clone(), cfg.prefix.clone(), cfg.offsets.describe());
+        if recovery {
+            PipelineError::RecoveryWithoutOffset { name, prefix, store }
+        } else {
+            PipelineError::NoOffset { name, prefix, store }
         }
+    };
+    if start.is_some() && stored.is_none() {
+        return Err(no_offset(false));
+    }
+    if cfg.snapshot.mode == SnapshotMode::Recovery {
+        // Rebuild the history from the server at the stored offset, then resume streaming there.
+        let offset = stored.ok_or_else(|| no_offset(true))?;
+        let begin = BinlogPosition { file: offset.file.clone(), pos: offset.pos };
+        check_resume_position(conn, cfg, &begin).await?;
+        let (skip_events, skip_rows) = (offset.event.unwrap_or(0), offset.row.unwrap_or(0));
+        let schema = SchemaStart::Resume { offset: Box::new(offset), recovery: true };
+        return Ok(Plan::Stream { begin, skip_events, skip_rows, gtid: None, schema });
+    }
+    let available = match &stored {
+        Some(o) if o.snapshot.is_none() => binlog::binlog_files(conn, &cfg.db).await?.contains(&o.file),
         _ => true,
     };
     Ok(match snapshot::mode::decide(cfg.snapshot.mode, stored, available) {
-        snapshot::mode::Decision::Resume(off) => stream(
-            BinlogPosition { file: off.file.clone(), pos: off.pos },
-            off.event.unwrap_or(0),
-            off.row.unwrap_or(0),
-        ),
-        snapshot::mode::Decision::StreamFromEarliest => stream(binlog::earliest_position(conn, &cfg.db).await?, 0, 0),
+        snapshot::mode::Decision::Resume(offset) => {
+            let begin = BinlogPosition { file: offset.file.clone(), pos: offset.pos };
+            // A purged file stops here with the error saying what to do.
+            check_resume_position(conn, cfg, &begin).await?;
+            let (skip_events, skip_rows) = (offset.event.unwrap_or(0), offset.row.unwrap_or(0));
+            let schema = SchemaStart::Resume { offset: Box::new(offset), recovery: false };
+            Plan::Stream { begin, skip_events, skip_rows, gtid: None, schema }
+        }
+        snapshot::mode::Decision::StreamFromEarliest => {
+            explicit(binlog::earliest_position(conn, &cfg.db).await?, None, false)
+        }
         snapshot::mode::Decision::Snapshot { data, stream_after } => Plan::Snapshot { data, stream_after },
         snapshot::mode::Decision::Stop => Plan::Stop,
     })
 }
 
-/// Load `SHOW CREATE DATABASE` / `SHOW CREATE TABLE` of every captured database into the catalog.
-async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catalog) -> Result<(), PipelineError> {
-    let err = |e: mysql_async::Error| PipelineError::LoadSchema(e.to_string());
-    let dbs: Vec<String> = conn.query("SHOW DATABASES").await.map_err(err)?;
-    for db in dbs {
-        // The filter already leaves out the built-in databases (`table.ignore.builtin`).
-        if !(cfg.db_filter)(&db, "") {
-            continue;
+/// Where a GTID start begins: MariaDB only (the stream names the file; `""` until then).
+fn gtid_start(set: &GtidSet, info: &binlog::ServerInfo) -> Result<BinlogPosition, PipelineError> {
+    let why = match set {
+        GtidSet::MariaDb(_) if info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
+        GtidSet::MariaDb(_) => "a MariaDB GTID set, but the server is MySQL",
+        GtidSet::MySql(_) => {
+            "starting from a MySQL GTID set is not supported yet; use FILE:POS (SHOW BINARY LOG STATUS)"
         }
-        let create_db: Option<(String, String)> =
-            conn.query_first(format!("SHOW CREATE DATABASE `{}`", db.replace('`', "``"))).await.map_err(err)?;
-        if let Some((_, ddl)) = create_db {
-            catalog.apply_ddl("", &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}: {e}")))?;
-        }
-        let tables: Vec<(String, String)> = conn
-            .query(format!("SHOW FULL TABLES FROM `{}` WHERE Table_type = 'BASE TABLE'", db.replace('`', "``")))
-            .await
-            .map_err(err)?;
-        for (table, _) in tables {
-            if !(cfg.table_filter)(&db, &table) {
-                continue;
-            }
-            let row: Option<(String, String)> = conn
-                .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
-                .await
-                .map_err(err)?;
-            if let Some((_, ddl)) = row {
-                catalog.apply_ddl(&db, &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}.{table}: {e}")))?;
-            }
-        }
-    }
-    Ok(())
+    };
+    Err(PipelineError::GtidStart { gtids: set.to_string(), why })
+}
+
+/// The stored offset's binlog file must still be on the server (`SourceError::PositionPurged`
+/// otherwise, saying what to do).
+async fn check_resume_position(
+    conn: &mut Conn,
+    cfg: &PipelineConfig,
+    begin: &BinlogPosition,
+) -> Result<(), PipelineError> {
+    let what = format!("the stored offset of connector '{}' ({})", cfg.connector_name, cfg.offsets.describe());
+    binlog::check_available(conn, &cfg.db, begin, &what).await.map_err(Into::into)
 }
 
 impl Streamer {
     /// `encoders`: key and value converters of schema-change records, then of data records.
-    fn new(cfg: PipelineConfig, sink: KafkaSink, store: FileOffsetStore, encoders: [Converter; 4]) -> Streamer {
+    fn new(
+        cfg: PipelineConfig,
+        sink: KafkaSink,
+        store: OffsetStore,
+        history: SchemaHistory,
+        encoders: [Converter; 4],
+    ) -> Streamer {
         let [key_enc, value_enc, data_key_enc, data_value_enc] = encoders;
         let run_id = uuid::Uuid::now_v7().to_string();
         let source_schema = envelope::source_schema();
@@ -401,6 +478,7 @@ impl Streamer {
             schemas: HashMap::new(),
             sink,
             store,
+            history,
             pending: VecDeque::new(),
             last_flush: Instant::now(),
             file: Arc::from(""),
@@ -429,12 +507,16 @@ impl Streamer {
         self.checking_start = skip_events > 0 || skip_rows > 0;
     }
 
-    /// Wait for Kafka, then commit what was acknowledged.
+    /// Wait for Kafka, then commit what was acknowledged and close the offset store. The last
+    /// call on a `Streamer`.
     async fn drain(&mut self) -> Result<(), PipelineError> {
         let flushed = self.sink.flush(Duration::from_secs(30)).await;
         let committed = self.maybe_flush_offsets(true);
+        let closed = self.store.close().await;
         flushed?;
-        committed
+        committed?;
+        closed?;
+        Ok(())
     }
 
     /// Take a snapshot and produce its records; returns its position, or None when `shutdown`
@@ -449,6 +531,10 @@ impl Streamer {
         self.schemas.clear();
         let pos = snap.position().clone();
         self.start_at(&pos, 0, 0);
+        // The snapshot's schema is in the history (stored) before any of its records is emitted.
+        let ts_sec = crate::history::now_ms() / 1000;
+        let position = crate::history::snapshot_position(&pos.file, pos.pos, ts_sec);
+        self.history.record_snapshot(&position, snap.schema_events()).await?;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
             tokio::select! {
@@ -472,8 +558,7 @@ impl Streamer {
             Some(_) => {}
             None => {
                 let done = self.snapshot_offset(0, false).to_offset();
-                self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &done);
-                self.store.flush()?;
+                self.store.commit(&self.cfg.connector_name, &self.cfg.prefix, &done)?;
             }
         }
         info!(position = %pos, "snapshot complete");
@@ -546,6 +631,7 @@ impl Streamer {
         }
         match ev {
             SourceEvent::Rotate { file, pos } => {
+                self.history.stream_position(&file, pos).await?;
                 if *self.file != *file {
                     self.file = Arc::from(file.as_str());
                     self.tx_pos = pos;
@@ -617,23 +703,20 @@ impl Streamer {
             Ok(c) => c,
             Err(e) => {
                 // Never stop on a statement that cannot touch a captured table.
-                let touches_captured = match &e {
-                    DdlError::UnknownTable { table, .. } | DdlError::Parse { table, .. } => {
-                        let (d, t) = split_table_name(table, db);
-                        (self.cfg.table_filter)(&d, &t)
+                match self.history.on_ddl_error(&e, db) {
+                    OnDdlError::Fail => {
+                        return Err(PipelineError::Ddl {
+                            file: self.file.to_string(),
+                            pos,
+                            db: db.to_string(),
+                            message: e.to_string(),
+                        })
                     }
-                    DdlError::Tokenize { .. } => true,
-                };
-                if touches_captured {
-                    return Err(PipelineError::Ddl {
-                        file: self.file.to_string(),
-                        pos,
-                        db: db.to_string(),
-                        message: e.to_string(),
-                    });
+                    OnDdlError::Skip { why } => {
+                        tracing::warn!(file = %self.file, pos, error = %e, "skipping a DDL statement: {why}");
+                        return Ok(());
+                    }
                 }
-                tracing::debug!(file = %self.file, pos, error = %e, "skipping DDL that does not touch a captured table");
-                return Ok(());
             }
         };
         for c in &changes {
@@ -642,6 +725,19 @@ impl Streamer {
                 self.schemas.remove(prev);
             }
         }
+        // In the history (stored) before anything after the statement is emitted.
+        let history_db = match (db, changes.first()) {
+            ("", Some(c)) => c.id.db.clone(),
+            _ => db.to_string(),
+        };
+        let position = SourceOffset {
+            file: self.file.to_string(),
+            pos: end_pos,
+            server_id: Some(self.server_id as u64),
+            ts_sec: Some(i64::from(ts)),
+            ..SourceOffset::default()
+        };
+        self.history.record_ddl(position, &history_db, sql, &changes).await?;
         let captured: Vec<_> =
             changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
@@ -891,20 +987,10 @@ impl Streamer {
             newest = self.pending.pop_front();
         }
         if let Some(p) = newest {
-            self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset());
-            self.store.flush()?;
+            self.store.commit(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset())?;
             self.cfg.telemetry.offsets_committed(&p.file, p.pos);
         }
         self.last_flush = Instant::now();
         Ok(())
-    }
-}
-
-/// `db.table` (or `table`, in `default_db`) as named in a DDL error.
-fn split_table_name(name: &str, default_db: &str) -> (String, String) {
-    let clean = |s: &str| s.trim_matches('`').to_string();
-    match name.split_once('.') {
-        Some((d, t)) => (clean(d), clean(t)),
-        None => (default_db.to_string(), clean(name)),
     }
 }

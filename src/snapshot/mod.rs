@@ -249,6 +249,11 @@ impl Snapshot {
         ))
     }
 
+    /// The schema statements [`Snapshot::next`] yields first (for the schema history).
+    pub fn schema_events(&mut self) -> &[SchemaEvent] {
+        self.schema.make_contiguous()
+    }
+
     /// The binlog position every snapshot record carries; streaming starts there.
     pub fn position(&self) -> &BinlogPosition {
         &self.position

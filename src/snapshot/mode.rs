@@ -8,11 +8,12 @@
 //! | `when_needed` | snapshot, then stream | resume; snapshot again when the offset's binlog file is gone |
 //! | `always` | snapshot, then stream | snapshot again, then stream |
 //! | `never` | stream from the oldest binlog | resume streaming |
+//! | `recovery` | error (nothing to recover) | rebuild the schema history from the server, resume streaming |
 //!
 //! An interrupted snapshot (offset still carrying `snapshot`) is taken again from the start, as
-//! Debezium does. `recovery` (rebuild the schema history), `configuration_based` and `custom` are
-//! rejected with an error naming `snapshot.mode`, and so are the locking modes other than `minimal`
-//! and `none`. An explicit `--binlog-pos latest|earliest|FILE:POS` bypasses all of this (streaming
+//! Debezium does. `recovery` is decided by the pipeline before [`decide`] (it needs no snapshot).
+//! `configuration_based` and `custom` are rejected with an error naming `snapshot.mode`, and so
+//! are the locking modes other than `minimal` and `none`. An explicit `--binlog-pos latest|earliest|FILE:POS` bypasses all of this (streaming
 //! only); `--binlog-pos resume` is this table with "no stored offset" being an error.
 
 use crate::config::{SnapshotConfig, SnapshotLockingMode, SnapshotMode};
@@ -41,13 +42,6 @@ pub fn validate(config: &SnapshotConfig) -> Result<(), SnapshotError> {
         why,
     };
     match config.mode {
-        SnapshotMode::Recovery => {
-            return Err(unsupported(
-                "snapshot.mode",
-                "recovery",
-                "it rebuilds the schema history, which is not built yet; use initial, no_data or when_needed",
-            ))
-        }
         SnapshotMode::ConfigurationBased | SnapshotMode::Custom => {
             return Err(unsupported(
                 "snapshot.mode",
@@ -134,7 +128,7 @@ mod tests {
     #[test]
     fn unsupported_settings_name_the_property() {
         let mut c = crate::config::SnapshotConfig {
-            mode: SnapshotMode::Recovery,
+            mode: SnapshotMode::Custom,
             locking_mode: SnapshotLockingMode::Minimal,
             fetch_size: None,
             include_collection_list: Default::default(),
@@ -143,7 +137,7 @@ mod tests {
             delay_ms: 0,
         };
         let e = validate(&c).unwrap_err().to_string();
-        assert!(e.contains("snapshot.mode=recovery") && e.contains("not supported yet"), "{e}");
+        assert!(e.contains("snapshot.mode=custom") && e.contains("not supported yet"), "{e}");
         c.mode = SnapshotMode::Initial;
         c.locking_mode = SnapshotLockingMode::Extended;
         let e = validate(&c).unwrap_err().to_string();

@@ -83,7 +83,7 @@ impl Progress {
             if self.total_rows > self.total_estimated {
                 b.total.set_length(self.total_rows);
             }
-        } else if self.total_rows % 1024 == 0 && self.last_log.elapsed() >= LOG_EVERY {
+        } else if self.total_rows.is_multiple_of(1024) && self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(0.001);
             let rate = self.total_rows as f64 / secs;

@@ -1,1 +1,2 @@
 pub mod binlog;
+pub mod gtid;

@@ -56,6 +56,57 @@ impl Setup {
         std::fs::write(self.worker(), text).expect("write worker");
     }
 
+    /// Keep offsets in the Kafka topic `topic` (Connect's `offset.storage.topic`, 25 partitions)
+    /// instead of the offsets file.
+    pub fn use_offsets_topic(&self, topic: &str) {
+        let text = std::fs::read_to_string(self.worker()).expect("read worker");
+        let text: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with("offset.storage.file.filename="))
+            .map(str::to_string)
+            .chain([format!("offset.storage.topic={topic}"), "offset.storage.replication.factor=1".to_string()])
+            .collect();
+        std::fs::write(self.worker(), text.join("\n") + "\n").expect("write worker");
+    }
+
+    /// Set (or with `None` remove) a property of the connector config.
+    pub fn set_connector_property(&self, key: &str, value: Option<&str>) {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.connector()).expect("read connector")).expect("connector json");
+        let config = json["config"].as_object_mut().expect("config object");
+        match value {
+            Some(v) => config.insert(key.to_string(), v.into()),
+            None => config.remove(key),
+        };
+        std::fs::write(self.connector(), serde_json::to_vec_pretty(&json).unwrap()).expect("write connector");
+    }
+
+    /// Keep the schema history in [`Self::history_file`] (FileSchemaHistory).
+    pub fn use_file_history(&self) {
+        self.set_connector_property(
+            "schema.history.internal",
+            Some("io.debezium.storage.file.history.FileSchemaHistory"),
+        );
+        let path = self.history_file().display().to_string();
+        self.set_connector_property("schema.history.internal.file.filename", Some(&path));
+    }
+
+    /// Keep the schema history in the Kafka topic `topic` (KafkaSchemaHistory).
+    pub fn use_kafka_history(&self, kafka: &str, topic: &str) {
+        self.set_connector_property("schema.history.internal.kafka.topic", Some(topic));
+        self.set_connector_property("schema.history.internal.kafka.bootstrap.servers", Some(kafka));
+    }
+
+    pub fn history_file(&self) -> PathBuf {
+        self.dir.path().join("history.dat")
+    }
+
+    /// Run the connector until it exits by itself (a start-up error); returns (exit code, output).
+    pub fn run_failing(&self, binlog_pos: &str) -> (i32, String) {
+        let (w, c) = (self.worker().display().to_string(), self.connector().display().to_string());
+        run_to_end(&["--worker", &w, "--connector", &c, "--binlog-pos", binlog_pos], Duration::from_secs(60))
+    }
+
     pub fn worker(&self) -> PathBuf {
         self.dir.path().join("worker.properties")
     }

@@ -7,6 +7,8 @@ mod bad_input;
 mod connector;
 mod fixtures;
 mod golden;
+mod history;
+mod offsets_topic;
 mod parity;
 mod partitioning;
 mod poller;

@@ -64,6 +64,20 @@ impl Services {
         );
     }
 
+    /// The first column of the first row of a query, as text (`mariadb -N -B`).
+    pub fn query(&self, sql: &str) -> String {
+        let out = self.client().arg("-N").arg("-B").arg("-e").arg(sql).output().expect("mariadb client");
+        assert!(out.status.success(), "query failed: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split('\t')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Run a SQL file as root.
     pub fn sql_file(&self, path: &Path) {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));

@@ -106,7 +106,7 @@ fn data(records: &[Consumed], topic: &str) -> Vec<Json> {
 }
 
 fn ops(records: &[Json]) -> Vec<String> {
-    records.iter().map(|v| payload(&v)["op"].as_str().unwrap_or_default().to_string()).collect()
+    records.iter().map(|v| payload(v)["op"].as_str().unwrap_or_default().to_string()).collect()
 }
 
 fn markers(records: &[Json]) -> Vec<String> {
@@ -154,7 +154,7 @@ fn no_data_snapshots_the_schema_then_streams() {
     let got = wait_for_records(&svc.kafka, &prefix, 7, Duration::from_secs(30));
     running.stop();
     let schema = data(&got, &prefix);
-    let ddl: Vec<&str> = schema.iter().map(|v| payload(&v)["ddl"].as_str().unwrap()).collect();
+    let ddl: Vec<&str> = schema.iter().map(|v| payload(v)["ddl"].as_str().unwrap()).collect();
     assert_eq!(ddl.len(), 6, "{ddl:?}");
     assert!(ddl[5].starts_with("CREATE TABLE `customers`"), "{ddl:?}");
     assert!(ddl[0].starts_with("SET character_set_server="));
@@ -323,8 +323,8 @@ fn create_bulk_tables(svc: &crate::services::Services, rows: u64) {
 /// Snapshot records of one topic: normalised after-images (ts fields blanked) → count.
 fn image_counts(records: &[Json]) -> HashMap<String, usize> {
     let mut m = HashMap::new();
-    for v in records.iter().filter(|v| payload(&v)["op"] == "r") {
-        *m.entry(golden::normalize_ts(&payload(&v)["after"].to_string())).or_default() += 1;
+    for v in records.iter().filter(|v| payload(v)["op"] == "r") {
+        *m.entry(golden::normalize_ts(&payload(v)["after"].to_string())).or_default() += 1;
     }
     m
 }
@@ -368,13 +368,13 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     for table in ["big", "comp", "nokey"] {
         let a = data(&one, &format!("{single}.snapbulk.{table}"));
         let b = data(&four, &format!("{parallel}.snapbulk.{table}"));
-        let mut b_snapshot: Vec<Json> = b.iter().filter(|v| payload(&v)["op"] == "r").cloned().collect();
+        let mut b_snapshot: Vec<Json> = b.iter().filter(|v| payload(v)["op"] == "r").cloned().collect();
         if table == "big" {
-            b_snapshot.retain(|v| payload(&v)["after"]["id"].as_i64().unwrap() <= 7_000);
+            b_snapshot.retain(|v| payload(v)["after"]["id"].as_i64().unwrap() <= 7_000);
         }
         assert_eq!(image_counts(&a), image_counts(&b_snapshot), "snapbulk.{table}: the same rows");
         // Markers: one first-of-table, one last-of-table, in that order around the table's records.
-        let m = markers(&b.iter().filter(|v| payload(&v)["op"] == "r").cloned().collect::<Vec<_>>());
+        let m = markers(&b.iter().filter(|v| payload(v)["op"] == "r").cloned().collect::<Vec<_>>());
         let firsts = m.iter().filter(|x| x.starts_with("first")).count();
         let lasts = m.iter().filter(|x| x.starts_with("last")).count();
         assert_eq!((firsts, lasts), (1, 1), "snapbulk.{table} markers");
@@ -385,7 +385,7 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
 
     // Within each 2048-key chunk of `big` (7k rows, 4 readers: the minimum chunk) the records are in key order.
     let big = data(&four, &format!("{parallel}.snapbulk.big"));
-    let snap_ids: Vec<i64> = ids(&big.iter().filter(|v| payload(&v)["op"] == "r").cloned().collect::<Vec<_>>());
+    let snap_ids: Vec<i64> = ids(&big.iter().filter(|v| payload(v)["op"] == "r").cloned().collect::<Vec<_>>());
     let mut by_chunk: HashMap<i64, Vec<i64>> = HashMap::new();
     for id in snap_ids.iter().filter(|id| **id <= 7_000) {
         by_chunk.entry((id - 1) / 2048).or_default().push(*id);
@@ -400,9 +400,9 @@ fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap
     // Every row inserted around the snapshot appears exactly once: in the snapshot or in the stream.
     let mut seen: HashMap<i64, Vec<String>> = HashMap::new();
     for v in &big {
-        let id = payload(&v)["after"]["id"].as_i64().unwrap();
+        let id = payload(v)["after"]["id"].as_i64().unwrap();
         if id > 7_000 {
-            seen.entry(id).or_default().push(payload(&v)["op"].as_str().unwrap().to_string());
+            seen.entry(id).or_default().push(payload(v)["op"].as_str().unwrap().to_string());
         }
     }
     let missing: Vec<i64> = (7_001..=7_100).filter(|id| !seen.contains_key(id)).collect();
