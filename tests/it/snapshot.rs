@@ -50,6 +50,9 @@ fn wait_snapshot_done(setup: &Setup, timeout: Duration) -> SourceOffset {
     }
 }
 
+/// Full parity with the golden `main` run: seed, snapshot (`snapshot.mode=initial`), stream
+/// workload; offsets in Connect's offsets topic and the history in a Kafka topic, as a distributed
+/// Connect worker keeps them. Records, every committed offset and the history are compared.
 #[test]
 fn snapshot_and_stream_match_debezium_golden() {
     let _g = serial();
@@ -57,14 +60,18 @@ fn snapshot_and_stream_match_debezium_golden() {
     svc.reset_with_seed();
     let prefix = unique("snapgold");
     let setup = Setup::new(&svc, &prefix, &[]);
-    let running = setup.start("");
-    // After the snapshot the stored offset is the golden offset of the last snapshot record.
-    let after_snapshot = wait_snapshot_done(&setup, Duration::from_secs(30));
-    assert_eq!((after_snapshot.file.as_str(), after_snapshot.pos), ("mysql-bin.000001", 19119));
-    assert_eq!((after_snapshot.row, after_snapshot.event, after_snapshot.server_id), (None, None, None));
-    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
+    let (offsets_topic, history_topic) = (format!("{prefix}-offsets"), format!("{prefix}-history"));
+    setup.use_offsets_topic(&offsets_topic);
+    setup.use_kafka_history(&svc.kafka, &history_topic);
     let golden = golden::load("main");
     assert_eq!(golden.len(), 127);
+    let in_snapshot =
+        |g: &&golden::GoldenRecord| g.value.as_deref().is_some_and(|v| !v.contains(r#""snapshot":"false""#));
+    let snapshot_records = golden.iter().filter(in_snapshot).count();
+    let running = setup.start("");
+    let got = wait_for_records(&svc.kafka, &prefix, snapshot_records, Duration::from_secs(60));
+    assert_eq!(got.len(), snapshot_records, "snapshot records");
+    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
     let ours = wait_for_records(&svc.kafka, &prefix, golden.len(), Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
     running.stop();
@@ -72,17 +79,54 @@ fn snapshot_and_stream_match_debezium_golden() {
     let diffs = golden::compare(&golden, &ours, &prefix);
     assert!(diffs.is_empty(), "{} differences from Debezium's golden output:\n{}", diffs.len(), diffs.join("\n"));
     assert_eq!(ours.len(), golden.len(), "record count");
-    // The last committed offset has Debezium's form and names the same last row. Its `pos` is the
-    // start of that row's transaction (MySQL semantics, kept on MariaDB: see DESIGN.md), where
-    // Debezium on MariaDB stores the end of the rows event.
-    let last = stored(&setup).expect("offset stored");
-    let golden_last = golden_committed().pop().expect("golden commits");
+
+    // Every committed offset, in commit order (one key, so one partition of the offsets topic).
+    let commits = read_topics(&svc.kafka, &offsets_topic);
+    let key = format!(r#"["{}",{{"server":"{prefix}"}}]"#, setup.name);
+    assert!(commits.iter().all(|c| c.key.as_deref() == Some(key.as_bytes())), "Connect's key {key}");
+    let commits: Vec<SourceOffset> =
+        commits.iter().map(|c| SourceOffset::from_json(c.value.as_deref().expect("offset value")).unwrap()).collect();
+    let golden_commits = golden_committed();
+    // During the snapshot: Debezium's first commit, `{ts_sec, file, pos, snapshot: INITIAL}`.
+    let during: Vec<&SourceOffset> = commits.iter().filter(|o| o.snapshot.is_some()).collect();
+    assert!(!during.is_empty(), "offsets committed during the snapshot: {commits:?}");
+    for o in &during {
+        assert_eq!(without_ts(o), without_ts(&golden_commits[0]), "snapshot offset");
+        assert!(o.ts_sec.is_some());
+    }
+    let first_after = commits.iter().position(|o| o.snapshot.is_none()).expect("offsets after the snapshot");
+    assert!(commits[first_after..].iter().all(|o| o.snapshot.is_none()), "snapshot offsets after the snapshot ended");
+    // After it: the snapshot position without `snapshot` (Debezium's last snapshot record), then
+    // streaming offsets of the golden's form.
+    assert_eq!((commits[first_after].file.as_str(), commits[first_after].pos), ("mysql-bin.000001", 19119));
+    for o in &commits[first_after..] {
+        assert!(o.ts_sec.is_some() && o.file == "mysql-bin.000001", "{o:?}");
+        assert!(o.gtids.is_none() && o.snapshot_completed.is_none(), "{o:?}");
+    }
+    // The last one names the same last row as Debezium's. Its `pos` is the start of that row's
+    // transaction (MySQL semantics, kept on MariaDB: see DESIGN.md), where Debezium on MariaDB
+    // stores the end of the rows event.
+    let last = commits.last().unwrap();
+    let golden_last = golden_commits.last().unwrap();
     assert_eq!(
-        SourceOffset { pos: 0, ..without_ts(&last) },
-        SourceOffset { pos: 0, ..without_ts(&golden_last) },
+        SourceOffset { pos: 0, ..without_ts(last) },
+        SourceOffset { pos: 0, ..without_ts(golden_last) },
         "{last:?} vs {golden_last:?}"
     );
     assert!(last.pos < golden_last.pos && last.pos > 38_000, "{last:?}");
+
+    // The history topic holds Debezium's history: the snapshot's statements at the snapshot
+    // position, then the streamed DDL.
+    let history = read_topics(&svc.kafka, &history_topic);
+    let golden_history: Vec<Json> = crate::history::golden_history(&prefix)
+        .lines()
+        .map(|l| crate::history::normalize_history(serde_json::from_str(l).unwrap()))
+        .collect();
+    let history: Vec<Json> = history.iter().map(|r| crate::history::normalize_history(value(r).unwrap())).collect();
+    assert_eq!(history.len(), golden_history.len(), "history record count");
+    for (i, (o, g)) in history.iter().zip(&golden_history).enumerate() {
+        assert_eq!(o.to_string(), g.to_string(), "history record {i}");
+    }
 }
 
 /// `main.committed-offsets.jsonl` values.
@@ -226,15 +270,17 @@ fn always_snapshots_at_every_start_and_when_needed_when_the_binlog_is_gone() {
     assert_eq!(count_r(&prefix), 8, "a new snapshot after the purge");
 }
 
+/// `snapshot.mode=recovery` rebuilds the history at a stored offset; without one there is nothing
+/// to recover and the error says how to start.
 #[test]
-fn recovery_mode_is_refused_by_name() {
+fn recovery_mode_without_an_offset_says_how_to_start() {
     let _g = serial();
     let svc = services();
     let setup = Setup::new(&svc, &unique("snaprecov"), &[("snapshot.mode", "recovery")]);
     let (code, log) =
         Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]).wait_exit(Duration::from_secs(30));
     assert_ne!(code, 0, "{log}");
-    assert!(log.contains("snapshot.mode=recovery is not supported yet"), "{log}");
+    assert!(log.contains("snapshot.mode=recovery") && log.contains("snapshot.mode=initial"), "{log}");
 }
 
 #[test]
