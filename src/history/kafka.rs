@@ -2,9 +2,12 @@
 //! on `schema.history.internal.kafka.bootstrap.servers`): one partition, records with a null key
 //! and the pretty-printed record JSON as value, in order.
 //!
-//! The topic is created when first written, as Debezium creates it: 1 partition, the broker's
-//! default replication factor, `cleanup.policy=delete`, `retention.ms=-1`, `retention.bytes=-1`
-//! (never compacted, never expired: every record is needed to rebuild the schema). An existing
+//! The topic is created when first written, exactly as Debezium creates it: 1 partition, the
+//! broker's default replication factor, `cleanup.policy=delete`, `retention.ms=9223372036854775807`
+//! (Java's `Long.MAX_VALUE`), `retention.bytes=-1` (never compacted, never expired: every record is
+//! needed to rebuild the schema). Not `retention.ms=-1`: Kafka reads it as "forever" too, but tansu
+//! 0.6.0's retention job deletes every record of such a topic (it keeps a record while
+//! `now - timestamp <= retention.ms`), at start-up and every 10 minutes. An existing
 //! topic with more than one partition is refused (records would lose their order). Each write
 //! waits for Kafka's acknowledgement before it counts. Reading takes every record up to the end
 //! the partition had when reading began; null values are skipped with a warning (as Debezium
@@ -17,6 +20,9 @@ use super::HistoryError;
 use crate::sink::topics::{self, KafkaClient, TopicError, TopicSpec};
 
 const PROPERTY: &str = "schema.history.internal.kafka.topic";
+
+/// `retention.ms` of a new history topic: Debezium's `RETENTION_MS_MAX` (`Long.MAX_VALUE`).
+pub const RETENTION_MS: &str = "9223372036854775807";
 
 /// The history topic.
 pub struct KafkaHistory {
@@ -79,7 +85,7 @@ impl KafkaHistory {
             let spec = TopicSpec {
                 partitions: 1,
                 replication_factor: -1,
-                configs: &[("cleanup.policy", "delete"), ("retention.ms", "-1"), ("retention.bytes", "-1")],
+                configs: &[("cleanup.policy", "delete"), ("retention.ms", RETENTION_MS), ("retention.bytes", "-1")],
             };
             if self.client.create(&self.topic, &spec).await.map_err(kafka_err)? {
                 tracing::info!(topic = %self.topic, "created the schema history topic ({PROPERTY})");
