@@ -5,6 +5,7 @@
 mod avro;
 mod bad_input;
 mod connector;
+mod debezium_from_ours;
 mod fixtures;
 mod golden;
 mod history;
