@@ -1,10 +1,11 @@
 //! Wiring of the streaming pipeline: binlog source → schema → decode → envelope → encode →
 //! Kafka → offsets. No format logic lives here; each step is a call into its module.
 //!
-//! Positions: a record's offset is `{file, pos: <start of its transaction>, event: <rows events
-//! of the transaction already completed>, row: <rows of the current event emitted>}` — MySQL
-//! semantics, kept on MariaDB too because we see its GTID event. On resume we reconnect at
-//! `pos`, skip `event` rows events and then `row` rows, so no row is lost or repeated.
+//! Positions: a record's offset is `{file, pos, event, row}` as Debezium writes it — on MySQL
+//! `pos` is the transaction's BEGIN and `event` the binlog events since; on MariaDB `pos` is the
+//! start of the row's statement so that Debezium, which ignores `event` there, resumes exactly too
+//! (`source::restart` has the rules, for writing and for reading a stored offset). On resume we
+//! reconnect at `pos`, skip `event` events and then `row` rows, so no row is lost or repeated.
 //! Offsets are written only after Kafka acknowledged every record up to the one they belong to.
 //!
 //! Start: an explicit `--binlog-pos latest|earliest|FILE:POS|<GTID set>` streams from there;
@@ -41,6 +42,7 @@ use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
 use crate::source::gtid::GtidSet;
+use crate::source::restart::{self, Restart};
 use crate::telemetry::Telemetry;
 
 /// Where streaming starts (`--binlog-pos`).
@@ -203,17 +205,11 @@ struct Streamer {
     last_flush: Instant,
     // position state
     file: Arc<str>,
-    tx_pos: u64,
-    tx_events: u64,
-    /// Inside a BEGIN/GTID … COMMIT/XID transaction.
-    in_tx: bool,
+    /// Restart point in `file` (offsets) and what a stored offset still skips.
+    restart: Restart,
     gtid: Option<String>,
     /// Id of the server that wrote the current event (`source.server_id`).
     server_id: i64,
-    skip_events: u64,
-    skip_rows: u64,
-    /// Until the first transaction-level event after start has been seen.
-    checking_start: bool,
     // scratch buffers reused across records
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
@@ -222,8 +218,8 @@ struct Streamer {
 
 /// How streaming starts.
 enum Plan {
-    /// Stream from `begin` (or after the transactions of `gtid`), skipping `skip_events` rows
-    /// events and then `skip_rows` rows.
+    /// Stream from `begin` (or after the transactions of `gtid`); `skip_events` and `skip_rows` are
+    /// the stored offset's `event` and `row` (read by `source::restart`).
     Stream {
         begin: BinlogPosition,
         skip_events: u64,
@@ -267,7 +263,7 @@ pub async fn run(
     let plan = start_plan(&mut conn, &cfg, &info, &store, start.as_ref()).await?;
     let history = SchemaHistory::new(cfg.history.clone(), &cfg.prefix, cfg.table_filter.clone(), cfg.db_filter.clone());
     let sink = KafkaSink::new(cfg.sink.clone())?;
-    let mut s = Streamer::new(cfg, sink, store, history, encoders);
+    let mut s = Streamer::new(cfg, sink, store, history, encoders, info.is_mariadb);
     tokio::pin!(shutdown);
     let (begin, skip_events, skip_rows, gtid) = match plan {
         Plan::Stop => {
@@ -332,7 +328,7 @@ pub async fn run(
             biased;
             _ = &mut shutdown => break Ok(()),
             _ = tick.tick() => {
-                s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.tx_pos);
+                s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.restart.pos());
                 if let Err(e) = s.maybe_flush_offsets(false) { break Err(e); }
             }
             ev = source.next(&s.cfg.db.user) => {
@@ -463,6 +459,7 @@ impl Streamer {
         store: OffsetStore,
         history: SchemaHistory,
         encoders: [Converter; 4],
+        mariadb: bool,
     ) -> Streamer {
         let [key_enc, value_enc, data_key_enc, data_value_enc] = encoders;
         let run_id = uuid::Uuid::now_v7().to_string();
@@ -482,14 +479,9 @@ impl Streamer {
             pending: VecDeque::new(),
             last_flush: Instant::now(),
             file: Arc::from(""),
-            tx_pos: 0,
-            tx_events: 0,
-            in_tx: false,
+            restart: Restart::new(mariadb),
             gtid: None,
             server_id: 0,
-            skip_events: 0,
-            skip_rows: 0,
-            checking_start: false,
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             scratch: Vec::new(),
@@ -497,14 +489,10 @@ impl Streamer {
         }
     }
 
-    /// Streaming starts at `begin`, skipping `skip_events` rows events and then `skip_rows` rows.
-    fn start_at(&mut self, begin: &BinlogPosition, skip_events: u64, skip_rows: u64) {
+    /// Streaming starts at `begin`; `event` and `row` of the stored offset say what to skip.
+    fn start_at(&mut self, begin: &BinlogPosition, event: u64, row: u64) {
         self.file = Arc::from(begin.file.as_str());
-        self.tx_pos = begin.pos;
-        self.tx_events = 0;
-        self.skip_events = skip_events;
-        self.skip_rows = skip_rows;
-        self.checking_start = skip_events > 0 || skip_rows > 0;
+        self.restart.start(begin.pos, Some(event), Some(row));
     }
 
     /// Wait for Kafka, then commit what was acknowledged and close the offset store. The last
@@ -570,7 +558,7 @@ impl Streamer {
         PendingOffset {
             seq,
             file: self.file.clone(),
-            pos: self.tx_pos,
+            pos: self.restart.pos(),
             event: 0,
             row: 0,
             server_id: 0,
@@ -589,7 +577,7 @@ impl Streamer {
             server_id: 0,
             gtid: None,
             file: &self.file,
-            pos: self.tx_pos as i64,
+            pos: self.restart.pos() as i64,
             row: 0,
             thread: None,
             query: None,
@@ -607,95 +595,56 @@ impl Streamer {
             Some(t) => format!("{}.{t}", ev.database),
             None => ev.database.clone(),
         };
-        let seq = self.emit_schema_change(source, &ev.database, &ev.ddl, &ev.changes, &what, self.tx_pos).await?;
+        let seq =
+            self.emit_schema_change(source, &ev.database, &ev.ddl, &ev.changes, &what, self.restart.pos()).await?;
         self.pending.push_back(self.snapshot_offset(seq, true));
         Ok(())
     }
 
     async fn emit_snapshot_row(&mut self, row: snapshot::SnapshotRow) -> Result<(), PipelineError> {
         let id = &row.table.id;
-        let (schemas, ids) = self.table_schemas(id, self.tx_pos).await?;
+        let (schemas, ids) = self.table_schemas(id, self.restart.pos()).await?;
         let source = self.snapshot_source(row.ts_ms, row.marker.as_str(), &id.db, Some(&id.table));
         let key = schemas.key_value(&row.values);
         let after = (key, Some(Value::Struct(row.values)));
         let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after };
-        if let Some(seq) = self.emit_change(change, source, id, self.tx_pos).await? {
+        if let Some(seq) = self.emit_change(change, source, id, self.restart.pos()).await? {
             self.pending.push_back(self.snapshot_offset(seq, row.marker != Marker::Last));
         }
         Ok(())
     }
 
     async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
-        if self.checking_start {
-            self.check_start(&ev);
-        }
+        let kind = restart::Kind::from(&ev);
+        let step = self.restart.before(kind);
         match ev {
             SourceEvent::Rotate { file, pos } => {
                 self.history.stream_position(&file, pos).await?;
                 if *self.file != *file {
                     self.file = Arc::from(file.as_str());
-                    self.tx_pos = pos;
-                    self.tx_events = 0;
+                    self.restart.new_file(pos);
                 }
             }
-            SourceEvent::Begin { pos, gtid, standalone } => {
-                self.tx_pos = pos;
-                self.tx_events = 0;
-                self.in_tx = !standalone;
+            SourceEvent::Begin { gtid, .. } => {
                 // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's GTID
                 // event); `source.gtid` stays null there so output matches it byte for byte.
                 self.gtid = gtid.filter(|g| g.contains(':'));
             }
-            SourceEvent::Commit { end_pos } => {
-                self.cfg.telemetry.transaction_committed();
-                self.in_tx = false;
-                self.tx_pos = end_pos;
-                self.tx_events = 0;
-                self.skip_events = 0;
-                self.skip_rows = 0;
-            }
+            SourceEvent::Commit { .. } => self.cfg.telemetry.transaction_committed(),
             SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
                 self.server_id = server_id as i64;
                 self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
-                // A statement outside a transaction (DDL) is complete once read; one inside a
-                // transaction (e.g. SAVEPOINT) leaves the restart position at the transaction start.
-                if !self.in_tx {
-                    self.tx_pos = end_pos;
-                    self.tx_events = 0;
-                }
             }
             SourceEvent::Rows { pos, ts, server_id, event, .. } => {
                 self.server_id = server_id as i64;
-                self.handle_rows(pos, ts, &event, source).await?;
-                self.tx_events += 1;
+                if let restart::Step::Emit { skip_rows } = step {
+                    self.handle_rows(pos, ts, &event, source, skip_rows).await?;
+                }
             }
             SourceEvent::TableMap { .. } | SourceEvent::Other { .. } => {}
         }
+        self.restart.after(kind);
         Ok(())
-    }
-
-    /// Our offsets point at a transaction start, and `event`/`row` count from there. Debezium's
-    /// MySQL connector on MariaDB never sees a transaction start and stores the end of the rows
-    /// event with the number of its rows already emitted: resuming from such an offset must not
-    /// skip rows of the event that follows, so the skip counts are dropped.
-    fn check_start(&mut self, ev: &SourceEvent) {
-        match ev {
-            SourceEvent::Rotate { .. } | SourceEvent::Other { .. } => {}
-            SourceEvent::Begin { .. } => self.checking_start = false,
-            _ => {
-                self.checking_start = false;
-                tracing::warn!(
-                    file = %self.file,
-                    pos = self.tx_pos,
-                    skip_events = self.skip_events,
-                    skip_rows = self.skip_rows,
-                    "the stored offset does not point at a transaction start (a Debezium offset written on MariaDB); \
-                     resuming after the event it names"
-                );
-                self.skip_events = 0;
-                self.skip_rows = 0;
-            }
-        }
     }
 
     async fn handle_ddl(&mut self, pos: u64, end_pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
@@ -763,7 +712,7 @@ impl Streamer {
         let what = format!("schema change of {first}");
         let seq = self.emit_schema_change(source, &database, sql, &captured, &what, pos).await?;
         // A restart resumes after the statement, so it is neither applied nor emitted twice.
-        self.tx_pos = end_pos;
+        self.restart.statement_done(end_pos);
         let offset = self.offset_after(seq, ts, 0, 0);
         self.pending.push_back(offset);
         Ok(())
@@ -851,13 +800,13 @@ impl Streamer {
         Ok((ts, ids))
     }
 
-    /// The offset to commit once record `seq` is stored: the transaction start plus the rows
-    /// events and rows already emitted.
+    /// The offset to commit once record `seq` is stored: the restart point plus the events and
+    /// rows to skip after it (`source::restart`).
     fn offset_after(&self, seq: Seq, ts: u32, event: u64, row: u64) -> PendingOffset {
         PendingOffset {
             seq,
             file: self.file.clone(),
-            pos: self.tx_pos,
+            pos: self.restart.pos(),
             event,
             row,
             server_id: self.server_id,
@@ -872,11 +821,8 @@ impl Streamer {
         ts: u32,
         event: &mysql_common::binlog::events::Event,
         source: &BinlogSource,
+        skip_rows: u64,
     ) -> Result<(), PipelineError> {
-        if self.skip_events > 0 {
-            self.skip_events -= 1;
-            return Ok(());
-        }
         let data = event.read_data().map_err(|e| PipelineError::Decode {
             table: "?".into(),
             file: self.file.to_string(),
@@ -903,7 +849,6 @@ impl Streamer {
             R::DeleteRowsEvent(_) | R::DeleteRowsEventV1(_) => Op::Delete,
             _ => Op::Update,
         };
-        let skip_rows = std::mem::take(&mut self.skip_rows);
         for (row_idx, item) in rows.rows(tme).enumerate() {
             let (before, after) = item.map_err(|e| PipelineError::Decode {
                 table: id.to_string(),
@@ -939,11 +884,11 @@ impl Streamer {
                 query: None,
             }
             .to_value();
-            let (event, row) = (self.tx_events, row_idx as u64 + 1);
+            let point = self.restart.row(row_idx as u64);
             self.cfg.telemetry.event_seen(ts);
             let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img };
             if let Some(seq) = self.emit_change(change, source_v, &id, pos).await? {
-                let offset = self.offset_after(seq, ts, event, row);
+                let offset = self.offset_after(seq, ts, point.event, point.row);
                 self.pending.push_back(offset);
             }
         }

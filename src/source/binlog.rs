@@ -16,6 +16,7 @@
 use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, OptsBuilder};
+use mysql_common::binlog::consts::RowsEventFlags;
 use mysql_common::binlog::events::{Event, EventData, TableMapEvent};
 
 /// Server error codes we translate into plain sentences.
@@ -260,8 +261,9 @@ pub enum SourceEvent {
     Query { pos: u64, end_pos: u64, ts: u32, server_id: u32, db: String, sql: String, thread: u32 },
     /// A TABLE_MAP event (the stream keeps the map; `table_id` identifies it).
     TableMap { table_id: u64 },
-    /// A WRITE/UPDATE/DELETE rows event; decode with `BinlogSource::table_map`.
-    Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, event: Event },
+    /// A WRITE/UPDATE/DELETE rows event; decode with `BinlogSource::table_map`. `stmt_end`: the
+    /// last rows event of its statement (`STMT_END_F`).
+    Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, stmt_end: bool, event: Event },
     /// Transaction commit (XID, or a `COMMIT` query).
     Commit { end_pos: u64 },
     /// The server switched to another binlog file.
@@ -425,8 +427,9 @@ impl BinlogSource {
                 if matches!(r, mysql_common::binlog::events::RowsEventData::PartialUpdateRowsEvent(_)) {
                     return Err(at("partial JSON update (binlog_row_value_options=PARTIAL_JSON) is not supported; set binlog_row_value_options='' on the server".into()));
                 }
+                let stmt_end = r.flags().contains(RowsEventFlags::STMT_END);
                 drop(r);
-                SourceEvent::Rows { pos, end_pos, ts, server_id: header.server_id(), event }
+                SourceEvent::Rows { pos, end_pos, ts, server_id: header.server_id(), stmt_end, event }
             }
             Some(EventData::GtidEvent(g)) => {
                 let gtid = format_mysql_gtid(&g);

@@ -6,6 +6,7 @@ mod avro;
 mod bad_input;
 mod connector;
 mod crash;
+mod debezium_from_ours;
 mod fixtures;
 mod golden;
 mod history;

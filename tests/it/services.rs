@@ -66,6 +66,11 @@ impl Services {
 
     /// The first column of the first row of a query, as text (`mariadb -N -B`).
     pub fn query(&self, sql: &str) -> String {
+        self.query_row(sql).into_iter().next().unwrap_or_default()
+    }
+
+    /// The columns of the first row of a query, as text (`mariadb -N -B`).
+    pub fn query_row(&self, sql: &str) -> Vec<String> {
         let out = self.client().arg("-N").arg("-B").arg("-e").arg(sql).output().expect("mariadb client");
         assert!(out.status.success(), "query failed: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
@@ -73,9 +78,8 @@ impl Services {
             .next()
             .unwrap_or_default()
             .split('\t')
-            .next()
-            .unwrap_or_default()
-            .to_string()
+            .map(str::to_string)
+            .collect()
     }
 
     /// Run a SQL file as root.
