@@ -378,7 +378,6 @@ fn image_counts(records: &[Json]) -> HashMap<String, usize> {
 }
 
 #[test]
-#[ignore = "tansu 0.6.0 stops answering while this test reads back its topics, and every later test then fails; run with --run-ignored until that is fixed (issue #4 notes)"]
 fn parallel_snapshot_equals_single_threaded_and_hands_off_without_gap_or_overlap() {
     let _g = serial();
     let svc = services();
@@ -517,7 +516,6 @@ fn measure_snapshot(svc: &crate::services::Services, rows: u64, threads: &str) -
 }
 
 #[test]
-#[ignore = "100k rows through tansu 0.6.0 has not completed reliably here; the 1M-row snapshot benchmark measures the memory (benches/snapshot.rs, 12-17 MB peak)"]
 fn snapshot_memory_stays_flat_as_rows_grow() {
     let _g = serial();
     let svc = services();
