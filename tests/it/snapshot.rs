@@ -504,12 +504,23 @@ fn peak_rss_kb(pid: u32) -> u64 {
 fn measure_snapshot(svc: &crate::services::Services, rows: u64, threads: &str) -> (f64, u64) {
     create_bulk_tables(svc, rows);
     let prefix = unique("snapmem");
-    let setup = Setup::new(svc, &prefix, &[("table.include.list", "snapbulk.big"), ("snapshot.max.threads", threads)]);
+    let setup = Setup::new(
+        svc,
+        &prefix,
+        &[
+            ("database.include.list", "snapbulk"),
+            ("table.include.list", "snapbulk.big"),
+            ("snapshot.max.threads", threads),
+        ],
+    );
     schemaless(&setup);
     let start = std::time::Instant::now();
-    let running = Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]);
+    let mut running = Running::spawn_only(&setup.worker(), &setup.connector(), "", &[]);
     wait_snapshot_done(&setup, Duration::from_secs(600));
     let secs = start.elapsed().as_secs_f64();
+    running.wait_for_log("snapshot data read", Duration::from_secs(10));
+    let read = running.lines.iter().find(|l| l.contains("snapshot data read")).expect("progress line");
+    assert!(read.contains(&format!("rows={rows} ")), "the snapshot read every row of snapbulk.big: {read}");
     let rss = peak_rss_kb(running.child.id());
     running.stop();
     (rows as f64 / secs, rss)
