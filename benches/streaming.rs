@@ -32,11 +32,11 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use cdc_connector::config::{AvroSettings, ConverterKind};
 use cdc_connector::connect::Value;
@@ -48,8 +48,9 @@ use cdc_connector::record::{decode_change, Change, ChangeRecords, Image, SchemaI
 use cdc_connector::schema::{connect_schema, Catalog, TableId};
 use serde_json::{json, Value as Json};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Res<T> = Result<T, BoxError>;
+mod common;
+
+use common::{env_parse, machine, median, rusage_cpu, services, status_kb, unix_now, Res, Services};
 
 const PREFIX: &str = "dbserver1";
 const TABLE_DDL: &str = "CREATE TABLE `events` (\n  `id` bigint(20) NOT NULL,\n  `a` int(11) NOT NULL,\n  `b` int(11) DEFAULT NULL,\n  `name` varchar(64) NOT NULL,\n  `score` double DEFAULT NULL,\n  `created` datetime NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
@@ -109,87 +110,6 @@ fn settings() -> Res<Settings> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo.join(format!("benchmarks/data/perf-events-{rows}.binlog")));
     Ok(Settings { repo, modes, repeat, rows, binlog })
-}
-
-fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Res<T> {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().map_err(|_| format!("{name}={v} is not a number").into()),
-        Err(_) => Ok(default),
-    }
-}
-
-struct Services {
-    mysql_host: String,
-    mysql_port: u16,
-    kafka: String,
-    /// `REGISTRY_URL`, for mode `kafka-avro` only.
-    registry: Option<String>,
-}
-
-fn services(need_kafka: bool) -> Res<Services> {
-    let get = |n: &str| {
-        std::env::var(n).map_err(|_| {
-            format!(
-                "{n} is not set: start the services first, e.g. `eval \"$(e2e/services.sh up)\"` \
-                 (or run only the offline modes with BENCH_MODES=decode,encode and an existing BENCH_BINLOG)"
-            )
-        })
-    };
-    let mysql_host = get("MYSQL_HOST")?;
-    let mysql_port = get("MYSQL_PORT")?.parse().map_err(|_| "MYSQL_PORT is not a port number")?;
-    let kafka = if need_kafka { get("KAFKA_BOOTSTRAP")? } else { String::new() };
-    if mysql_host != "127.0.0.1" && mysql_host != "localhost" {
-        return Err(format!("MYSQL_HOST={mysql_host}: this bench only talks to 127.0.0.1").into());
-    }
-    let registry = std::env::var("REGISTRY_URL").ok();
-    let s = Services { mysql_host, mysql_port, kafka, registry };
-    // fail early and clearly when MariaDB does not answer
-    s.sql_out("SELECT 1").map_err(|e| format!("MariaDB at {}:{} does not answer: {e}", s.mysql_host, s.mysql_port))?;
-    Ok(s)
-}
-
-impl Services {
-    fn client(&self) -> Command {
-        let mut c = Command::new("mariadb");
-        c.args([
-            "--no-defaults",
-            "--protocol=tcp",
-            "-h",
-            &self.mysql_host,
-            "-P",
-            &self.mysql_port.to_string(),
-            "-uroot",
-        ]);
-        c.args(["--default-character-set=utf8mb4", "-N", "-B"]);
-        c
-    }
-
-    /// Run SQL (on stdin) and return stdout.
-    fn sql_out(&self, sql: &str) -> Res<String> {
-        let mut child = self
-            .client()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run the `mariadb` client: {e}"))?;
-        child.stdin.take().expect("stdin").write_all(sql.as_bytes())?;
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            return Err(format!("SQL failed: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Run a SQL file through the client (stdin = the file), as perf.sh does.
-    fn sql_file(&self, path: &Path) -> Res<()> {
-        let out =
-            self.client().stdin(std::fs::File::open(path)?).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
-        if !out.status.success() {
-            return Err(format!("mariadb < {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim()).into());
-        }
-        Ok(())
-    }
 }
 
 /// perf.sh `gen_stream_sql`: `rows` rows in transactions of 1,000 (Python `%r` of a float = Rust `{:?}`
@@ -283,40 +203,6 @@ fn run_child(mode: &str, binlog: &Path, rows: u64) -> Res<Json> {
     }
     v["mode"] = json!(mode);
     Ok(v)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = xs.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
-}
-
-fn machine() -> Json {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()))
-        .unwrap_or_default();
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kb = meminfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("MemTotal:").and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
-    json!({"cpu": model, "cpus": cpus, "mem_gib": (mem_kb as f64 / 1048576.0 * 10.0).round() / 10.0, "kernel": kernel})
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Medians per mode. events/s from the median wall time; CPU per event from the median CPU.
@@ -477,19 +363,6 @@ fn generate_binlog(svc: &Services, sql_path: &Path, target: &Path) -> Res<()> {
 
 // ---------------------------------------------------------------------------------------------
 // modes 1 and 2 (child process)
-
-fn rusage_cpu() -> (f64, f64) {
-    // SAFETY: getrusage only writes the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    (t(ru.ru_utime), t(ru.ru_stime))
-}
-
-fn status_kb(pid: &str, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok()))
-}
 
 /// The per-record state the pipeline's `Streamer` keeps (only what the row path touches).
 struct Mirror {

@@ -37,6 +37,10 @@ mkdir -p "$SVC_DIR"
 SVC_DIR="$(cd "$SVC_DIR" && pwd)"
 
 MYSQL_PORT="${MYSQL_PORT:-3417}"
+# The MariaDB clients read MYSQL_HOST, MYSQL_PWD, MYSQL_TCP_PORT and MYSQL_UNIX_PORT from the environment (the export
+# lines of an earlier `up` set MYSQL_HOST=127.0.0.1, which turns `--protocol=socket` logins into TCP ones before the
+# root@127.0.0.1 user exists). Every client call here passes what it needs on the command line.
+unset MYSQL_HOST MYSQL_PWD MYSQL_TCP_PORT MYSQL_UNIX_PORT
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 TIMEOUT="${SERVICES_TIMEOUT:-120}"
 TANSU_VERSION="${TANSU_VERSION:-0.6.0}"

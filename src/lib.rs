@@ -5,6 +5,8 @@
 //! `config` → `source` (binlog events, positions) → `schema` (table schemas, DDL) → `decode`
 //! (binlog row → typed column values) → `envelope` (Connect-style key/value/source) → `record` (a row change → its 1–3 records) → `encode`
 //! (Kafka Connect JsonConverter bytes; Confluent AvroConverter bytes + registry client) → `sink` (Kafka producer) → `offsets` (Connect-format store).
+//! `history` records every DDL with its position (Debezium's schema history) and rebuilds the
+//! `schema` catalog from it at start.
 //!
 //! `connect` holds the Kafka Connect schema/value model that sits in the middle: both of
 //! Debezium's converters derive their bytes from it. `pipeline` is wiring only.
@@ -14,6 +16,7 @@ pub mod connect;
 pub mod decode;
 pub mod encode;
 pub mod envelope;
+pub mod history;
 pub mod inspect;
 pub mod logging;
 pub mod metrics_http;
@@ -24,5 +27,6 @@ pub mod record;
 pub mod registry;
 pub mod schema;
 pub mod sink;
+pub mod snapshot;
 pub mod source;
 pub mod telemetry;

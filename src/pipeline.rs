@@ -1,34 +1,48 @@
 //! Wiring of the streaming pipeline: binlog source → schema → decode → envelope → encode →
 //! Kafka → offsets. No format logic lives here; each step is a call into its module.
 //!
-//! Positions: a record's offset is `{file, pos: <start of its transaction>, event: <rows events
-//! of the transaction already completed>, row: <rows of the current event emitted>}` — MySQL
-//! semantics, kept on MariaDB too because we see its GTID event. On resume we reconnect at
-//! `pos`, skip `event` rows events and then `row` rows, so no row is lost or repeated.
+//! Positions: a record's offset is `{file, pos, event, row}` as Debezium writes it — on MySQL
+//! `pos` is the transaction's BEGIN and `event` the binlog events since; on MariaDB `pos` is the
+//! start of the row's statement so that Debezium, which ignores `event` there, resumes exactly too
+//! (`source::restart` has the rules, for writing and for reading a stored offset). On resume we
+//! reconnect at `pos`, skip `event` events and then `row` rows, so no row is lost or repeated.
 //! Offsets are written only after Kafka acknowledged every record up to the one they belong to.
+//!
+//! Start: an explicit `--binlog-pos latest|earliest|FILE:POS|<GTID set>` streams from there;
+//! otherwise the stored offset and `snapshot.mode` decide (`snapshot::mode`): resume streaming, or
+//! take a snapshot (`snapshot`) whose records go through the same encode/produce path, then stream
+//! from the snapshot's position. Snapshot records' offsets carry `snapshot: "INITIAL"` until the
+//! last one.
+//!
+//! Schema: the catalog streaming starts with comes from the snapshot (taken under its lock), or
+//! from `history::startup` (the schema history replayed up to a stored offset, or the server's
+//! current schema for an explicit start). Each DDL and every snapshot's schema is recorded in the
+//! history (and stored) before anything after it is emitted.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use mysql_common::binlog::events::EventData;
 use tracing::info;
 
-use crate::config::Converters;
+use crate::config::{Converters, SnapshotMode};
 use crate::connect::Value;
 use crate::decode;
 use crate::encode::converter::Converter;
 use crate::encode::registry_client::RegistryError;
 use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
-use crate::offsets::file::FileOffsetStore;
-use crate::offsets::SourceOffset;
+use crate::history::startup::{self, OffsetOrigin, Start};
+use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
+use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 use crate::record::{self, Change, ChangeRecords, SchemaIds};
-use crate::schema::{connect_schema, table_changes, Catalog, DdlError, TableId};
+use crate::schema::{connect_schema, table_changes, Catalog, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
+use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
+use crate::source::gtid::GtidSet;
+use crate::source::restart::{self, Restart};
 use crate::telemetry::Telemetry;
 
 /// Where streaming starts (`--binlog-pos`).
@@ -42,6 +56,9 @@ pub enum StartPosition {
     Earliest,
     /// An explicit file:pos.
     At(BinlogPosition),
+    /// After the transactions of a GTID set (MariaDB `0-1-61,...`; MySQL `uuid:1-5,...` is
+    /// parsed but not supported yet).
+    Gtid(GtidSet),
 }
 
 impl std::str::FromStr for StartPosition {
@@ -51,9 +68,12 @@ impl std::str::FromStr for StartPosition {
             "resume" => Ok(StartPosition::Resume),
             "latest" => Ok(StartPosition::Latest),
             "earliest" => Ok(StartPosition::Earliest),
+            other if GtidSet::looks_like(other) => {
+                GtidSet::parse(other).map(StartPosition::Gtid).map_err(|e| format!("--binlog-pos {other}: {e}"))
+            }
             other => {
                 let (file, pos) = other.rsplit_once(':').ok_or_else(|| {
-                    format!("--binlog-pos must be resume, latest, earliest or FILE:POS, not '{other}'")
+                    format!("--binlog-pos must be resume, latest, earliest, FILE:POS or a GTID set, not '{other}'")
                 })?;
                 let pos: u64 =
                     pos.parse().map_err(|_| format!("--binlog-pos {other}: '{pos}' is not a binlog position"))?;
@@ -66,8 +86,7 @@ impl std::str::FromStr for StartPosition {
     }
 }
 
-/// Decides which tables are captured (from the connector's include/exclude lists).
-pub type TableFilterFn = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+pub use crate::schema::TableFilterFn;
 
 /// Everything the pipeline needs, resolved from the worker and connector configs.
 #[derive(Clone)]
@@ -83,9 +102,14 @@ pub struct PipelineConfig {
     /// Key and value converters (JsonConverter or AvroConverter + registry).
     pub converters: Converters,
     pub sink: SinkConfig,
-    pub offsets_file: PathBuf,
+    /// The offsets file or topic.
+    pub offsets: OffsetStorage,
     pub offset_flush_interval: Duration,
+    /// `schema.history.internal*`.
+    pub history: HistoryConfig,
     pub heartbeat_ms: u64,
+    /// `snapshot.*`.
+    pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
 }
@@ -99,8 +123,16 @@ pub enum PipelineError {
     Sink(#[from] crate::sink::kafka::SinkError),
     #[error(transparent)]
     Offsets(#[from] crate::offsets::OffsetError),
-    #[error("no stored offset for connector '{name}' (server '{prefix}') in {file}: start with --binlog-pos latest, earliest or FILE:POS first")]
-    NoOffset { name: String, prefix: String, file: String },
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    #[error("no stored offset for connector '{name}' (server '{prefix}') in the {store}: start without --binlog-pos to take a snapshot (snapshot.mode), or with --binlog-pos latest, earliest, FILE:POS or a GTID set to stream without one")]
+    NoOffset { name: String, prefix: String, store: String },
+    #[error("snapshot.mode=recovery rebuilds the schema history at the stored offset, but connector '{name}' (server '{prefix}') has none in the {store}: use snapshot.mode=initial to start from a snapshot")]
+    RecoveryWithoutOffset { name: String, prefix: String, store: String },
+    #[error("--binlog-pos {gtids}: {why}")]
+    GtidStart { gtids: String, why: &'static str },
     #[error("cannot apply DDL at {file}:{pos} (database '{db}'): {message}")]
     Ddl { file: String, pos: u64, db: String, message: String },
     #[error("cannot decode row of table {table} at {file}:{pos}: {message}")]
@@ -134,6 +166,8 @@ struct PendingOffset {
     row: u64,
     server_id: i64,
     ts: u32,
+    /// A snapshot record other than the last one (`"snapshot": "INITIAL"`).
+    snapshot: bool,
 }
 
 impl PendingOffset {
@@ -143,8 +177,9 @@ impl PendingOffset {
             pos: self.pos,
             row: (self.row > 0).then_some(self.row),
             event: (self.event > 0).then_some(self.event),
-            server_id: Some(self.server_id as u64),
+            server_id: (self.server_id > 0).then_some(self.server_id as u64),
             ts_sec: Some(i64::from(self.ts)),
+            snapshot: self.snapshot.then(|| "INITIAL".to_string()),
             ..SourceOffset::default()
         }
     }
@@ -164,34 +199,55 @@ struct Streamer {
     value_enc: Converter,
     /// Data records of row changes.
     records: ChangeRecords,
-    store: FileOffsetStore,
+    store: OffsetStore,
+    history: SchemaHistory,
     pending: VecDeque<PendingOffset>,
     last_flush: Instant,
     // position state
     file: Arc<str>,
-    tx_pos: u64,
-    tx_events: u64,
-    /// Inside a BEGIN/GTID … COMMIT/XID transaction.
-    in_tx: bool,
+    /// Restart point in `file` (offsets) and what a stored offset still skips.
+    restart: Restart,
     gtid: Option<String>,
     /// Id of the server that wrote the current event (`source.server_id`).
     server_id: i64,
-    skip_events: u64,
-    skip_rows: u64,
-    /// Until the first transaction-level event after start has been seen.
-    checking_start: bool,
     // scratch buffers reused across records
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     scratch: Vec<Value>,
 }
 
-/// Run the streaming pipeline until the stream ends or `shutdown` resolves.
+/// How streaming starts.
+enum Plan {
+    /// Stream from `begin` (or after the transactions of `gtid`); `skip_events` and `skip_rows` are
+    /// the stored offset's `event` and `row` (read by `source::restart`).
+    Stream {
+        begin: BinlogPosition,
+        skip_events: u64,
+        skip_rows: u64,
+        gtid: Option<GtidSet>,
+        schema: SchemaStart,
+    },
+    Snapshot {
+        data: bool,
+        stream_after: bool,
+    },
+    Stop,
+}
+
+/// Where streaming's first catalog comes from (`history::startup::Start`, owned).
+enum SchemaStart {
+    Resume { offset: Box<SourceOffset>, recovery: bool },
+    Explicit { latest: bool },
+}
+
+/// Run the pipeline (snapshot if needed, then streaming) until the stream ends or `shutdown`
+/// resolves. `start` is `--binlog-pos` (None: the stored offset, else `snapshot.mode`).
 pub async fn run(
     cfg: PipelineConfig,
-    start: StartPosition,
+    start: Option<StartPosition>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
+    snapshot::mode::validate(&cfg.snapshot)?;
     // Schema-change records and row changes each get their own key and value converters (JSON
     // encoders keep per-schema caches); Avro converters with equal settings share one registry client.
     let mut registries = Vec::new();
@@ -199,68 +255,80 @@ pub async fn run(
         let kind = if is_key { &cfg.converters.key } else { &cfg.converters.value };
         Converter::new(kind, is_key, &mut registries).map_err(|e| PipelineError::RegistryConfig(Box::new(e)))
     };
-    let (key_enc, value_enc) = (converter(true)?, converter(false)?);
-    let (data_key_enc, data_value_enc) = (converter(true)?, converter(false)?);
+    let encoders = [converter(true)?, converter(false)?, converter(true)?, converter(false)?];
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
-    let store = FileOffsetStore::open(&cfg.offsets_file)?;
-    let (begin, skip_events, skip_rows) = match &start {
-        StartPosition::Resume => {
-            let off = store.get(&cfg.connector_name, &cfg.prefix)?.ok_or_else(|| PipelineError::NoOffset {
-                name: cfg.connector_name.clone(),
-                prefix: cfg.prefix.clone(),
-                file: cfg.offsets_file.display().to_string(),
-            })?;
-            (BinlogPosition { file: off.file.clone(), pos: off.pos }, off.event.unwrap_or(0), off.row.unwrap_or(0))
-        }
-        StartPosition::Latest => (binlog::current_position(&mut conn, &cfg.db, &info).await?, 0, 0),
-        StartPosition::Earliest => (binlog::earliest_position(&mut conn, &cfg.db).await?, 0, 0),
-        StartPosition::At(p) => (p.clone(), 0, 0),
-    };
-    let mut catalog = Catalog::default();
-    load_schemas(&mut conn, &cfg, &mut catalog).await?;
-    info!(position = %begin, skip_events, skip_rows, tables = catalog.tables().count(), "starting binlog stream");
-    let mut source = BinlogSource::start(conn, &cfg.db, cfg.server_id, &begin, cfg.heartbeat_ms.max(1000)).await?;
+    let store = OffsetStore::open(&cfg.offsets).await?;
+    let plan = start_plan(&mut conn, &cfg, &info, &store, start.as_ref()).await?;
+    let history = SchemaHistory::new(cfg.history.clone(), &cfg.prefix, cfg.table_filter.clone(), cfg.db_filter.clone());
     let sink = KafkaSink::new(cfg.sink.clone())?;
-    info!(file = %begin.file, pos = begin.pos, "binlog stream started");
-    let run_id = uuid::Uuid::now_v7().to_string();
-    let source_schema = envelope::source_schema();
-    let mut s = Streamer {
-        key_enc,
-        value_enc,
-        records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
-        schema_change_key_schema: table_changes::schema_change_key_schema(),
-        schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
-        source_schema,
-        catalog,
-        schemas: HashMap::new(),
-        sink,
-        store,
-        pending: VecDeque::new(),
-        last_flush: Instant::now(),
-        file: Arc::from(begin.file.as_str()),
-        tx_pos: begin.pos,
-        tx_events: 0,
-        in_tx: false,
-        gtid: None,
-        server_id: 0,
-        skip_events,
-        skip_rows,
-        checking_start: skip_events > 0 || skip_rows > 0,
-        key_buf: Vec::with_capacity(256),
-        value_buf: Vec::with_capacity(4096),
-        scratch: Vec::new(),
-        cfg,
-    };
+    let mut s = Streamer::new(cfg, sink, store, history, encoders, info.is_mariadb);
     tokio::pin!(shutdown);
+    let (begin, skip_events, skip_rows, gtid) = match plan {
+        Plan::Stop => {
+            info!("snapshot.mode=initial_only and the snapshot is complete: nothing to do");
+            return s.drain().await;
+        }
+        Plan::Stream { begin, skip_events, skip_rows, gtid, schema } => {
+            let store_name = s.cfg.offsets.describe();
+            let origin = OffsetOrigin { connector: &s.cfg.connector_name, store: &store_name };
+            let start = match &schema {
+                SchemaStart::Resume { offset, recovery } => Start::Resume { offset, recovery: *recovery },
+                SchemaStart::Explicit { latest } => Start::Explicit { latest: *latest },
+            };
+            s.catalog = startup::startup_catalog(&mut conn, &mut s.history, start, origin).await?;
+            (begin, skip_events, skip_rows, gtid)
+        }
+        Plan::Snapshot { data, stream_after } => {
+            let opts = SnapshotOptions {
+                db: s.cfg.db.clone(),
+                server: info.clone(),
+                config: s.cfg.snapshot.clone(),
+                table_filter: s.cfg.table_filter.clone(),
+                db_filter: s.cfg.db_filter.clone(),
+                data,
+                telemetry: s.cfg.telemetry.clone(),
+            };
+            let pos = match s.snapshot(&opts, &mut shutdown).await {
+                Ok(Some(pos)) if stream_after => pos,
+                Ok(other) => {
+                    if other.is_some() {
+                        info!("snapshot.mode=initial_only: snapshot complete, not streaming");
+                    }
+                    return s.drain().await;
+                }
+                Err(e) => {
+                    // Keep what was acknowledged: the stored offset still says "snapshot", so the
+                    // next start takes the snapshot again.
+                    let _ = s.drain().await;
+                    return Err(e);
+                }
+            };
+            // The first connection sat idle through the snapshot: stream on a fresh one.
+            drop(conn);
+            conn = binlog::connect(&s.cfg.db).await?;
+            (pos, 0, 0, None)
+        }
+    };
+    info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
+    let heartbeat_ms = s.cfg.heartbeat_ms.max(1000);
+    let mut source = match &gtid {
+        Some(set) => {
+            BinlogSource::start_at_mariadb_gtid(conn, &s.cfg.db, s.cfg.server_id, &set.to_string(), heartbeat_ms)
+                .await?
+        }
+        None => BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, heartbeat_ms).await?,
+    };
+    info!(file = %begin.file, pos = begin.pos, "binlog stream started");
+    s.start_at(&begin, skip_events, skip_rows);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let result = loop {
         tokio::select! {
             biased;
             _ = &mut shutdown => break Ok(()),
             _ = tick.tick() => {
-                s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.tx_pos);
+                s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.restart.pos());
                 if let Err(e) = s.maybe_flush_offsets(false) { break Err(e); }
             }
             ev = source.next(&s.cfg.db.user) => {
@@ -282,121 +350,301 @@ pub async fn run(
         }
     };
     // Drain: wait for Kafka, then commit what was stored, whatever ended the loop.
-    let flushed = s.sink.flush(Duration::from_secs(30)).await;
-    let committed = s.maybe_flush_offsets(true);
+    let drained = s.drain().await;
     source.close().await;
     s.cfg.telemetry.disconnected();
     result?;
-    flushed?;
-    committed?;
-    Ok(())
+    drained
 }
 
-/// Load `SHOW CREATE DATABASE` / `SHOW CREATE TABLE` of every captured database into the catalog.
-async fn load_schemas(conn: &mut Conn, cfg: &PipelineConfig, catalog: &mut Catalog) -> Result<(), PipelineError> {
-    let err = |e: mysql_async::Error| PipelineError::LoadSchema(e.to_string());
-    let dbs: Vec<String> = conn.query("SHOW DATABASES").await.map_err(err)?;
-    for db in dbs {
-        // The filter already leaves out the built-in databases (`table.ignore.builtin`).
-        if !(cfg.db_filter)(&db, "") {
-            continue;
+/// Where to start: explicit `--binlog-pos`, else the stored offset and `snapshot.mode`.
+async fn start_plan(
+    conn: &mut Conn,
+    cfg: &PipelineConfig,
+    info: &binlog::ServerInfo,
+    store: &OffsetStore,
+    start: Option<&StartPosition>,
+) -> Result<Plan, PipelineError> {
+    let explicit = |begin, gtid, latest| Plan::Stream {
+        begin,
+        skip_events: 0,
+        skip_rows: 0,
+        gtid,
+        schema: SchemaStart::Explicit { latest },
+    };
+    match start {
+        Some(StartPosition::Latest) => {
+            return Ok(explicit(binlog::current_position(conn, &cfg.db, info).await?, None, true))
         }
-        let create_db: Option<(String, String)> =
-            conn.query_first(format!("SHOW CREATE DATABASE `{}`", db.replace('`', "``"))).await.map_err(err)?;
-        if let Some((_, ddl)) = create_db {
-            catalog.apply_ddl("", &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}: {e}")))?;
+        Some(StartPosition::Earliest) => {
+            return Ok(explicit(binlog::earliest_position(conn, &cfg.db).await?, None, false))
         }
-        let tables: Vec<(String, String)> = conn
-            .query(format!("SHOW FULL TABLES FROM `{}` WHERE Table_type = 'BASE TABLE'", db.replace('`', "``")))
-            .await
-            .map_err(err)?;
-        for (table, _) in tables {
-            if !(cfg.table_filter)(&db, &table) {
-                continue;
-            }
-            let row: Option<(String, String)> = conn
-                .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), table.replace('`', "``")))
-                .await
-                .map_err(err)?;
-            if let Some((_, ddl)) = row {
-                catalog.apply_ddl(&db, &ddl).map_err(|e| PipelineError::LoadSchema(format!("{db}.{table}: {e}")))?;
-            }
+        Some(StartPosition::At(p)) => {
+            binlog::check_available(conn, &cfg.db, p, "--binlog-pos").await?;
+            return Ok(explicit(p.clone(), None, false));
         }
+        Some(StartPosition::Gtid(set)) => return Ok(explicit(gtid_start(set, info)?, Some(set.clone()), false)),
+        Some(StartPosition::Resume) | None => {}
     }
-    Ok(())
+    let stored = store.get(&cfg.connector_name, &cfg.prefix)?;
+    let no_offset = |recovery: bool| {
+        let (name, prefix, store) = (cfg.connector_name.clone(), cfg.prefix.clone(), cfg.offsets.describe());
+        if recovery {
+            PipelineError::RecoveryWithoutOffset { name, prefix, store }
+        } else {
+            PipelineError::NoOffset { name, prefix, store }
+        }
+    };
+    if start.is_some() && stored.is_none() {
+        return Err(no_offset(false));
+    }
+    if cfg.snapshot.mode == SnapshotMode::Recovery {
+        // Rebuild the history from the server at the stored offset, then resume streaming there.
+        let offset = stored.ok_or_else(|| no_offset(true))?;
+        let begin = BinlogPosition { file: offset.file.clone(), pos: offset.pos };
+        check_resume_position(conn, cfg, &begin).await?;
+        let (skip_events, skip_rows) = (offset.event.unwrap_or(0), offset.row.unwrap_or(0));
+        let schema = SchemaStart::Resume { offset: Box::new(offset), recovery: true };
+        return Ok(Plan::Stream { begin, skip_events, skip_rows, gtid: None, schema });
+    }
+    let available = match &stored {
+        Some(o) if o.snapshot.is_none() => binlog::binlog_files(conn, &cfg.db).await?.contains(&o.file),
+        _ => true,
+    };
+    Ok(match snapshot::mode::decide(cfg.snapshot.mode, stored, available) {
+        snapshot::mode::Decision::Resume(offset) => {
+            let begin = BinlogPosition { file: offset.file.clone(), pos: offset.pos };
+            // A purged file stops here with the error saying what to do.
+            check_resume_position(conn, cfg, &begin).await?;
+            let (skip_events, skip_rows) = (offset.event.unwrap_or(0), offset.row.unwrap_or(0));
+            let schema = SchemaStart::Resume { offset: Box::new(offset), recovery: false };
+            Plan::Stream { begin, skip_events, skip_rows, gtid: None, schema }
+        }
+        snapshot::mode::Decision::StreamFromEarliest => {
+            explicit(binlog::earliest_position(conn, &cfg.db).await?, None, false)
+        }
+        snapshot::mode::Decision::Snapshot { data, stream_after } => Plan::Snapshot { data, stream_after },
+        snapshot::mode::Decision::Stop => Plan::Stop,
+    })
+}
+
+/// Where a GTID start begins: MariaDB only (the stream names the file; `""` until then).
+fn gtid_start(set: &GtidSet, info: &binlog::ServerInfo) -> Result<BinlogPosition, PipelineError> {
+    let why = match set {
+        GtidSet::MariaDb(_) if info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
+        GtidSet::MariaDb(_) => "a MariaDB GTID set, but the server is MySQL",
+        GtidSet::MySql(_) => {
+            "starting from a MySQL GTID set is not supported yet; use FILE:POS (SHOW BINARY LOG STATUS)"
+        }
+    };
+    Err(PipelineError::GtidStart { gtids: set.to_string(), why })
+}
+
+/// The stored offset's binlog file must still be on the server (`SourceError::PositionPurged`
+/// otherwise, saying what to do).
+async fn check_resume_position(
+    conn: &mut Conn,
+    cfg: &PipelineConfig,
+    begin: &BinlogPosition,
+) -> Result<(), PipelineError> {
+    let what = format!("the stored offset of connector '{}' ({})", cfg.connector_name, cfg.offsets.describe());
+    binlog::check_available(conn, &cfg.db, begin, &what).await.map_err(Into::into)
 }
 
 impl Streamer {
-    async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
-        if self.checking_start {
-            self.check_start(&ev);
+    /// `encoders`: key and value converters of schema-change records, then of data records.
+    fn new(
+        cfg: PipelineConfig,
+        sink: KafkaSink,
+        store: OffsetStore,
+        history: SchemaHistory,
+        encoders: [Converter; 4],
+        mariadb: bool,
+    ) -> Streamer {
+        let [key_enc, value_enc, data_key_enc, data_value_enc] = encoders;
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let source_schema = envelope::source_schema();
+        Streamer {
+            key_enc,
+            value_enc,
+            records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
+            schema_change_key_schema: table_changes::schema_change_key_schema(),
+            schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
+            source_schema,
+            catalog: Catalog::default(),
+            schemas: HashMap::new(),
+            sink,
+            store,
+            history,
+            pending: VecDeque::new(),
+            last_flush: Instant::now(),
+            file: Arc::from(""),
+            restart: Restart::new(mariadb),
+            gtid: None,
+            server_id: 0,
+            key_buf: Vec::with_capacity(256),
+            value_buf: Vec::with_capacity(4096),
+            scratch: Vec::new(),
+            cfg,
         }
-        match ev {
-            SourceEvent::Rotate { file, pos } => {
-                if *self.file != *file {
-                    self.file = Arc::from(file.as_str());
-                    self.tx_pos = pos;
-                    self.tx_events = 0;
-                }
+    }
+
+    /// Streaming starts at `begin`; `event` and `row` of the stored offset say what to skip.
+    fn start_at(&mut self, begin: &BinlogPosition, event: u64, row: u64) {
+        self.file = Arc::from(begin.file.as_str());
+        self.restart.start(begin.pos, Some(event), Some(row));
+    }
+
+    /// Wait for Kafka, then commit what was acknowledged and close the offset store. The last
+    /// call on a `Streamer`.
+    async fn drain(&mut self) -> Result<(), PipelineError> {
+        let flushed = self.sink.flush(Duration::from_secs(30)).await;
+        let committed = self.maybe_flush_offsets(true);
+        let closed = self.store.close().await;
+        flushed?;
+        committed?;
+        closed?;
+        Ok(())
+    }
+
+    /// Take a snapshot and produce its records; returns its position, or None when `shutdown`
+    /// interrupted it (the stored offset then still says "snapshot").
+    async fn snapshot(
+        &mut self,
+        opts: &SnapshotOptions,
+        shutdown: &mut (impl std::future::Future<Output = ()> + Unpin),
+    ) -> Result<Option<BinlogPosition>, PipelineError> {
+        let (mut snap, catalog) = Snapshot::begin(opts).await?;
+        self.catalog = catalog;
+        self.schemas.clear();
+        let pos = snap.position().clone();
+        self.start_at(&pos, 0, 0);
+        // The snapshot's schema is in the history (stored) before any of its records is emitted.
+        let ts_sec = crate::history::now_ms() / 1000;
+        let position = crate::history::snapshot_position(&pos.file, pos.pos, ts_sec);
+        self.history.record_snapshot(&position, snap.schema_events()).await?;
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut *shutdown => return Ok(None),
+                _ = tick.tick() => self.maybe_flush_offsets(false)?,
+                item = snap.next() => match item? {
+                    None => break,
+                    Some(SnapshotItem::Schema(ev)) => self.emit_snapshot_schema(ev).await?,
+                    Some(SnapshotItem::Row(row)) => self.emit_snapshot_row(row).await?,
+                },
             }
-            SourceEvent::Begin { pos, gtid, standalone } => {
-                self.tx_pos = pos;
-                self.tx_events = 0;
-                self.in_tx = !standalone;
-                // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's GTID
-                // event); `source.gtid` stays null there so output matches it byte for byte.
-                self.gtid = gtid.filter(|g| g.contains(':'));
+        }
+        // The offset of the last record already has no "snapshot" key; without data records the
+        // completion is recorded once the schema records are acknowledged (or right away).
+        match self.pending.back() {
+            Some(last) if last.snapshot => {
+                let done = self.snapshot_offset(last.seq, false);
+                self.pending.push_back(done);
             }
-            SourceEvent::Commit { end_pos } => {
-                self.cfg.telemetry.transaction_committed();
-                self.in_tx = false;
-                self.tx_pos = end_pos;
-                self.tx_events = 0;
-                self.skip_events = 0;
-                self.skip_rows = 0;
+            Some(_) => {}
+            None => {
+                let done = self.snapshot_offset(0, false).to_offset();
+                self.store.commit(&self.cfg.connector_name, &self.cfg.prefix, &done)?;
             }
-            SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
-                self.server_id = server_id as i64;
-                self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
-                // A statement outside a transaction (DDL) is complete once read; one inside a
-                // transaction (e.g. SAVEPOINT) leaves the restart position at the transaction start.
-                if !self.in_tx {
-                    self.tx_pos = end_pos;
-                    self.tx_events = 0;
-                }
-            }
-            SourceEvent::Rows { pos, ts, server_id, event, .. } => {
-                self.server_id = server_id as i64;
-                self.handle_rows(pos, ts, &event, source).await?;
-                self.tx_events += 1;
-            }
-            SourceEvent::TableMap { .. } | SourceEvent::Other { .. } => {}
+        }
+        info!(position = %pos, "snapshot complete");
+        Ok(Some(pos))
+    }
+
+    fn snapshot_offset(&self, seq: Seq, snapshot: bool) -> PendingOffset {
+        let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        PendingOffset {
+            seq,
+            file: self.file.clone(),
+            pos: self.restart.pos(),
+            event: 0,
+            row: 0,
+            server_id: 0,
+            ts: ts as u32,
+            snapshot,
+        }
+    }
+
+    fn snapshot_source(&self, ts_ms: i64, marker: &str, db: &str, table: Option<&str>) -> Value {
+        SourceInfo {
+            server_name: &self.cfg.prefix,
+            ts_ms,
+            snapshot: marker,
+            db,
+            table,
+            server_id: 0,
+            gtid: None,
+            file: &self.file,
+            pos: self.restart.pos() as i64,
+            row: 0,
+            thread: None,
+            query: None,
+        }
+        .to_value()
+    }
+
+    async fn emit_snapshot_schema(&mut self, ev: snapshot::SchemaEvent) -> Result<(), PipelineError> {
+        if !self.cfg.include_schema_changes {
+            return Ok(());
+        }
+        let now = ProcessingTime::now();
+        let source = self.snapshot_source(now.ns / 1_000_000, "true", &ev.database, ev.table.as_deref());
+        let what = match &ev.table {
+            Some(t) => format!("{}.{t}", ev.database),
+            None => ev.database.clone(),
+        };
+        let seq =
+            self.emit_schema_change(source, &ev.database, &ev.ddl, &ev.changes, &what, self.restart.pos()).await?;
+        self.pending.push_back(self.snapshot_offset(seq, true));
+        Ok(())
+    }
+
+    async fn emit_snapshot_row(&mut self, row: snapshot::SnapshotRow) -> Result<(), PipelineError> {
+        let id = &row.table.id;
+        let (schemas, ids) = self.table_schemas(id, self.restart.pos()).await?;
+        let source = self.snapshot_source(row.ts_ms, row.marker.as_str(), &id.db, Some(&id.table));
+        let key = schemas.key_value(&row.values);
+        let after = (key, Some(Value::Struct(row.values)));
+        let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after };
+        if let Some(seq) = self.emit_change(change, source, id, self.restart.pos()).await? {
+            self.pending.push_back(self.snapshot_offset(seq, row.marker != Marker::Last));
         }
         Ok(())
     }
 
-    /// Our offsets point at a transaction start, and `event`/`row` count from there. Debezium's
-    /// MySQL connector on MariaDB never sees a transaction start and stores the end of the rows
-    /// event with the number of its rows already emitted: resuming from such an offset must not
-    /// skip rows of the event that follows, so the skip counts are dropped.
-    fn check_start(&mut self, ev: &SourceEvent) {
+    async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
+        let kind = restart::Kind::from(&ev);
+        let step = self.restart.before(kind);
         match ev {
-            SourceEvent::Rotate { .. } | SourceEvent::Other { .. } => {}
-            SourceEvent::Begin { .. } => self.checking_start = false,
-            _ => {
-                self.checking_start = false;
-                tracing::warn!(
-                    file = %self.file,
-                    pos = self.tx_pos,
-                    skip_events = self.skip_events,
-                    skip_rows = self.skip_rows,
-                    "the stored offset does not point at a transaction start (a Debezium offset written on MariaDB); \
-                     resuming after the event it names"
-                );
-                self.skip_events = 0;
-                self.skip_rows = 0;
+            SourceEvent::Rotate { file, pos } => {
+                self.history.stream_position(&file, pos).await?;
+                if *self.file != *file {
+                    self.file = Arc::from(file.as_str());
+                    self.restart.new_file(pos);
+                }
             }
+            SourceEvent::Begin { gtid, .. } => {
+                // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's GTID
+                // event); `source.gtid` stays null there so output matches it byte for byte.
+                self.gtid = gtid.filter(|g| g.contains(':'));
+            }
+            SourceEvent::Commit { .. } => self.cfg.telemetry.transaction_committed(),
+            SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
+                self.server_id = server_id as i64;
+                self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
+            }
+            SourceEvent::Rows { pos, ts, server_id, event, .. } => {
+                self.server_id = server_id as i64;
+                if let restart::Step::Emit { skip_rows } = step {
+                    self.handle_rows(pos, ts, &event, source, skip_rows).await?;
+                }
+            }
+            SourceEvent::TableMap { .. } | SourceEvent::Other { .. } => {}
         }
+        self.restart.after(kind);
+        Ok(())
     }
 
     async fn handle_ddl(&mut self, pos: u64, end_pos: u64, ts: u32, db: &str, sql: &str) -> Result<(), PipelineError> {
@@ -404,23 +652,20 @@ impl Streamer {
             Ok(c) => c,
             Err(e) => {
                 // Never stop on a statement that cannot touch a captured table.
-                let touches_captured = match &e {
-                    DdlError::UnknownTable { table, .. } | DdlError::Parse { table, .. } => {
-                        let (d, t) = split_table_name(table, db);
-                        (self.cfg.table_filter)(&d, &t)
+                match self.history.on_ddl_error(&e, db) {
+                    OnDdlError::Fail => {
+                        return Err(PipelineError::Ddl {
+                            file: self.file.to_string(),
+                            pos,
+                            db: db.to_string(),
+                            message: e.to_string(),
+                        })
                     }
-                    DdlError::Tokenize { .. } => true,
-                };
-                if touches_captured {
-                    return Err(PipelineError::Ddl {
-                        file: self.file.to_string(),
-                        pos,
-                        db: db.to_string(),
-                        message: e.to_string(),
-                    });
+                    OnDdlError::Skip { why } => {
+                        tracing::warn!(file = %self.file, pos, error = %e, "skipping a DDL statement: {why}");
+                        return Ok(());
+                    }
                 }
-                tracing::debug!(file = %self.file, pos, error = %e, "skipping DDL that does not touch a captured table");
-                return Ok(());
             }
         };
         for c in &changes {
@@ -429,6 +674,19 @@ impl Streamer {
                 self.schemas.remove(prev);
             }
         }
+        // In the history (stored) before anything after the statement is emitted.
+        let history_db = match (db, changes.first()) {
+            ("", Some(c)) => c.id.db.clone(),
+            _ => db.to_string(),
+        };
+        let position = SourceOffset {
+            file: self.file.to_string(),
+            pos: end_pos,
+            server_id: Some(self.server_id as u64),
+            ts_sec: Some(i64::from(ts)),
+            ..SourceOffset::default()
+        };
+        self.history.record_ddl(position, &history_db, sql, &changes).await?;
         let captured: Vec<_> =
             changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
@@ -451,17 +709,37 @@ impl Streamer {
             query: None,
         }
         .to_value();
+        let what = format!("schema change of {first}");
+        let seq = self.emit_schema_change(source, &database, sql, &captured, &what, pos).await?;
+        // A restart resumes after the statement, so it is neither applied nor emitted twice.
+        self.restart.statement_done(end_pos);
+        let offset = self.offset_after(seq, ts, 0, 0);
+        self.pending.push_back(offset);
+        Ok(())
+    }
+
+    /// Produce one schema-change record on `<topic.prefix>` (partition 0). `what` and `pos` name it
+    /// in errors.
+    async fn emit_schema_change(
+        &mut self,
+        source: Value,
+        database: &str,
+        ddl: &str,
+        changes: &[crate::schema::SchemaChange],
+        what: &str,
+        pos: u64,
+    ) -> Result<Seq, PipelineError> {
         let now = ProcessingTime::now();
         let key_schema = self.schema_change_key_schema.clone();
-        let key = Value::Struct(vec![Value::str(database.as_str())]);
+        let key = Value::Struct(vec![Value::str(database)]);
         let value_schema = self.schema_change_value_schema.clone();
         let value = Value::Struct(vec![
             source,
             Value::Int(now.ns / 1_000_000),
-            Value::str(database.as_str()),
+            Value::str(database),
             Value::Null,
-            Value::str(sql),
-            table_changes::table_changes_value(&captured),
+            Value::str(ddl),
+            table_changes::table_changes_value(changes),
         ]);
         let topic = self.cfg.prefix.clone();
         let registry_err = |source| PipelineError::Registry {
@@ -473,7 +751,7 @@ impl Streamer {
         let key_id = self.key_enc.schema_id(&topic, &key_schema).await.map_err(registry_err)?;
         let value_id = self.value_enc.schema_id(&topic, &value_schema).await.map_err(registry_err)?;
         let encode_err = |e: crate::encode::avro::AvroEncodeError| PipelineError::Encode {
-            table: format!("schema change of {}", first),
+            table: what.to_string(),
             file: self.file.to_string(),
             pos,
             message: e.to_string(),
@@ -494,11 +772,7 @@ impl Streamer {
                 partition: Some(0),
             })
             .await?;
-        // A restart resumes after the statement, so it is neither applied nor emitted twice.
-        self.tx_pos = end_pos;
-        let offset = self.offset_after(seq, ts, 0, 0);
-        self.pending.push_back(offset);
-        Ok(())
+        Ok(seq)
     }
 
     /// The schemas of a captured table and their registry ids. Built on the table's first change
@@ -526,10 +800,19 @@ impl Streamer {
         Ok((ts, ids))
     }
 
-    /// The offset to commit once record `seq` is stored: the transaction start plus the rows
-    /// events and rows already emitted.
+    /// The offset to commit once record `seq` is stored: the restart point plus the events and
+    /// rows to skip after it (`source::restart`).
     fn offset_after(&self, seq: Seq, ts: u32, event: u64, row: u64) -> PendingOffset {
-        PendingOffset { seq, file: self.file.clone(), pos: self.tx_pos, event, row, server_id: self.server_id, ts }
+        PendingOffset {
+            seq,
+            file: self.file.clone(),
+            pos: self.restart.pos(),
+            event,
+            row,
+            server_id: self.server_id,
+            ts,
+            snapshot: false,
+        }
     }
 
     async fn handle_rows(
@@ -538,11 +821,8 @@ impl Streamer {
         ts: u32,
         event: &mysql_common::binlog::events::Event,
         source: &BinlogSource,
+        skip_rows: u64,
     ) -> Result<(), PipelineError> {
-        if self.skip_events > 0 {
-            self.skip_events -= 1;
-            return Ok(());
-        }
         let data = event.read_data().map_err(|e| PipelineError::Decode {
             table: "?".into(),
             file: self.file.to_string(),
@@ -569,7 +849,6 @@ impl Streamer {
             R::DeleteRowsEvent(_) | R::DeleteRowsEventV1(_) => Op::Delete,
             _ => Op::Update,
         };
-        let skip_rows = std::mem::take(&mut self.skip_rows);
         for (row_idx, item) in rows.rows(tme).enumerate() {
             let (before, after) = item.map_err(|e| PipelineError::Decode {
                 table: id.to_string(),
@@ -605,11 +884,11 @@ impl Streamer {
                 query: None,
             }
             .to_value();
-            let (event, row) = (self.tx_events, row_idx as u64 + 1);
+            let point = self.restart.row(row_idx as u64);
             self.cfg.telemetry.event_seen(ts);
             let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img };
             if let Some(seq) = self.emit_change(change, source_v, &id, pos).await? {
-                let offset = self.offset_after(seq, ts, event, row);
+                let offset = self.offset_after(seq, ts, point.event, point.row);
                 self.pending.push_back(offset);
             }
         }
@@ -653,20 +932,10 @@ impl Streamer {
             newest = self.pending.pop_front();
         }
         if let Some(p) = newest {
-            self.store.put(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset());
-            self.store.flush()?;
+            self.store.commit(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset())?;
             self.cfg.telemetry.offsets_committed(&p.file, p.pos);
         }
         self.last_flush = Instant::now();
         Ok(())
-    }
-}
-
-/// `db.table` (or `table`, in `default_db`) as named in a DDL error.
-fn split_table_name(name: &str, default_db: &str) -> (String, String) {
-    let clean = |s: &str| s.trim_matches('`').to_string();
-    match name.split_once('.') {
-        Some((d, t)) => (clean(d), clean(t)),
-        None => (default_db.to_string(), clean(name)),
     }
 }

@@ -3,11 +3,14 @@
 //! Metric names follow what Debezium users already graph from Kafka Connect's JMX exporter
 //! (`debezium_metrics_<Attribute>{context="streaming",name="<topic.prefix>",plugin="mysql"}`):
 //! `MilliSecondsBehindSource`, `TotalNumberOfEventsSeen`, `NumberOfCommittedTransactions`,
-//! `Connected`, plus our own `cdc_connector_*` counters for Kafka and offsets. Metrics live in a
+//! `Connected`, plus our own `cdc_connector_*` counters for Kafka and offsets. The snapshot's metrics
+//! (`context="snapshot"`: `SnapshotRunning`, `SnapshotCompleted`, `SnapshotAborted`,
+//! `SnapshotDurationInSeconds`, `TotalTableCount`, `RemainingTableCount`, `RowsScanned{table=..}`,
+//! `TotalNumberOfEventsSeen`) are Debezium's snapshot MBean attributes ([`SnapshotMetrics`]). Metrics live in a
 //! private Prometheus recorder, served by `metrics_http::serve` when `--metrics-addr` is given.
 //! No event takes a credential, so nothing secret can reach a log line or a metric.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use metrics::{Counter, Gauge, Key, Label, Recorder, SharedString, Unit};
@@ -17,6 +20,7 @@ use tracing::info;
 /// The connector's metrics.
 pub struct Telemetry {
     recorder: PrometheusRecorder,
+    server_name: String,
     behind_ms: Gauge,
     connected: Gauge,
     events_seen: Counter,
@@ -57,9 +61,61 @@ impl Telemetry {
             records: counter("cdc_connector_records_produced_total", "Records handed to the Kafka producer"),
             offset_commits: counter("cdc_connector_offset_commits_total", "Offset commits written"),
             recorder,
+            server_name: server_name.to_string(),
             events_total: AtomicU64::new(0),
             last_progress: std::sync::Mutex::new(Instant::now()),
         }
+    }
+
+    fn snapshot_labels(&self, extra: Option<(&'static str, String)>) -> Vec<Label> {
+        let mut l = vec![
+            Label::new("context", "snapshot"),
+            Label::new("name", self.server_name.clone()),
+            Label::new("plugin", "mysql"),
+        ];
+        if let Some((k, v)) = extra {
+            l.push(Label::new(k, v));
+        }
+        l
+    }
+
+    /// A snapshot of `tables` (`db.table`) starts: its metrics, with Debezium's snapshot names.
+    pub fn snapshot_started(&self, tables: &[String]) -> SnapshotMetrics {
+        let meta = metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+        let gauge = |name: &'static str, help: &'static str| {
+            self.recorder.describe_gauge(name.into(), None, SharedString::from(help));
+            self.recorder.register_gauge(&Key::from_parts(name, self.snapshot_labels(None)), &meta)
+        };
+        let rows_name = "debezium_metrics_RowsScanned";
+        self.recorder.describe_counter(rows_name.into(), Some(Unit::Count), SharedString::from("Rows read per table"));
+        let rows = tables
+            .iter()
+            .map(|t| {
+                let key = Key::from_parts(rows_name, self.snapshot_labels(Some(("table", t.clone()))));
+                self.recorder.register_counter(&key, &meta)
+            })
+            .collect();
+        let events_name = "debezium_metrics_TotalNumberOfEventsSeen";
+        let events = self.recorder.register_counter(&Key::from_parts(events_name, self.snapshot_labels(None)), &meta);
+        let m = SnapshotMetrics {
+            running: gauge("debezium_metrics_SnapshotRunning", "1 while a snapshot runs"),
+            completed: gauge("debezium_metrics_SnapshotCompleted", "1 once the snapshot completed"),
+            aborted: gauge("debezium_metrics_SnapshotAborted", "1 when the snapshot was aborted"),
+            duration: gauge("debezium_metrics_SnapshotDurationInSeconds", "Seconds the snapshot took (so far)"),
+            total_tables: gauge("debezium_metrics_TotalTableCount", "Tables the snapshot reads"),
+            remaining_tables: gauge("debezium_metrics_RemainingTableCount", "Tables the snapshot has yet to finish"),
+            remaining: AtomicI64::new(tables.len() as i64),
+            started: Instant::now(),
+            rows,
+            events,
+        };
+        m.running.set(1.0);
+        m.completed.set(0.0);
+        m.aborted.set(0.0);
+        m.total_tables.set(tables.len() as f64);
+        m.remaining_tables.set(tables.len() as f64);
+        info!(tables = tables.len(), "snapshot started");
+        m
     }
 
     /// Prometheus text exposition.
@@ -107,5 +163,53 @@ impl Telemetry {
         *last = Instant::now();
         let events = self.events_total.load(Ordering::Relaxed);
         info!(events, file, pos, "streaming");
+    }
+}
+
+/// Debezium's snapshot metrics of one snapshot (from [`Telemetry::snapshot_started`]).
+pub struct SnapshotMetrics {
+    running: Gauge,
+    completed: Gauge,
+    aborted: Gauge,
+    duration: Gauge,
+    total_tables: Gauge,
+    remaining_tables: Gauge,
+    remaining: AtomicI64,
+    started: Instant,
+    rows: Vec<Counter>,
+    events: Counter,
+}
+
+impl SnapshotMetrics {
+    /// A row of table number `table` (index into the started list) was read.
+    pub fn row(&self, table: usize) {
+        if let Some(c) = self.rows.get(table) {
+            c.increment(1);
+        }
+        self.events.increment(1);
+    }
+
+    /// One more table is done.
+    pub fn table_done(&self) {
+        let left = self.remaining.fetch_sub(1, Ordering::Relaxed) - 1;
+        self.remaining_tables.set(left.max(0) as f64);
+        self.duration.set(self.started.elapsed().as_secs() as f64);
+    }
+
+    /// Tables not finished yet.
+    pub fn remaining(&self) -> u64 {
+        self.remaining.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    pub fn completed(&self, took: Duration) {
+        self.running.set(0.0);
+        self.completed.set(1.0);
+        self.duration.set(took.as_secs() as f64);
+    }
+
+    pub fn aborted(&self, took: Duration) {
+        self.running.set(0.0);
+        self.aborted.set(1.0);
+        self.duration.set(took.as_secs() as f64);
     }
 }

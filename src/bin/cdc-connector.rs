@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_connector::config::{read_config_file, ConnectorConfig, WorkerConfig};
+use cdc_connector::history::{HistoryConfig, HistoryStorage};
 use cdc_connector::inspect::{inspect_file, ReadOptions};
+use cdc_connector::offsets::OffsetStorage;
 use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
 use cdc_connector::sink::kafka::SinkConfig;
 use cdc_connector::source::binlog::ConnectOptions;
@@ -43,9 +45,11 @@ struct RunArgs {
     /// Connector config: the JSON you POST to Kafka Connect ({"name":..,"config":{..}}) or a .properties file.
     #[arg(long, value_name = "FILE")]
     connector: Option<PathBuf>,
-    /// Where to start streaming: resume (the stored offset), latest (end of the binlog), earliest, or FILE:POS.
-    #[arg(long, value_name = "POS", default_value = "resume")]
-    binlog_pos: String,
+    /// Where to start: latest (end of the binlog), earliest, FILE:POS or a MariaDB GTID set (0-1-61,...: after
+    /// those transactions) stream from there without a snapshot; resume requires a stored offset. Without it: the
+    /// stored offset, or (none stored) what snapshot.mode says (initial: snapshot, then stream).
+    #[arg(long, value_name = "POS")]
+    binlog_pos: Option<String>,
     /// Validate the configuration, report unsupported properties, and exit.
     #[arg(long)]
     check: bool,
@@ -84,16 +88,8 @@ const NOT_YET_IMPLEMENTED: &[&str] = &[
     "heartbeat.interval.ms",
     "heartbeat.action.query",
     "signal.data.collection",
-    "snapshot.mode",
-    "snapshot.locking.mode",
-    "snapshot.max.threads",
-    "snapshot.select.statement.overrides",
-    "snapshot.include.collection.list",
     "database.ssl.mode",
     "database.initial.statements",
-    "schema.history.internal.kafka.topic",
-    "schema.history.internal.kafka.bootstrap.servers",
-    "schema.history.internal.file.filename",
     "transforms",
     "gtid.source.includes",
     "gtid.source.excludes",
@@ -122,24 +118,27 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let connector_path = args
         .connector
         .ok_or_else(|| anyhow::anyhow!("--connector <connector.json|connector.properties> is required"))?;
-    let start: StartPosition = args.binlog_pos.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let start: Option<StartPosition> =
+        args.binlog_pos.as_deref().map(str::parse).transpose().map_err(|e: String| anyhow::anyhow!(e))?;
     let worker = WorkerConfig::from_properties_file(&worker_path)?;
     let connector = ConnectorConfig::from_file(&connector_path)?;
     for p in &connector.unsupported {
         warn!(property = %p, "unsupported connector property '{p}' is ignored");
     }
     let raw = read_config_file(&connector_path)?;
-    for p in raw.props.keys().filter(|k| NOT_YET_IMPLEMENTED.contains(&k.as_str())) {
+    let not_yet = |k: &&String| NOT_YET_IMPLEMENTED.contains(&k.as_str());
+    for p in raw.props.keys().filter(not_yet) {
         warn!(property = %p, "property '{p}' is accepted but not implemented yet; it has no effect");
     }
     let converters = connector.converters(Some(&worker));
-    let offsets_file = worker.offset_storage_file_filename.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "the worker file must set offset.storage.file.filename (Kafka-stored offsets come with a later release)"
-        )
-    })?;
     let topics = connector.topic_creation(Some(&worker));
-    let overrides = worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let overrides: Vec<(String, String)> =
+        worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let offsets = OffsetStorage::from_worker(&worker, overrides.clone())?;
+    let history = HistoryConfig::from_connector(&connector.history, &worker.bootstrap_servers);
+    if matches!(history.storage, HistoryStorage::None) {
+        warn!("no schema history (schema.history.internal.kafka.topic is not set): table schemas are read from the server at every start, so after a restart, changes made before a later ALTER TABLE decode with the new schema");
+    }
     let tables = Arc::new(connector.tables.clone());
     let tables_db = tables.clone();
     let cfg = PipelineConfig {
@@ -164,9 +163,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             default_partitions: topics.partitions.filter(|p| *p > 0).unwrap_or(1),
             default_replication_factor: topics.replication_factor.filter(|r| *r > 0).map(i32::from).unwrap_or(1),
         },
-        offsets_file,
+        offsets,
         offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
+        history,
         heartbeat_ms: connector.streaming.heartbeat_interval_ms,
+        snapshot: connector.snapshot.clone(),
         telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
     };
     if args.check {

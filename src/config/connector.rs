@@ -223,9 +223,10 @@ pub struct StreamingConfig {
 pub struct SchemaHistoryConfig {
     /// `schema.history.internal`: storage. Default KafkaSchemaHistory.
     pub kind: SchemaHistoryKind,
-    /// `schema.history.internal.kafka.topic`: history topic. Required with Kafka storage.
+    /// `schema.history.internal.kafka.topic`: history topic. Default none: no history is kept
+    /// (Debezium requires it).
     pub kafka_topic: Option<String>,
-    /// `schema.history.internal.kafka.bootstrap.servers`. Required with Kafka storage.
+    /// `schema.history.internal.kafka.bootstrap.servers`. Default: the worker's `bootstrap.servers`.
     pub kafka_bootstrap_servers: Option<String>,
     /// `schema.history.internal.producer.*`: history producer overrides. Default none.
     pub kafka_producer: Properties,
@@ -626,8 +627,8 @@ fn read_history(r: &mut PropReader) -> Result<SchemaHistoryConfig, ConfigError> 
         store_only_captured_databases_ddl: r
             .bool("schema.history.internal.store.only.captured.databases.ddl", false)?,
     };
-    // The Kafka history topic is not written yet (the schema comes from the server at start-up),
-    // so its properties are optional here; the file history needs its file name.
+    // Without a Kafka history topic nothing is recorded (the binary warns; schemas then come from
+    // the server at every start); the file history needs its file name.
     if kind == SchemaHistoryKind::File && config.file_filename.is_none() {
         return Err(ConfigError::Missing { property: "schema.history.internal.file.filename".into() });
     }

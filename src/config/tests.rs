@@ -281,7 +281,7 @@ fn other_validation_errors_name_property_and_value() {
     let mut m = minimal();
     m.remove("database.server.id");
     assert_eq!(err(m), "missing required property `database.server.id`");
-    // The Kafka schema history is not written yet, so its topic is optional for now.
+    // Without the history topic no history is kept (a warning at start), as before.
     let mut m = minimal();
     m.remove("schema.history.internal.kafka.topic");
     assert!(ConnectorConfig::from_map(m).is_ok());

@@ -523,7 +523,7 @@ fn wkb_point(wkb: &[u8]) -> Result<(f64, f64), ValueError> {
 }
 
 /// Text bytes → String by the column's charset (falling back to the table's, then utf8mb4).
-fn decode_text(table: &Table, col: &Column, b: &[u8]) -> Result<String, ValueError> {
+pub fn decode_text(table: &Table, col: &Column, b: &[u8]) -> Result<String, ValueError> {
     let cs = col.charset.as_deref().or(table.default_charset.as_deref()).unwrap_or("utf8mb4");
     let is = |names: &[&str]| names.iter().any(|n| cs.eq_ignore_ascii_case(n));
     if is(&["utf8mb4", "utf8", "utf8mb3", "ascii", "binary"]) {

@@ -7,8 +7,9 @@
 //! * value: the map Debezium's `BinlogOffsetContext.getOffset()` returns ([`SourceOffset`]), e.g.
 //!   `{"ts_sec":1795627630,"file":"mysql-bin.000001","pos":38969,"row":1,"server_id":1}`.
 //!
-//! The pairs go to the offsets topic (distributed Connect) or to a Java-serialized file
-//! (standalone Connect, the embedded engine: [`file`]).
+//! The pairs go to the offsets topic (distributed Connect: [`kafka`]) or to a Java-serialized
+//! file (standalone Connect, the embedded engine: [`file`]); [`store`] picks one from the worker
+//! properties.
 //!
 //! **Key order.** Debezium builds the value as a `java.util.HashMap` and Jackson writes it in the
 //! map's iteration order, so the bytes depend on Java's hashing. [`SourceOffset::to_json`]
@@ -28,10 +29,14 @@
 //! [`SourceOffset::extra`] so that writing the offset back loses nothing.
 
 pub mod file;
+pub mod kafka;
+pub mod store;
 
 use serde_json::Value;
 
 pub use file::FileOffsetStore;
+pub use kafka::KafkaOffsetStore;
+pub use store::{OffsetStorage, OffsetStore};
 
 /// Offset key: the binlog file name to restart from.
 pub const FILE_KEY: &str = "file";
@@ -81,6 +86,14 @@ pub enum OffsetError {
     /// An offset value is not a JSON object with the fields Debezium writes.
     #[error("invalid Debezium offset JSON: {0}")]
     InvalidJson(String),
+    /// The offsets topic could not be created, read or written.
+    #[error("offsets topic ({property}): {message}")]
+    Kafka {
+        /// The worker property that names the topic.
+        property: &'static str,
+        /// What failed (with the topic name).
+        message: String,
+    },
 }
 
 /// Debezium's MySQL offset map (the value of a Connect offset record).

@@ -17,6 +17,10 @@ pub mod types;
 pub use catalog::{Catalog, ChangeType, SchemaChange};
 pub use ddl::DdlError;
 
+/// Decides which tables (`db`, `table`) are captured (from the connector's include/exclude lists);
+/// called with an empty table name to ask about a database.
+pub type TableFilterFn = std::sync::Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 /// `db.table`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TableId {

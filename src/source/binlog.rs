@@ -16,6 +16,7 @@
 use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, OptsBuilder};
+use mysql_common::binlog::consts::RowsEventFlags;
 use mysql_common::binlog::events::{Event, EventData, TableMapEvent};
 
 /// Server error codes we translate into plain sentences.
@@ -51,6 +52,10 @@ pub enum SourceError {
     Privilege { user: String, detail: String },
     #[error("binlog position {file}:{pos} is no longer available on the server ({detail}); it was purged or never existed. Restart with --binlog-pos latest (or earliest) to continue, accepting the gap, or take a new snapshot")]
     Purged { file: String, pos: u64, detail: String },
+    #[error("{what} is at {file}:{pos}, but MySQL at {addr} no longer has binlog file {file} (it has: {available}): it was purged (binlog_expire_logs_seconds / expire_logs_days / PURGE BINARY LOGS) while the connector was not reading it, so the changes since then are lost to the connector. Set snapshot.mode=when_needed to take a new snapshot, or restart with --binlog-pos earliest (or latest) to continue from what the server still has, accepting the gap")]
+    PositionPurged { what: String, file: String, pos: u64, addr: String, available: String },
+    #[error("MySQL at {addr} has no binlog with GTID {gtid} ({detail}): it was purged or never existed. Restart with --binlog-pos latest (or earliest) to continue, accepting the gap")]
+    GtidNotFound { addr: String, gtid: String, detail: String },
     #[error("binlog stream error at {file}:{pos}: {message}")]
     Stream { file: String, pos: u64, message: String },
     #[error(
@@ -205,14 +210,46 @@ pub async fn current_position(
     }
 }
 
-/// The first binlog file the server still has (`SHOW BINARY LOGS`).
-pub async fn earliest_position(conn: &mut Conn, opts: &ConnectOptions) -> Result<BinlogPosition, SourceError> {
+/// The binlog files the server still has (`SHOW BINARY LOGS`), oldest first.
+pub async fn binlog_files(conn: &mut Conn, opts: &ConnectOptions) -> Result<Vec<String>, SourceError> {
     let rows: Vec<mysql_async::Row> = conn
         .query("SHOW BINARY LOGS")
         .await
         .map_err(|e| SourceError::Query { addr: opts.addr(), message: e.to_string() })?;
-    let file: Option<String> = rows.first().and_then(|r| r.get(0));
+    Ok(rows.iter().filter_map(|r| r.get(0)).collect())
+}
+
+/// The first binlog file the server still has (`SHOW BINARY LOGS`).
+pub async fn earliest_position(conn: &mut Conn, opts: &ConnectOptions) -> Result<BinlogPosition, SourceError> {
+    let file = binlog_files(conn, opts).await?.into_iter().next();
     file.map(|file| BinlogPosition { file, pos: 4 }).ok_or(SourceError::BinlogDisabled { addr: opts.addr() })
+}
+
+/// Fail with [`SourceError::PositionPurged`] when the server no longer has the binlog file of
+/// `pos` (`what` names where the position came from, e.g. "the stored offset"). Checked before
+/// the dump starts, so the error says what happened instead of the server's generic 1236.
+pub async fn check_available(
+    conn: &mut Conn,
+    opts: &ConnectOptions,
+    pos: &BinlogPosition,
+    what: &str,
+) -> Result<(), SourceError> {
+    let files = binlog_files(conn, opts).await?;
+    if files.contains(&pos.file) {
+        return Ok(());
+    }
+    let available = match (files.first(), files.last()) {
+        (Some(first), Some(last)) if files.len() > 1 => format!("{first} .. {last}"),
+        (Some(only), _) => only.clone(),
+        _ => "none".into(),
+    };
+    Err(SourceError::PositionPurged {
+        what: what.to_string(),
+        file: pos.file.clone(),
+        pos: pos.pos,
+        addr: opts.addr(),
+        available,
+    })
 }
 
 /// One interpreted binlog event.
@@ -224,8 +261,9 @@ pub enum SourceEvent {
     Query { pos: u64, end_pos: u64, ts: u32, server_id: u32, db: String, sql: String, thread: u32 },
     /// A TABLE_MAP event (the stream keeps the map; `table_id` identifies it).
     TableMap { table_id: u64 },
-    /// A WRITE/UPDATE/DELETE rows event; decode with `BinlogSource::table_map`.
-    Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, event: Event },
+    /// A WRITE/UPDATE/DELETE rows event; decode with `BinlogSource::table_map`. `stmt_end`: the
+    /// last rows event of its statement (`STMT_END_F`).
+    Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, stmt_end: bool, event: Event },
     /// Transaction commit (XID, or a `COMMIT` query).
     Commit { end_pos: u64 },
     /// The server switched to another binlog file.
@@ -251,20 +289,41 @@ impl BinlogSource {
         start: &BinlogPosition,
         heartbeat_ms: u64,
     ) -> Result<BinlogSource, SourceError> {
-        let addr = opts.addr();
-        let q = |e: mysql_async::Error| SourceError::Query { addr: addr.clone(), message: e.to_string() };
-        conn.query_drop("SET @mariadb_slave_capability=4").await.map_err(q)?;
-        conn.query_drop(format!("SET @master_heartbeat_period={}", heartbeat_ms.max(1) * 1_000_000))
-            .await
-            .map_err(q)?;
-        // MySQL ≥ 8.0.26 reads the source_ spelling; unknown user variables are harmless on MariaDB.
-        conn.query_drop("SET @source_binlog_checksum='ALL'").await.map_err(q)?;
+        prepare_dump(&mut conn, opts, heartbeat_ms).await?;
         let req = BinlogStreamRequest::new(server_id).with_filename(start.file.as_bytes()).with_pos(start.pos);
         let stream = conn
             .get_binlog_stream(req)
             .await
             .map_err(|e| classify_stream_error(e, &start.file, start.pos, &opts.user))?;
         Ok(BinlogSource { stream, file: start.file.clone(), last_pos: start.pos, seen_fde: false })
+    }
+
+    /// Request the binlog after the MariaDB GTID position `gtids` (`d-s-n[,...]`, the last
+    /// transactions already seen): MariaDB's replica protocol (`@slave_connect_state` with strict
+    /// mode, then COM_BINLOG_DUMP with an empty file name). The first (fake) rotate names the
+    /// file the server starts in.
+    pub async fn start_at_mariadb_gtid(
+        mut conn: Conn,
+        opts: &ConnectOptions,
+        server_id: u32,
+        gtids: &str,
+        heartbeat_ms: u64,
+    ) -> Result<BinlogSource, SourceError> {
+        prepare_dump(&mut conn, opts, heartbeat_ms).await?;
+        let addr = opts.addr();
+        let q = |e: mysql_async::Error| SourceError::Query { addr: addr.clone(), message: e.to_string() };
+        // The set was parsed by `gtid::GtidSet` (digits, '-' and ',' only): safe to inline.
+        conn.query_drop(format!("SET @slave_connect_state='{gtids}'")).await.map_err(q)?;
+        conn.query_drop("SET @slave_gtid_strict_mode=1").await.map_err(q)?;
+        conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(q)?;
+        let req = BinlogStreamRequest::new(server_id).with_filename(b"").with_pos(4u64);
+        let stream = conn.get_binlog_stream(req).await.map_err(|e| match server_error_code(&e) {
+            Some((ER_MASTER_FATAL_READING_BINLOG, m)) => {
+                SourceError::GtidNotFound { addr: addr.clone(), gtid: gtids.to_string(), detail: m }
+            }
+            _ => classify_stream_error(e, "", 4, &opts.user),
+        })?;
+        Ok(BinlogSource { stream, file: String::new(), last_pos: 4, seen_fde: false })
     }
 
     /// The file currently being read.
@@ -325,7 +384,9 @@ impl BinlogSource {
                     let (name, tail) = raw.split_at(raw.len() - 4);
                     let is_requested = name == self.file.as_bytes();
                     let looks_binary = tail.iter().any(|b| !b.is_ascii_graphic());
-                    if is_requested || looks_binary {
+                    // Started by GTID, no file was requested: binlog names end in digits.
+                    let unrequested_tail = self.file.is_empty() && !tail.iter().all(u8::is_ascii_digit);
+                    if is_requested || looks_binary || unrequested_tail {
                         name
                     } else {
                         raw
@@ -366,8 +427,9 @@ impl BinlogSource {
                 if matches!(r, mysql_common::binlog::events::RowsEventData::PartialUpdateRowsEvent(_)) {
                     return Err(at("partial JSON update (binlog_row_value_options=PARTIAL_JSON) is not supported; set binlog_row_value_options='' on the server".into()));
                 }
+                let stmt_end = r.flags().contains(RowsEventFlags::STMT_END);
                 drop(r);
-                SourceEvent::Rows { pos, end_pos, ts, server_id: header.server_id(), event }
+                SourceEvent::Rows { pos, end_pos, ts, server_id: header.server_id(), stmt_end, event }
             }
             Some(EventData::GtidEvent(g)) => {
                 let gtid = format_mysql_gtid(&g);
@@ -382,6 +444,17 @@ impl BinlogSource {
     pub async fn close(self) {
         let _ = self.stream.close().await;
     }
+}
+
+/// Session settings every binlog dump needs (see the module doc).
+async fn prepare_dump(conn: &mut Conn, opts: &ConnectOptions, heartbeat_ms: u64) -> Result<(), SourceError> {
+    let addr = opts.addr();
+    let q = |e: mysql_async::Error| SourceError::Query { addr: addr.clone(), message: e.to_string() };
+    conn.query_drop("SET @mariadb_slave_capability=4").await.map_err(q)?;
+    conn.query_drop(format!("SET @master_heartbeat_period={}", heartbeat_ms.max(1) * 1_000_000)).await.map_err(q)?;
+    // MySQL ≥ 8.0.26 reads the source_ spelling; unknown user variables are harmless on MariaDB.
+    conn.query_drop("SET @source_binlog_checksum='ALL'").await.map_err(q)?;
+    Ok(())
 }
 
 fn format_mysql_gtid(g: &mysql_common::binlog::events::GtidEvent) -> String {

@@ -1,1 +1,3 @@
 pub mod binlog;
+pub mod gtid;
+pub mod restart;

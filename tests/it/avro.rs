@@ -1,9 +1,9 @@
 //! AvroConverter output end to end: cdc-connector with `io.confluent.connect.avro.AvroConverter`
 //! against our `schema-registry`, compared with the real Debezium 3.6.3 + AvroConverter 7.0.16
-//! (golden `main.avro.jsonl` / `main.avro-schemas.jsonl`, streaming part).
+//! (golden `main.avro.jsonl` / `main.avro-schemas.jsonl`: the snapshot, then the stream workload).
 //!
-//! * Schemas: per subject, the registered versions equal the schemas the golden streaming records
-//!   use, in order of first use (parsed JSON, ids not compared).
+//! * Schemas: per subject, the registered versions equal the schemas the golden records use, in
+//!   order of first use (parsed JSON, ids not compared).
 //! * Values: each record's key and value decode (schema fetched from our registry by the id in its
 //!   header) to the golden datum, with only `ts_ms`/`ts_us`/`ts_ns` normalised; and the bytes after
 //!   the 5-byte header equal the golden bytes once the golden timestamps are put in place of ours.
@@ -42,6 +42,8 @@ fn prefix9() -> String {
 
 struct GoldenAvro {
     seq: u64,
+    /// A record of the snapshot (`source.snapshot` other than "false").
+    snapshot: bool,
     topic: String,
     key_id: Option<u32>,
     key: Option<Vec<u8>>,
@@ -49,24 +51,21 @@ struct GoldenAvro {
     value: Option<Vec<u8>>,
 }
 
-/// The golden streaming records (after the snapshot's `last`) and every golden schema by id.
+/// The golden records (snapshot, then streaming) and every golden schema by id.
 fn golden() -> (Vec<GoldenAvro>, HashMap<u32, Json>) {
     let dir = shared().join("oracle/golden");
     let text = std::fs::read_to_string(dir.join("main.avro.jsonl")).expect("golden main.avro.jsonl");
     let lines: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).expect("golden line")).collect();
-    let last = lines
-        .iter()
-        .rposition(|l| l["value"]["source"]["snapshot"] == serde_json::json!({"string": "last"}))
-        .expect("golden has a last snapshot record");
     let hex = |v: &Json| {
         v.as_str()
             .map(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex")).collect())
     };
     let id = |v: &Json| v.as_u64().map(|i| i as u32);
-    let records = lines[last + 1..]
+    let records = lines
         .iter()
         .map(|l| GoldenAvro {
             seq: l["seq"].as_u64().expect("seq"),
+            snapshot: l["value"]["source"]["snapshot"].as_object().is_some_and(|s| s["string"] != "false"),
             topic: l["topic"].as_str().expect("topic").to_string(),
             key_id: id(&l["key_schema_id"]),
             key: hex(&l["key_hex"]),
@@ -269,9 +268,12 @@ fn avro_records_and_schemas_match_debezium_golden() {
     );
     assert_eq!(status, 200, "{v}");
     let setup = avro_setup(&svc, &prefix, &registry.url());
-    let running = setup.start("latest");
-    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
     let (golden, golden_schemas) = golden();
+    // Snapshot (snapshot.mode=initial), then the stream workload.
+    let snapshot_records = golden.iter().filter(|g| g.snapshot).count();
+    let running = setup.start("");
+    wait_for_records(&svc.kafka, &prefix, snapshot_records, Duration::from_secs(90));
+    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
     let ours = wait_for_records(&svc.kafka, &prefix, golden.len(), Duration::from_secs(90));
     std::thread::sleep(Duration::from_secs(2));
     running.stop();
@@ -308,8 +310,8 @@ fn avro_records_and_schemas_match_debezium_golden() {
     }
     assert!(diffs.is_empty(), "{} differences from Debezium's Avro output:\n{}", diffs.len(), diffs.join("\n"));
 
-    // Per subject, the registered versions are the golden schemas the streaming records use,
-    // in order of first use.
+    // Per subject, the registered versions are the golden schemas the records use, in order of
+    // first use.
     let mut expected: HashMap<String, Vec<Json>> = HashMap::new();
     for g in &golden {
         let topic = g.topic.replace("dbserver1", &prefix);
@@ -402,7 +404,7 @@ fn avro_debezium_and_cdc_connector_share_registry_ids() {
     let last_topic = golden.last().expect("golden").topic.clone();
     let topic_count = |t: &str| read_topics(&svc.kafka, t).iter().filter(|c| c.topic == t).count();
     let baseline = topic_count(&last_topic);
-    let expected_last = golden.iter().filter(|g| g.topic == last_topic).count();
+    let expected_last = golden.iter().filter(|g| !g.snapshot && g.topic == last_topic).count();
     let setup = avro_setup(&svc, "dbserver1", &url);
     let running = setup.start("latest");
     svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
@@ -505,8 +507,10 @@ fn avro_incompatible_alter_stops_the_connector_before_producing() {
     assert!(log.contains("409"), "registry error code in the message:\n{log}");
     // Nothing of products after the ALTER: its records are exactly the golden ones before it.
     let (golden, _) = golden();
-    let golden_products: Vec<&GoldenAvro> =
-        golden.iter().filter(|g| g.topic == "dbserver1.inventory.products" && g.value_id == Some(12)).collect();
+    let golden_products: Vec<&GoldenAvro> = golden
+        .iter()
+        .filter(|g| !g.snapshot && g.topic == "dbserver1.inventory.products" && g.value_id == Some(12))
+        .collect();
     let ours: Vec<Consumed> =
         read_topics(&svc.kafka, &prefix).into_iter().filter(|c| c.topic == format!("{prefix}.{table}")).collect();
     assert_eq!(ours.len(), golden_products.len(), "products records before the ALTER only");

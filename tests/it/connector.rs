@@ -56,6 +56,57 @@ impl Setup {
         std::fs::write(self.worker(), text).expect("write worker");
     }
 
+    /// Keep offsets in the Kafka topic `topic` (Connect's `offset.storage.topic`, 25 partitions)
+    /// instead of the offsets file.
+    pub fn use_offsets_topic(&self, topic: &str) {
+        let text = std::fs::read_to_string(self.worker()).expect("read worker");
+        let text: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with("offset.storage.file.filename="))
+            .map(str::to_string)
+            .chain([format!("offset.storage.topic={topic}"), "offset.storage.replication.factor=1".to_string()])
+            .collect();
+        std::fs::write(self.worker(), text.join("\n") + "\n").expect("write worker");
+    }
+
+    /// Set (or with `None` remove) a property of the connector config.
+    pub fn set_connector_property(&self, key: &str, value: Option<&str>) {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.connector()).expect("read connector")).expect("connector json");
+        let config = json["config"].as_object_mut().expect("config object");
+        match value {
+            Some(v) => config.insert(key.to_string(), v.into()),
+            None => config.remove(key),
+        };
+        std::fs::write(self.connector(), serde_json::to_vec_pretty(&json).unwrap()).expect("write connector");
+    }
+
+    /// Keep the schema history in [`Self::history_file`] (FileSchemaHistory).
+    pub fn use_file_history(&self) {
+        self.set_connector_property(
+            "schema.history.internal",
+            Some("io.debezium.storage.file.history.FileSchemaHistory"),
+        );
+        let path = self.history_file().display().to_string();
+        self.set_connector_property("schema.history.internal.file.filename", Some(&path));
+    }
+
+    /// Keep the schema history in the Kafka topic `topic` (KafkaSchemaHistory).
+    pub fn use_kafka_history(&self, kafka: &str, topic: &str) {
+        self.set_connector_property("schema.history.internal.kafka.topic", Some(topic));
+        self.set_connector_property("schema.history.internal.kafka.bootstrap.servers", Some(kafka));
+    }
+
+    pub fn history_file(&self) -> PathBuf {
+        self.dir.path().join("history.dat")
+    }
+
+    /// Run the connector until it exits by itself (a start-up error); returns (exit code, output).
+    pub fn run_failing(&self, binlog_pos: &str) -> (i32, String) {
+        let (w, c) = (self.worker().display().to_string(), self.connector().display().to_string());
+        run_to_end(&["--worker", &w, "--connector", &c, "--binlog-pos", binlog_pos], Duration::from_secs(60))
+    }
+
     pub fn worker(&self) -> PathBuf {
         self.dir.path().join("worker.properties")
     }
@@ -66,7 +117,8 @@ impl Setup {
         self.dir.path().join("offsets.dat")
     }
 
-    /// Start the connector; returns once it logs that the binlog stream started.
+    /// Start the connector (`binlog_pos` "" = no `--binlog-pos`); returns once it logs that the
+    /// binlog stream started.
     pub fn start(&self, binlog_pos: &str) -> Running {
         Running::spawn(&self.worker(), &self.connector(), binlog_pos, &[])
     }
@@ -77,8 +129,10 @@ impl Setup {
     }
 }
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_cdc-connector")
+/// The binary under test: `CDC_CONNECTOR_BIN` when set (a private copy, safe from concurrent
+/// builds into a shared target directory), else the one cargo built for this test binary.
+pub fn bin() -> String {
+    std::env::var("CDC_CONNECTOR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cdc-connector").to_string())
 }
 
 pub struct Running {
@@ -89,14 +143,21 @@ pub struct Running {
 
 impl Running {
     pub fn spawn(worker: &Path, connector: &Path, binlog_pos: &str, args: &[&str]) -> Running {
+        let mut r = Running::spawn_only(worker, connector, binlog_pos, args);
+        r.wait_for_log("binlog stream started", Duration::from_secs(60));
+        r
+    }
+
+    /// Start without waiting for anything (`binlog_pos` "" = no `--binlog-pos`).
+    pub fn spawn_only(worker: &Path, connector: &Path, binlog_pos: &str, args: &[&str]) -> Running {
+        let pos: &[&str] = if binlog_pos.is_empty() { &[] } else { &["--binlog-pos", binlog_pos] };
         let mut child = Command::new(bin())
             .args(args)
             .arg("--worker")
             .arg(worker)
             .arg("--connector")
             .arg(connector)
-            .arg("--binlog-pos")
-            .arg(binlog_pos)
+            .args(pos)
             .env("RUST_LOG", "info")
             .env("CDC_LOG_FORMAT", "text")
             .stdout(Stdio::null())
@@ -113,9 +174,7 @@ impl Running {
                 }
             }
         });
-        let mut r = Running { child, log: rx, lines: Vec::new() };
-        r.wait_for_log("binlog stream started", Duration::from_secs(60));
-        r
+        Running { child, log: rx, lines: Vec::new() }
     }
 
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
@@ -134,6 +193,30 @@ impl Running {
             if let Ok(l) = self.log.recv_timeout(Duration::from_millis(100)) {
                 self.lines.push(l);
             }
+        }
+    }
+
+    /// Wait for the process to exit by itself; returns its exit code and the whole log.
+    pub fn wait_exit(mut self, timeout: Duration) -> (i32, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(l) = self.log.try_recv() {
+                self.lines.push(l);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The reader thread may still hold the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                while let Ok(l) = self.log.try_recv() {
+                    self.lines.push(l);
+                }
+                return (status.code().unwrap_or(-1), self.lines.join("\n"));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cdc-connector still running after {timeout:?}:\n{}",
+                self.lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

@@ -35,8 +35,12 @@ struct Header {
 }
 
 pub fn load(run: &str) -> Vec<GoldenRecord> {
-    let path = shared().join(format!("oracle/golden/{run}.json.jsonl"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    load_path(&shared().join(format!("oracle/golden/{run}.json.jsonl")))
+}
+
+/// Records in the golden format from any file the oracle's harness wrote.
+pub fn load_path(path: &std::path::Path) -> Vec<GoldenRecord> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()
         .map(|l| {
             let line: Line = serde_json::from_str(l).expect("golden line");
@@ -134,6 +138,70 @@ pub fn compare(golden: &[GoldenRecord], ours: &[Consumed], prefix: &str) -> Vec<
                     g.seq
                 ));
             }
+        }
+    }
+    diffs
+}
+
+/// Compare records of the real Debezium (the harness's output, topic prefix `prefix`) with
+/// golden ones, in delivery order: same topics, keys, values and headers. Returns the differences;
+/// when the counts differ, the extra and missing records are named by golden seq.
+pub fn compare_in_order(expected: &[GoldenRecord], got: &[GoldenRecord], prefix: &str) -> Vec<String> {
+    let sub = |s: &str| s.replace("dbserver1", prefix);
+    let norm = |g: &GoldenRecord, golden: bool| {
+        let text = |s: &Option<String>| {
+            s.as_deref().map(|s| normalize_ts(&if golden { sub(s) } else { s.to_string() })).unwrap_or_default()
+        };
+        let headers: Vec<String> = g
+            .headers
+            .iter()
+            .map(|(k, _, v)| {
+                let v = if k == "__debezium.context.runId" { "<runId>".to_string() } else { v.clone() };
+                format!("{k}={}", if golden { sub(&v) } else { v })
+            })
+            .collect();
+        let topic = if golden { sub(&g.topic) } else { g.topic.clone() };
+        (topic, text(&g.key), text(&g.value), headers.join(";"))
+    };
+    let want: Vec<_> = expected.iter().map(|g| norm(g, true)).collect();
+    let have: Vec<_> = got.iter().map(|g| norm(g, false)).collect();
+    let mut diffs = Vec::new();
+    if want.len() != have.len() {
+        let missing: Vec<u64> =
+            expected.iter().zip(&want).filter(|(_, w)| !have.contains(w)).map(|(g, _)| g.seq).collect();
+        let extra: Vec<String> = got
+            .iter()
+            .zip(&have)
+            .filter(|(_, h)| !want.contains(h))
+            .map(|(g, h)| format!("#{} {} key {}", g.seq, h.0, h.1))
+            .collect();
+        diffs.push(format!(
+            "expected {} records, got {}; golden records missing (seq): {missing:?}; records not among the expected: {extra:?}",
+            want.len(),
+            have.len()
+        ));
+    }
+    for (i, (w, h)) in want.iter().zip(&have).enumerate() {
+        let seq = expected[i].seq;
+        if w.0 != h.0 {
+            diffs.push(format!("record {i} (golden seq {seq}): topic {} vs {}", w.0, h.0));
+            continue;
+        }
+        if w.1 != h.1 {
+            diffs.push(format!(
+                "record {i} (golden seq {seq}, {}): key differs\n  golden: {}\n  got:    {}",
+                w.0, w.1, h.1
+            ));
+        }
+        if w.2 != h.2 {
+            diffs.push(format!(
+                "record {i} (golden seq {seq}, {}): value differs\n{}",
+                w.0,
+                first_difference(&w.2, &h.2)
+            ));
+        }
+        if w.3 != h.3 {
+            diffs.push(format!("record {i} (golden seq {seq}): headers differ\n  golden: {}\n  got:    {}", w.3, h.3));
         }
     }
     diffs

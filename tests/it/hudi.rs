@@ -145,7 +145,7 @@ enum Cmp {
 }
 
 fn mysql_columns(svc: &Services, db: &str, table: &str) -> Vec<MyColumn> {
-    let text = svc.query(&format!(
+    let text = svc.query_text(&format!(
         "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA='{db}' AND TABLE_NAME='{table}' ORDER BY ORDINAL_POSITION"
     ));
@@ -191,7 +191,7 @@ fn zero_date_null(c: &str, fmt: &str) -> String {
 
 impl Services {
     /// Run a query as root, return the raw tab-separated rows (no header, no escaping).
-    pub fn query(&self, sql: &str) -> String {
+    pub fn query_text(&self, sql: &str) -> String {
         let mut c = Command::new("mariadb");
         c.arg("--no-defaults")
             .arg(format!("-h{}", self.mysql_host))
@@ -210,7 +210,7 @@ impl Services {
 /// The rows of a MySQL table rendered like `hudi-sink read`, keyed by the table's PK text.
 fn mysql_rows(svc: &Services, db: &str, table: &str, cols: &[MyColumn]) -> Vec<Map<String, Json>> {
     let fields: Vec<String> = cols.iter().map(|c| format!("'{}', {}", c.name, c.expr)).collect();
-    let text = svc.query(&format!("SELECT JSON_OBJECT({}) FROM `{db}`.`{table}`", fields.join(", ")));
+    let text = svc.query_text(&format!("SELECT JSON_OBJECT({}) FROM `{db}`.`{table}`", fields.join(", ")));
     text.lines()
         .map(|l| match serde_json::from_str(l) {
             Ok(Json::Object(mut m)) => {
@@ -392,7 +392,7 @@ fn wait_equal(svc: &Services, base: &str, frozen: &Frozen, sinks: &mut [&mut Sin
             let f = frozen.get(&(db.to_string(), table.to_string()));
             let mysql_count: usize = match f {
                 Some(rows) => rows.len(),
-                None => svc.query(&format!("SELECT COUNT(*) FROM `{db}`.`{table}`")).trim().parse().unwrap(),
+                None => svc.query_text(&format!("SELECT COUNT(*) FROM `{db}`.`{table}`")).trim().parse().unwrap(),
             };
             match read_table(&format!("{base}/{db}/{table}")) {
                 Ok(rows) => diffs.extend(diff_table(svc, db, table, pk, &rows, f)),
@@ -511,7 +511,7 @@ fn versions(rows: &[Map<String, Json>]) -> Vec<(String, String, String)> {
 }
 
 fn mysql_has_table(svc: &Services, db: &str, table: &str) -> bool {
-    svc.query(&format!(
+    svc.query_text(&format!(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='{db}' AND TABLE_NAME='{table}'"
     ))
     .trim()
@@ -519,7 +519,7 @@ fn mysql_has_table(svc: &Services, db: &str, table: &str) -> bool {
 }
 
 fn has_datetime(svc: &Services, db: &str, table: &str) -> bool {
-    svc.query(&format!(
+    svc.query_text(&format!(
         "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{db}' AND TABLE_NAME='{table}' AND DATA_TYPE='datetime'"
     ))
     .trim()

@@ -5,12 +5,17 @@
 mod avro;
 mod bad_input;
 mod connector;
+mod crash;
+mod debezium_from_ours;
 mod fixtures;
 mod golden;
+mod history;
 mod hudi;
+mod offsets_topic;
 mod parity;
 mod partitioning;
 mod poller;
 mod registry;
 mod resume;
 mod services;
+mod snapshot;

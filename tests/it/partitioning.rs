@@ -10,7 +10,7 @@ use crate::parity::wait_for_records;
 use crate::services::{serial, services, shared, unique};
 
 /// Java's partition choice for each key, computed by kafka-python's murmur2.
-fn java_partitions(keys: &[Vec<u8>], partitions: usize) -> Vec<usize> {
+pub fn java_partitions(keys: &[Vec<u8>], partitions: usize) -> Vec<usize> {
     let script = "import sys\nfrom kafka.partitioner.default import murmur2\nfor line in sys.stdin:\n    k = bytes.fromhex(line.strip())\n    print((murmur2(k) & 0x7fffffff) % int(sys.argv[1]))\n";
     let mut child = Command::new("python3")
         .arg("-c")

@@ -64,6 +64,24 @@ impl Services {
         );
     }
 
+    /// The first column of the first row of a query, as text (`mariadb -N -B`).
+    pub fn query(&self, sql: &str) -> String {
+        self.query_row(sql).into_iter().next().unwrap_or_default()
+    }
+
+    /// The columns of the first row of a query, as text (`mariadb -N -B`).
+    pub fn query_row(&self, sql: &str) -> Vec<String> {
+        let out = self.client().arg("-N").arg("-B").arg("-e").arg(sql).output().expect("mariadb client");
+        assert!(out.status.success(), "query failed: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split('\t')
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Run a SQL file as root.
     pub fn sql_file(&self, path: &Path) {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -127,7 +145,8 @@ pub fn read_topics(kafka: &str, prefix: &str) -> Vec<Consumed> {
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(t.name(), p.id(), Offset::Offset(lo)).expect("tpl");
             consumer.assign(&tpl).expect("assign");
-            let deadline = Instant::now() + Duration::from_secs(30);
+            // tansu serves far fewer records/s than Kafka on a busy machine: allow for large partitions.
+            let deadline = Instant::now() + Duration::from_secs(30 + ((hi - lo) / 100) as u64);
             let mut next = lo;
             while next < hi {
                 assert!(Instant::now() < deadline, "timed out reading {}:{}", t.name(), p.id());
