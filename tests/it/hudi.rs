@@ -357,12 +357,22 @@ const TABLES: [(&str, &str, &[&str]); 10] = [
     ("types", "all_types_ddl", &["id"]),
 ];
 
+/// The database the end-to-end test's poller replay writes (the poller's own table layout,
+/// `schemas/`, differs from the oracle's `final.flights`, so it cannot share `final`).
+const SKY: &str = "hudi_sky";
+
+/// The poller's tables in [`SKY`] and their primary keys.
+const SKY_TABLES: [(&str, &str, &[&str]); 2] =
+    [(SKY, "flights", &["icao24"]), (SKY, "flight_positions", &["icao24", "last_contact"])];
+
+type TableList<'a> = &'a [(&'a str, &'a str, &'a [&'a str])];
+
 fn sink_args(kafka: &str, prefix: &str, registry: &str, base: &str, group: &str) -> Vec<String> {
     [
         "--bootstrap-servers",
         kafka,
         "--topics",
-        &format!(r"^{prefix}\.(inventory|final|types)\..*"),
+        &format!(r"^{prefix}\.(inventory|final|types|{SKY})\..*"),
         "--schema-registry-url",
         registry,
         "--base-path",
@@ -377,15 +387,23 @@ fn sink_args(kafka: &str, prefix: &str, registry: &str, base: &str, group: &str)
     .collect()
 }
 
-/// Wait until every table read back equals MySQL; panics with the differences after `timeout`.
-fn wait_equal(svc: &Services, base: &str, frozen: &Frozen, sinks: &mut [&mut SinkProc], timeout: Duration) {
+/// Wait until every table of `tables` that MySQL has, read back, equals MySQL; panics with the
+/// differences after `timeout`.
+fn wait_equal(
+    svc: &Services,
+    base: &str,
+    frozen: &Frozen,
+    tables: TableList<'_>,
+    sinks: &mut [&mut SinkProc],
+    timeout: Duration,
+) {
     let deadline = Instant::now() + timeout;
     loop {
         for s in sinks.iter_mut() {
             s.assert_running();
         }
         let mut diffs = Vec::new();
-        for (db, table, pk) in TABLES {
+        for &(db, table, pk) in tables {
             if !mysql_has_table(svc, db, table) {
                 continue;
             }
@@ -414,6 +432,7 @@ fn wait_equal(svc: &Services, base: &str, frozen: &Frozen, sinks: &mut [&mut Sin
 fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
     let _g = serial();
     let svc = services();
+    svc.sql(&format!("DROP DATABASE IF EXISTS `{SKY}`"));
     svc.reset_with_seed();
     let registry = RegistryProc::start(&unique("_schemas_it_hudi"));
     // products' ALTER (weight FLOAT NULL → DOUBLE NOT NULL) is not BACKWARD compatible
@@ -430,6 +449,7 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
             ("key.converter.schema.registry.url", url.as_str()),
             ("value.converter", conv),
             ("value.converter.schema.registry.url", url.as_str()),
+            ("database.include.list", &format!("inventory,final,types,{SKY}")),
         ],
     );
     // from the start of the binlog: the seed's rows arrive as inserts, so every table is complete
@@ -443,13 +463,29 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
         SinkProc::start("sink-local", &sink_args(&svc.kafka, &prefix, &url, &local_base, &unique("g")));
     // on S3, final.flights is partitioned by the UTC day of last_contact (part of its key)
     let mut s3_args = sink_args(&svc.kafka, &prefix, &url, &s3_base, &unique("g"));
-    s3_args.extend(["--partition-field".to_string(), "final.flights=last_contact:day".to_string()]);
+    // and the poller's flight_positions too (its PK is (icao24, last_contact))
+    for p in ["final.flights=last_contact:day".to_string(), format!("{SKY}.flight_positions=last_contact:day")] {
+        s3_args.extend(["--partition-field".to_string(), p]);
+    }
     let mut s3_sink = SinkProc::start("sink-s3", &s3_args);
     let none = Frozen::new();
-    wait_equal(&svc, &local_base, &none, &mut [&mut local_sink], Duration::from_secs(300));
+    wait_equal(&svc, &local_base, &none, &TABLES, &mut [&mut local_sink], Duration::from_secs(300));
     let frozen = run_stream_sql(&svc);
-    wait_equal(&svc, &local_base, &frozen, &mut [&mut local_sink], Duration::from_secs(300));
-    wait_equal(&svc, &s3_base, &frozen, &mut [&mut s3_sink], Duration::from_secs(300));
+    // the poller's replay of the bundled recording: inserts, updates of changed aircraft, deletes
+    // of stale ones (flights) and an append-only history (flight_positions)
+    let replay = crate::services::repo().join("e2e/opensky-replay");
+    let (code, log) = crate::poller::run(
+        crate::poller::poller(
+            &svc,
+            SKY,
+            &["--replay", replay.to_str().unwrap(), "--interval", "0s", "--base-url", "http://127.0.0.1:9/none"],
+        ),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "opensky-poller --replay: {log}");
+    let all: Vec<_> = TABLES.iter().chain(&SKY_TABLES).copied().collect();
+    wait_equal(&svc, &local_base, &frozen, &all, &mut [&mut local_sink], Duration::from_secs(300));
+    wait_equal(&svc, &s3_base, &frozen, &all, &mut [&mut s3_sink], Duration::from_secs(300));
     // the deleted, updated and PK-changed rows are what MySQL says (checked above); spot checks
     let customers = read_table(&format!("{local_base}/inventory/customers")).unwrap();
     assert!(customers.iter().any(|r| r["id"] == 1105), "PK-changed customer 1005 → 1105");
@@ -464,13 +500,23 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
             .all(|r| r["_hoodie_partition_path"] == "last_contact_day=2023-11-14"
                 && r["last_contact_day"] == "2023-11-14")
     );
+    // the replay's updates and deletes reached Hudi: the recording ends with 2 aircraft and 6 positions
+    let sky = read_table(&format!("{local_base}/{SKY}/flights")).unwrap();
+    let icao: Vec<&Json> = sky.iter().map(|r| &r["icao24"]).collect();
+    assert_eq!(icao, ["4b1805", "4b1a2c"], "flights after the replay (3c6586 and 4ca7b4 deleted)");
+    assert!(sky.iter().any(|r| r["icao24"] == "4b1805" && r["last_contact"] == 1767225939), "4b1805's last update");
+    let positions = read_table(&format!("{s3_base}/{SKY}/flight_positions")).unwrap();
+    assert_eq!(positions.len(), 6, "every position once");
+    let days: std::collections::BTreeSet<&str> =
+        positions.iter().filter_map(|r| r["_hoodie_partition_path"].as_str()).collect();
+    assert_eq!(days, ["last_contact_day=2025-12-31", "last_contact_day=2026-01-01"].into(), "UTC day partitions");
     local_sink.stop();
     s3_sink.stop();
     connector.stop();
     // the same tables through readers that share no code with hudi-sink
     let mut python_hudi_read = 0;
     for base in [&local_base, &s3_base] {
-        for (db, table, pk) in TABLES.into_iter().filter(|(db, table, _)| mysql_has_table(&svc, db, table)) {
+        for &(db, table, pk) in all.iter().filter(|(db, table, _)| mysql_has_table(&svc, db, table)) {
             let path = format!("{base}/{db}/{table}");
             let by_hudi_rs = read_table(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             let frozen_rows = frozen.get(&(db.to_string(), table.to_string()));
@@ -495,8 +541,9 @@ fn hudi_sink_folds_the_oracle_workload_into_local_and_s3_tables() {
         }
     }
     let without_datetime =
-        TABLES.iter().filter(|(db, t, _)| mysql_has_table(&svc, db, t) && !has_datetime(&svc, db, t)).count();
+        all.iter().filter(|(db, t, _)| mysql_has_table(&svc, db, t) && !has_datetime(&svc, db, t)).count();
     assert_eq!(python_hudi_read, 2 * without_datetime, "PyPI hudi reads every table without DATETIME columns");
+    svc.sql(&format!("DROP DATABASE `{SKY}`"));
 }
 
 /// (record key, commit time, ordering value) of every row: which version of each row a reader saw.
@@ -714,7 +761,7 @@ fn hudi_sink_recovers_from_kills_at_random_moments() {
     assert!(left_pending > 0, "no kill left a commit in flight");
     // the last run catches up with default batch sizes (a checkpoint does not depend on them)
     let mut sink = SinkProc::start("sink-final", &args[..args.len() - 2]);
-    wait_equal(&svc, &base, &frozen, &mut [&mut sink], Duration::from_secs(300));
+    wait_equal(&svc, &base, &frozen, &TABLES, &mut [&mut sink], Duration::from_secs(300));
     let flights = read_table(&format!("{base}/final/flights")).expect("read flights");
     assert!(flights.iter().filter(|r| r["origin_country"] == "Churnland").count() >= 5, "the churn reached Hudi");
     let days: std::collections::BTreeSet<&str> =

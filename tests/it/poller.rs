@@ -61,7 +61,7 @@ fn positions(svc: &Services, db: &str) -> String {
 }
 
 /// The poller command with the database flags and fast test pacing.
-fn poller(svc: &Services, db: &str, args: &[&str]) -> Command {
+pub(crate) fn poller(svc: &Services, db: &str, args: &[&str]) -> Command {
     let mut c = Command::new(bin());
     c.args(["--mysql-host", &svc.mysql_host, "--mysql-port", &svc.mysql_port.to_string()])
         .args(["--mysql-user", &svc.root_user, "--database", db, "--create-tables"])
@@ -75,7 +75,7 @@ fn poller(svc: &Services, db: &str, args: &[&str]) -> Command {
 }
 
 /// Run to the end (bounded): exit code and stderr.
-fn run(mut cmd: Command, timeout: Duration) -> (i32, String) {
+pub(crate) fn run(mut cmd: Command, timeout: Duration) -> (i32, String) {
     let mut child = cmd.spawn().expect("spawn opensky-poller");
     let mut stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
