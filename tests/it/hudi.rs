@@ -771,8 +771,10 @@ fn hudi_sink_recovers_from_kills_at_random_moments() {
     connector.stop();
 }
 
-/// Bad input stops only its table, logged with topic/partition/offset; the JSON-converter table
-/// next to them is written; the sink exits non-zero naming the stopped tables.
+/// Bad input (unknown schema id, neither Avro nor JSON, no key, a bad record mid-topic, a schema
+/// change Hudi cannot take) stops only its table, logged with topic/partition/offset and shown by
+/// `hudi_sink_table_stopped`; the JSON-converter table next to them is written; the sink exits
+/// non-zero naming the stopped tables; a restart stops at the same records.
 #[test]
 fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -781,7 +783,7 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
     let svc = services();
     let registry = RegistryProc::start(&unique("_schemas_it_hudibad"));
     let prefix = unique("b");
-    let topics: Vec<String> = ["good.t", "bad.unknown_id", "bad.not_avro", "bad.no_key", "bad.late"]
+    let topics: Vec<String> = ["good.t", "bad.unknown_id", "bad.not_avro", "bad.no_key", "bad.late", "bad.retyped"]
         .iter()
         .map(|t| format!("{prefix}.{t}"))
         .collect();
@@ -843,6 +845,20 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
     send(late, Some(key(2)), Some(value("c", None, Some((2, "y")), 200)));
     send(late, Some(key(3)), Some("{not json".into()));
     send(late, Some(key(4)), Some(value("c", None, Some((4, "z")), 400)));
+    // a schema change Hudi cannot take (a string column becomes an int: neither widens into the
+    // other) stops the table at that record
+    let retyped = topics[5].as_str();
+    let int_name = |id: i32, pos: i64| {
+        value("c", None, Some((id, "N")), pos)
+            .replace(
+                r#"{"type":"string","optional":true,"field":"name"}"#,
+                r#"{"type":"int32","optional":true,"field":"name"}"#,
+            )
+            .replace(r#""name":"N""#, r#""name":7"#)
+    };
+    send(retyped, Some(key(1)), Some(value("c", None, Some((1, "s")), 100)));
+    send(retyped, Some(key(2)), Some(int_name(2, 200)));
+    send(retyped, Some(key(3)), Some(value("c", None, Some((3, "t")), 300)));
     producer.flush(Duration::from_secs(10)).expect("flush");
 
     let local = tempfile::tempdir().expect("tempdir");
@@ -855,6 +871,7 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
         ("bad.not_avro", format!("{}/0@0", topics[2]), "neither Confluent Avro"),
         ("bad.no_key", format!("{}/0@0", topics[3]), "record has no key"),
         ("bad.late", format!("{}/0@2", topics[4]), "JSON value"),
+        ("bad.retyped", format!("{}/0@1", topics[5]), "schema change Hudi cannot take"),
     ];
     let stop_line = |sink: &SinkProc, (table, at, what): &(&str, String, &str)| {
         sink.lines.lock().unwrap().iter().any(|l| {
@@ -865,18 +882,22 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
         })
     };
     for run in ["sink-bad", "sink-bad-restarted"] {
-        let mut sink = SinkProc::start(run, &args);
+        let mut run_args = args.clone();
+        run_args.extend(["--metrics-addr".to_string(), "127.0.0.1:0".to_string()]);
+        let mut sink = SinkProc::start(run, &run_args);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             sink.assert_running();
             let rows = read_table(&format!("{base}/good/t")).unwrap_or_default();
             let late = read_table(&format!("{base}/bad/late")).unwrap_or_default();
+            let retyped = read_table(&format!("{base}/bad/retyped")).unwrap_or_default();
             let stopped = expected.iter().all(|e| stop_line(&sink, e));
-            if rows.len() == 1 && late.len() == 2 && stopped {
+            if rows.len() == 1 && late.len() == 2 && retyped.len() == 1 && stopped {
                 assert_eq!((&rows[0]["id"], &rows[0]["name"]), (&Json::from(1), &Json::from("a2")));
                 // the records before the bad one were written, none after it
                 let late: Vec<_> = late.iter().map(|r| (r["id"].clone(), r["name"].clone())).collect();
                 assert_eq!(late, [(Json::from(1), Json::from("x")), (Json::from(2), Json::from("y"))]);
+                assert_eq!((&retyped[0]["id"], &retyped[0]["name"]), (&Json::from(1), &Json::from("s")));
                 break;
             }
             assert!(
@@ -888,6 +909,31 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
         }
         for t in ["unknown_id", "not_avro", "no_key"] {
             assert!(!local.path().join(format!("lakehouse/bad/{t}/.hoodie")).exists(), "bad.{t} has a Hudi table");
+        }
+        // the metrics say the same
+        let addr = sink
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+            .find_map(|v| v.pointer("/fields/metrics_addr").and_then(Json::as_str).map(str::to_owned))
+            .expect("the sink logs its metrics address");
+        let text = crate::poller::http_get(&addr, "/metrics");
+        let m = |name: &str, table: &str| crate::poller::metric(&text, &format!("{name}{{table=\"{table}\"}}"));
+        if run == "sink-bad" {
+            // 2 creates, an update, a delete and its tombstone
+            assert_eq!(m("hudi_sink_records_in_total", "good.t"), Some(5.0), "{text}");
+            assert!(m("hudi_sink_commits_total", "good.t").is_some_and(|n| n >= 1.0), "{text}");
+            assert!(m("hudi_sink_upserts_total", "good.t").is_some_and(|n| n >= 1.0), "{text}");
+            // (deletes count rows that were in Hudi: none when key 2's insert and delete fold together)
+            assert!(m("hudi_sink_deletes_total", "good.t").is_some(), "{text}");
+            // source.ts_ms of these records is 2023-11-14: the table is that far behind now
+            assert!(m("hudi_sink_freshness_ms", "good.t").is_some_and(|ms| ms > 1e10), "{text}");
+        }
+        assert_eq!(m("hudi_sink_table_stopped", "good.t"), Some(0.0), "{text}");
+        for (table, _, _) in &expected {
+            assert_eq!(m("hudi_sink_table_stopped", table), Some(1.0), "{table}: {text}");
         }
         let _ = Command::new("kill").arg("-TERM").arg(sink.child.id().to_string()).status();
         let status = sink.child.wait().expect("wait");
