@@ -775,6 +775,32 @@ fn hudi_sink_recovers_from_kills_at_random_moments() {
     connector.stop();
 }
 
+/// The offsets group `group` committed for partition 0 of each topic (-1: none).
+fn group_offsets(kafka: &str, group: &str, topics: &[&str]) -> Vec<(String, i64)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for t in topics {
+        tpl.add_partition(t, 0);
+    }
+    let committed = consumer.committed_offsets(tpl, Duration::from_secs(30)).expect("committed offsets");
+    topics
+        .iter()
+        .map(|t| {
+            let offset = match committed.find_partition(t, 0).map(|e| e.offset()) {
+                Some(rdkafka::Offset::Offset(o)) => o,
+                _ => -1,
+            };
+            (t.to_string(), offset)
+        })
+        .collect()
+}
+
 /// Bad input (unknown schema id, neither Avro nor JSON, no key, a bad record mid-topic, a schema
 /// change Hudi cannot take) stops only its table, logged with topic/partition/offset and shown by
 /// `hudi_sink_table_stopped`; the JSON-converter table next to them is written; the sink exits
@@ -867,7 +893,8 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
 
     let local = tempfile::tempdir().expect("tempdir");
     let base = local.path().join("lakehouse").to_string_lossy().into_owned();
-    let mut args = sink_args(&svc.kafka, &prefix, &registry.url(), &base, &unique("g"));
+    let group = unique("g");
+    let mut args = sink_args(&svc.kafka, &prefix, &registry.url(), &base, &group);
     args[3] = format!(r"^{prefix}\..*");
     // (table, where, what): each stopped table's error line
     let expected = [
@@ -943,5 +970,8 @@ fn hudi_sink_stops_a_table_on_bad_input_and_goes_on_with_the_others() {
         let status = sink.child.wait().expect("wait");
         assert!(!status.success(), "the sink exits non-zero when tables stopped");
         assert!(sink.log_contains("tables stopped on errors"));
+        // the group's committed offsets (for lag monitoring) are the checkpoints' next offsets
+        let want = [(topics[0].as_str(), 5), (topics[4].as_str(), 2), (topics[5].as_str(), 1)];
+        assert_eq!(group_offsets(&svc.kafka, &group, &want.map(|(t, _)| t)), want.map(|(t, o)| (t.to_string(), o)));
     }
 }
