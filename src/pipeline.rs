@@ -314,9 +314,12 @@ pub async fn run(
     info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
     let heartbeat_ms = s.cfg.heartbeat_ms.max(1000);
     let mut source = match &gtid {
-        Some(set) => {
-            BinlogSource::start_at_mariadb_gtid(conn, &s.cfg.db, s.cfg.server_id, &set.to_string(), heartbeat_ms)
-                .await?
+        Some(GtidSet::MariaDb(_)) => {
+            let set = gtid.as_ref().map(ToString::to_string).unwrap_or_default();
+            BinlogSource::start_at_mariadb_gtid(conn, &s.cfg.db, s.cfg.server_id, &set, heartbeat_ms).await?
+        }
+        Some(GtidSet::MySql(set)) => {
+            BinlogSource::start_at_mysql_gtid(conn, &s.cfg.db, s.cfg.server_id, set, heartbeat_ms).await?
         }
         None => BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, heartbeat_ms).await?,
     };
@@ -428,14 +431,14 @@ async fn start_plan(
     })
 }
 
-/// Where a GTID start begins: MariaDB only (the stream names the file; `""` until then).
+/// Where a GTID start begins: the stream names the file (`""` until then). The set must be of
+/// the server's kind.
 fn gtid_start(set: &GtidSet, info: &binlog::ServerInfo) -> Result<BinlogPosition, PipelineError> {
     let why = match set {
         GtidSet::MariaDb(_) if info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
+        GtidSet::MySql(_) if !info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
         GtidSet::MariaDb(_) => "a MariaDB GTID set, but the server is MySQL",
-        GtidSet::MySql(_) => {
-            "starting from a MySQL GTID set is not supported yet; use FILE:POS (SHOW BINARY LOG STATUS)"
-        }
+        GtidSet::MySql(_) => "a MySQL GTID set, but the server is MariaDB (its GTIDs look like 0-1-61)",
     };
     Err(PipelineError::GtidStart { gtids: set.to_string(), why })
 }

@@ -45,8 +45,8 @@ struct RunArgs {
     /// Connector config: the JSON you POST to Kafka Connect ({"name":..,"config":{..}}) or a .properties file.
     #[arg(long, value_name = "FILE")]
     connector: Option<PathBuf>,
-    /// Where to start: latest (end of the binlog), earliest, FILE:POS or a MariaDB GTID set (0-1-61,...: after
-    /// those transactions) stream from there without a snapshot; resume requires a stored offset. Without it: the
+    /// Where to start: latest (end of the binlog), earliest, FILE:POS or a GTID set (MariaDB 0-1-61,... or
+    /// MySQL uuid:1-5,...: after those transactions) stream from there without a snapshot; resume requires a stored offset. Without it: the
     /// stored offset, or (none stored) what snapshot.mode says (initial: snapshot, then stream).
     #[arg(long, value_name = "POS")]
     binlog_pos: Option<String>,

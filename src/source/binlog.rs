@@ -18,6 +18,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, OptsBuilder};
 use mysql_common::binlog::consts::RowsEventFlags;
 use mysql_common::binlog::events::{Event, EventData, TableMapEvent};
+use mysql_common::packets::{GnoInterval, Sid, Tag};
 
 /// Server error codes we translate into plain sentences.
 const ER_ACCESS_DENIED: u16 = 1045;
@@ -56,6 +57,8 @@ pub enum SourceError {
     PositionPurged { what: String, file: String, pos: u64, addr: String, available: String },
     #[error("MySQL at {addr} has no binlog with GTID {gtid} ({detail}): it was purged or never existed. Restart with --binlog-pos latest (or earliest) to continue, accepting the gap")]
     GtidNotFound { addr: String, gtid: String, detail: String },
+    #[error("GTID set {gtid} cannot be sent to the server: {detail}")]
+    InvalidGtid { gtid: String, detail: String },
     #[error("binlog stream error at {file}:{pos}: {message}")]
     Stream { file: String, pos: u64, message: String },
     #[error(
@@ -280,6 +283,26 @@ pub struct BinlogSource {
     seen_fde: bool,
 }
 
+/// A MySQL GTID set as COM_BINLOG_DUMP_GTID's SID blocks: the text form's inclusive `a-b`
+/// becomes the protocol's half-open `[a, b+1)`; a tag (MySQL 8.4 `uuid:tag:n`) is kept.
+fn mysql_sids(set: &crate::source::gtid::MySqlIntervals) -> Result<Vec<Sid<'static>>, String> {
+    let mut sids = Vec::with_capacity(set.len());
+    for ((uuid, tag), intervals) in set {
+        let parsed = uuid::Uuid::parse_str(uuid).map_err(|e| format!("server UUID '{uuid}': {e}"))?;
+        let mut sid = Sid::new(*parsed.as_bytes());
+        if let Some(tag) = tag {
+            let tag = Tag::try_from(tag.clone()).map_err(|e| format!("GTID tag '{tag}': {e:?}"))?;
+            sid = sid.with_tag(tag);
+        }
+        let gnos = intervals
+            .iter()
+            .map(|&(a, b)| GnoInterval::check_and_new(a, b.saturating_add(1)).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        sids.push(sid.with_intervals(gnos));
+    }
+    Ok(sids)
+}
+
 impl BinlogSource {
     /// Request the binlog from `start` as replica `server_id`.
     pub async fn start(
@@ -317,9 +340,37 @@ impl BinlogSource {
         conn.query_drop("SET @slave_gtid_strict_mode=1").await.map_err(q)?;
         conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(q)?;
         let req = BinlogStreamRequest::new(server_id).with_filename(b"").with_pos(4u64);
+        Self::start_gtid_stream(conn, opts, req, gtids).await
+    }
+
+    /// Request the binlog after the MySQL GTID set `set` (the transactions already seen):
+    /// COM_BINLOG_DUMP_GTID, which makes the server start at the first file holding a transaction
+    /// outside the set. The first (fake) rotate names that file.
+    pub async fn start_at_mysql_gtid(
+        mut conn: Conn,
+        opts: &ConnectOptions,
+        server_id: u32,
+        set: &crate::source::gtid::MySqlIntervals,
+        heartbeat_ms: u64,
+    ) -> Result<BinlogSource, SourceError> {
+        prepare_dump(&mut conn, opts, heartbeat_ms).await?;
+        let gtids = crate::source::gtid::GtidSet::MySql(set.clone()).to_string();
+        let sids = mysql_sids(set).map_err(|detail| SourceError::InvalidGtid { gtid: gtids.clone(), detail })?;
+        let req = BinlogStreamRequest::new(server_id).with_gtid().with_filename(b"").with_pos(4u64).with_gtid_set(sids);
+        Self::start_gtid_stream(conn, opts, req, &gtids).await
+    }
+
+    /// Send a GTID dump request; the server names the file in its first (fake) rotate. A GTID it
+    /// no longer has is `GtidNotFound`.
+    async fn start_gtid_stream(
+        conn: Conn,
+        opts: &ConnectOptions,
+        req: BinlogStreamRequest<'_>,
+        gtids: &str,
+    ) -> Result<BinlogSource, SourceError> {
         let stream = conn.get_binlog_stream(req).await.map_err(|e| match server_error_code(&e) {
             Some((ER_MASTER_FATAL_READING_BINLOG, m)) => {
-                SourceError::GtidNotFound { addr: addr.clone(), gtid: gtids.to_string(), detail: m }
+                SourceError::GtidNotFound { addr: opts.addr(), gtid: gtids.to_string(), detail: m }
             }
             _ => classify_stream_error(e, "", 4, &opts.user),
         })?;
@@ -495,5 +546,32 @@ mod tests {
         d.push(0);
         assert_eq!(parse_mariadb_gtid(&d, 1), Some(("0-1-61".to_string(), false)));
         assert_eq!(parse_mariadb_gtid(&d[..5], 1), None);
+    }
+
+    /// COM_BINLOG_DUMP_GTID carries half-open `[start, end)` intervals per server UUID (MySQL's
+    /// replication protocol docs); the text form's `1-5` is `[1, 6)`.
+    #[test]
+    fn mysql_gtid_set_becomes_dump_sids() {
+        let set = match crate::source::gtid::GtidSet::parse(
+            "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:11,3e11fa47-71ca-11e1-9e33-c80aa9429563:tag_1:7",
+        )
+        .unwrap()
+        {
+            crate::source::gtid::GtidSet::MySql(m) => m,
+            other => panic!("parsed as {other:?}"),
+        };
+        let sids = mysql_sids(&set).unwrap();
+        assert_eq!(sids.len(), 2);
+        let first = &sids[0];
+        assert_eq!(
+            first.uuid(),
+            [0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62]
+        );
+        assert!(first.tag().is_none());
+        let iv: Vec<(u64, u64)> = first.intervals().iter().map(|i| (i.start(), i.end())).collect();
+        assert_eq!(iv, [(1, 6), (11, 12)]);
+        let second = &sids[1];
+        assert_eq!(second.tag().map(|t| t.to_string()).as_deref(), Some("tag_1"));
+        assert_eq!(second.intervals().iter().map(|i| (i.start(), i.end())).collect::<Vec<_>>(), [(7, 8)]);
     }
 }
