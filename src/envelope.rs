@@ -30,6 +30,22 @@ fn string() -> Schema {
     Schema::new(SchemaType::String)
 }
 
+/// Heartbeat key: `io.debezium.connector.common.ServerNameKey` (version 1) {serverName}.
+pub fn heartbeat_key_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![Field::new("serverName", string().arc())]))
+        .named("io.debezium.connector.common.ServerNameKey")
+        .version(1)
+        .arc()
+}
+
+/// Heartbeat value: `io.debezium.connector.common.Heartbeat` (version 1) {ts_ms}.
+pub fn heartbeat_value_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![Field::new("ts_ms", int64().arc())]))
+        .named("io.debezium.connector.common.Heartbeat")
+        .version(1)
+        .arc()
+}
+
 /// `io.debezium.connector.mysql.Source` (version 1) with its 17 fields.
 pub fn source_schema() -> Arc<Schema> {
     let f = |n: &str, s: Schema| Field::new(n, s.arc());

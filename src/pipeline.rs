@@ -108,10 +108,36 @@ pub struct PipelineConfig {
     /// `schema.history.internal*`.
     pub history: HistoryConfig,
     pub heartbeat_ms: u64,
+    /// `heartbeat.interval.ms`, `topic.heartbeat.prefix`, `heartbeat.action.query`.
+    pub heartbeat: HeartbeatConfig,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
+}
+
+/// Heartbeat records (`<topic.heartbeat.prefix>.<topic.prefix>`, key `ServerNameKey`, value
+/// `Heartbeat{ts_ms}`), each carrying the current offset, so a connector whose tables are idle
+/// still commits its progress through the binlog.
+#[derive(Debug, Clone, Default)]
+pub struct HeartbeatConfig {
+    /// `heartbeat.interval.ms`; None (0) = no heartbeats.
+    pub interval: Option<Duration>,
+    /// `topic.heartbeat.prefix` (Debezium's default `__debezium-heartbeat`).
+    pub topic_prefix: String,
+    /// `heartbeat.action.query`: run on its own connection before each heartbeat.
+    pub action_query: Option<String>,
+}
+
+impl HeartbeatConfig {
+    /// From the connector's `heartbeat.*` properties.
+    pub fn new(interval_ms: u64, topic_prefix: &str, action_query: Option<String>) -> HeartbeatConfig {
+        HeartbeatConfig {
+            interval: (interval_ms > 0).then(|| Duration::from_millis(interval_ms)),
+            topic_prefix: topic_prefix.to_string(),
+            action_query: action_query.filter(|q| !q.trim().is_empty()),
+        }
+    }
 }
 
 /// Errors that stop the pipeline.
@@ -153,6 +179,8 @@ pub enum PipelineError {
     RegistryConfig(#[source] Box<RegistryError>),
     #[error("cannot encode a change of {table} at {file}:{pos}: {message}")]
     Encode { table: String, file: String, pos: u64, message: String },
+    #[error("heartbeat.action.query failed on MySQL at {addr}: {message}")]
+    HeartbeatQuery { addr: String, message: String },
 }
 
 /// Pending offset: becomes committable once record `seq` is acknowledged.
@@ -214,6 +242,30 @@ struct Streamer {
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     scratch: Vec<Value>,
+    heartbeat: Heartbeat,
+}
+
+/// Heartbeat state: schemas, topic, when the last one went out, and the connection of
+/// `heartbeat.action.query` (opened on first use).
+struct Heartbeat {
+    topic: String,
+    key_schema: Arc<crate::connect::Schema>,
+    value_schema: Arc<crate::connect::Schema>,
+    last: Instant,
+    conn: Option<Conn>,
+    /// Timestamp (binlog `ts`, seconds) of the newest event seen: the offset's `ts_sec`.
+    event_ts: u32,
+}
+
+/// A record that is not a row change, before encoding (`Streamer::emit_keyed`).
+struct Keyed<'a> {
+    topic: &'a str,
+    key_schema: Arc<crate::connect::Schema>,
+    key: Value,
+    value_schema: Arc<crate::connect::Schema>,
+    value: Value,
+    /// Schema-change records carry the `__debezium.context.*` headers and go to partition 0.
+    context_headers: bool,
 }
 
 /// How streaming starts.
@@ -332,6 +384,7 @@ pub async fn run(
             _ = &mut shutdown => break Ok(()),
             _ = tick.tick() => {
                 s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.restart.pos());
+                if let Err(e) = s.maybe_heartbeat().await { break Err(e); }
                 if let Err(e) = s.maybe_flush_offsets(false) { break Err(e); }
             }
             ev = source.next(&s.cfg.db.user) => {
@@ -347,6 +400,7 @@ pub async fn run(
                             _ = &mut shutdown => break Ok(()),
                             r = s.handle(ev, &source) => if let Err(e) = r { break Err(e); },
                         }
+                        if let Err(e) = s.maybe_heartbeat().await { break Err(e); }
                     }
                 }
             }
@@ -488,6 +542,14 @@ impl Streamer {
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             scratch: Vec::new(),
+            heartbeat: Heartbeat {
+                topic: format!("{}.{}", cfg.heartbeat.topic_prefix, cfg.prefix),
+                key_schema: envelope::heartbeat_key_schema(),
+                value_schema: envelope::heartbeat_value_schema(),
+                last: Instant::now(),
+                conn: None,
+                event_ts: 0,
+            },
             cfg,
         }
     }
@@ -636,10 +698,12 @@ impl Streamer {
             SourceEvent::Commit { .. } => self.cfg.telemetry.transaction_committed(),
             SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
                 self.server_id = server_id as i64;
+                self.heartbeat.event_ts = ts;
                 self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
             }
             SourceEvent::Rows { pos, ts, server_id, event, .. } => {
                 self.server_id = server_id as i64;
+                self.heartbeat.event_ts = ts;
                 if let restart::Step::Emit { skip_rows } = step {
                     self.handle_rows(pos, ts, &event, source, skip_rows).await?;
                 }
@@ -745,14 +809,22 @@ impl Streamer {
             table_changes::table_changes_value(changes),
         ]);
         let topic = self.cfg.prefix.clone();
+        let record = Keyed { topic: &topic, key_schema, key, value_schema, value, context_headers: true };
+        self.emit_keyed(record, &format!("schema change topic {topic}"), what, pos).await
+    }
+
+    /// Encode (with the schema-change converters) and produce one record that is not a row
+    /// change: schema changes (partition 0, context headers) and heartbeats (partition by key,
+    /// no headers). `subject_of` and `what` name it in registry and encoding errors.
+    async fn emit_keyed(&mut self, r: Keyed<'_>, subject_of: &str, what: &str, pos: u64) -> Result<Seq, PipelineError> {
         let registry_err = |source| PipelineError::Registry {
-            table: format!("schema change topic {topic}"),
+            table: subject_of.to_string(),
             file: self.file.to_string(),
             pos,
             source: Box::new(source),
         };
-        let key_id = self.key_enc.schema_id(&topic, &key_schema).await.map_err(registry_err)?;
-        let value_id = self.value_enc.schema_id(&topic, &value_schema).await.map_err(registry_err)?;
+        let key_id = self.key_enc.schema_id(r.topic, &r.key_schema).await.map_err(registry_err)?;
+        let value_id = self.value_enc.schema_id(r.topic, &r.value_schema).await.map_err(registry_err)?;
         let encode_err = |e: crate::encode::avro::AvroEncodeError| PipelineError::Encode {
             table: what.to_string(),
             file: self.file.to_string(),
@@ -760,22 +832,81 @@ impl Streamer {
             message: e.to_string(),
         };
         self.key_buf.clear();
-        self.key_enc.encode(key_id, &key_schema, &key, &mut self.key_buf).map_err(encode_err)?;
+        self.key_enc.encode(key_id, &r.key_schema, &r.key, &mut self.key_buf).map_err(encode_err)?;
         self.value_buf.clear();
-        self.value_enc.encode(value_id, &value_schema, &value, &mut self.value_buf).map_err(encode_err)?;
-        self.sink.ensure_topic(&topic, Some(1)).await?;
-        let headers: Vec<(&str, &[u8])> = self.records.context().iter().map(|(k, v)| (*k, v.as_bytes())).collect();
-        let seq = self
-            .sink
-            .send(&OutRecord {
-                topic: &topic,
-                key: Some(&self.key_buf),
-                value: Some(&self.value_buf),
-                headers: &headers,
-                partition: Some(0),
-            })
-            .await?;
-        Ok(seq)
+        self.value_enc.encode(value_id, &r.value_schema, &r.value, &mut self.value_buf).map_err(encode_err)?;
+        let (partitions, partition) = if r.context_headers { (Some(1), Some(0)) } else { (None, None) };
+        self.sink.ensure_topic(r.topic, partitions).await?;
+        let headers: Vec<(&str, &[u8])> = if r.context_headers {
+            self.records.context().iter().map(|(k, v)| (*k, v.as_bytes())).collect()
+        } else {
+            Vec::new()
+        };
+        let out = OutRecord {
+            topic: r.topic,
+            key: Some(&self.key_buf),
+            value: Some(&self.value_buf),
+            headers: &headers,
+            partition,
+        };
+        Ok(self.sink.send(&out).await?)
+    }
+
+    /// Emit a heartbeat when `heartbeat.interval.ms` has passed since the last one, carrying the
+    /// current offset. Only at a transaction boundary (the offset then needs no `event`/`row`; a
+    /// transaction in progress gets its heartbeat right after its COMMIT).
+    async fn maybe_heartbeat(&mut self) -> Result<(), PipelineError> {
+        let Some(interval) = self.cfg.heartbeat.interval else { return Ok(()) };
+        if self.heartbeat.last.elapsed() < interval || self.restart.in_transaction() {
+            return Ok(());
+        }
+        self.heartbeat.last = Instant::now();
+        if let Some(query) = self.cfg.heartbeat.action_query.clone() {
+            self.heartbeat_action(&query).await?;
+        }
+        let now_ms = ProcessingTime::now().ns / 1_000_000;
+        let topic = self.heartbeat.topic.clone();
+        let record = Keyed {
+            topic: &topic,
+            key_schema: self.heartbeat.key_schema.clone(),
+            key: Value::Struct(vec![Value::str(self.cfg.prefix.as_str())]),
+            value_schema: self.heartbeat.value_schema.clone(),
+            value: Value::Struct(vec![Value::Int(now_ms)]),
+            context_headers: false,
+        };
+        let pos = self.restart.pos();
+        let seq = self.emit_keyed(record, &format!("heartbeat topic {topic}"), "a heartbeat", pos).await?;
+        let ts = match self.heartbeat.event_ts {
+            0 => (now_ms / 1000) as u32,
+            ts => ts,
+        };
+        let offset = self.offset_after(seq, ts, 0, 0);
+        self.pending.push_back(offset);
+        Ok(())
+    }
+
+    /// Run `heartbeat.action.query` on the heartbeat's own connection (reconnecting once after an
+    /// error, since that connection sits idle between heartbeats).
+    async fn heartbeat_action(&mut self, query: &str) -> Result<(), PipelineError> {
+        use mysql_async::prelude::Queryable;
+        let addr = self.cfg.db.addr();
+        let fail = |message: String| PipelineError::HeartbeatQuery { addr: addr.clone(), message };
+        for attempt in 0..2 {
+            let conn = match self.heartbeat.conn.as_mut() {
+                Some(c) => c,
+                None => self.heartbeat.conn.insert(binlog::connect(&self.cfg.db).await?),
+            };
+            match conn.query_drop(query).await {
+                Ok(()) => return Ok(()),
+                Err(mysql_async::Error::Server(e)) => return Err(fail(e.to_string())),
+                Err(e) if attempt == 0 => {
+                    tracing::warn!(error = %e, "heartbeat.action.query: connection lost, reconnecting");
+                    self.heartbeat.conn = None;
+                }
+                Err(e) => return Err(fail(e.to_string())),
+            }
+        }
+        Ok(())
     }
 
     /// The schemas of a captured table and their registry ids. Built on the table's first change

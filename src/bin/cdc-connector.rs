@@ -12,7 +12,7 @@ use cdc_connector::config::{read_config_file, ConnectorConfig, WorkerConfig};
 use cdc_connector::history::{HistoryConfig, HistoryStorage};
 use cdc_connector::inspect::{inspect_file, ReadOptions};
 use cdc_connector::offsets::OffsetStorage;
-use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
+use cdc_connector::pipeline::{self, HeartbeatConfig, PipelineConfig, StartPosition};
 use cdc_connector::sink::kafka::SinkConfig;
 use cdc_connector::source::binlog::ConnectOptions;
 use cdc_connector::telemetry::Telemetry;
@@ -85,8 +85,6 @@ const NOT_YET_IMPLEMENTED: &[&str] = &[
     "skipped.operations",
     "include.query",
     "provide.transaction.metadata",
-    "heartbeat.interval.ms",
-    "heartbeat.action.query",
     "signal.data.collection",
     "database.ssl.mode",
     "database.initial.statements",
@@ -167,6 +165,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
         history,
         heartbeat_ms: connector.streaming.heartbeat_interval_ms,
+        heartbeat: HeartbeatConfig::new(
+            connector.streaming.heartbeat_interval_ms,
+            &connector.streaming.topic_heartbeat_prefix,
+            connector.streaming.heartbeat_action_query.clone(),
+        ),
         snapshot: connector.snapshot.clone(),
         telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
     };

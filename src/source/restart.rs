@@ -155,6 +155,12 @@ impl Restart {
         self.pos
     }
 
+    /// Inside a multi-statement transaction (between BEGIN and COMMIT): the restart point is
+    /// not a transaction boundary.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
     /// Before handling an event: for a rows event, whether and from which row to emit it.
     pub fn before(&mut self, kind: Kind) -> Step {
         self.counted = match kind {

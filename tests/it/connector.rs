@@ -97,6 +97,14 @@ impl Setup {
         self.set_connector_property("schema.history.internal.kafka.bootstrap.servers", Some(kafka));
     }
 
+    /// The offset committed to the offsets file, if any.
+    pub fn stored(&self) -> Option<cdc_connector::offsets::SourceOffset> {
+        cdc_connector::offsets::FileOffsetStore::open(self.offsets())
+            .expect("offsets file")
+            .get(&self.name, &self.prefix)
+            .expect("offset")
+    }
+
     pub fn history_file(&self) -> PathBuf {
         self.dir.path().join("history.dat")
     }

@@ -9,6 +9,7 @@ mod crash;
 mod debezium_from_ours;
 mod fixtures;
 mod golden;
+mod heartbeat;
 mod history;
 mod offsets_topic;
 mod parity;
