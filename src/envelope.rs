@@ -46,6 +46,38 @@ pub fn heartbeat_value_schema() -> Arc<Schema> {
         .arc()
 }
 
+/// Transaction topic key: `io.debezium.connector.common.TransactionMetadataKey` (version 1) {id}.
+pub fn transaction_key_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![Field::new("id", string().arc())]))
+        .named("io.debezium.connector.common.TransactionMetadataKey")
+        .version(1)
+        .arc()
+}
+
+/// Transaction topic value: `io.debezium.connector.common.TransactionMetadataValue` (version 1)
+/// {status, id, event_count, data_collections[`event.collection`{data_collection, event_count}],
+/// ts_ms}.
+pub fn transaction_value_schema() -> Arc<Schema> {
+    let collection = Schema::new(SchemaType::Struct(vec![
+        Field::new("data_collection", string().arc()),
+        Field::new("event_count", int64().arc()),
+    ]))
+    .optional()
+    .named("event.collection")
+    .version(1)
+    .arc();
+    Schema::new(SchemaType::Struct(vec![
+        Field::new("status", string().arc()),
+        Field::new("id", string().arc()),
+        Field::new("event_count", int64().optional().arc()),
+        Field::new("data_collections", Schema::new(SchemaType::Array(collection)).optional().arc()),
+        Field::new("ts_ms", int64().arc()),
+    ]))
+    .named("io.debezium.connector.common.TransactionMetadataValue")
+    .version(1)
+    .arc()
+}
+
 /// `io.debezium.connector.mysql.Source` (version 1) with its 17 fields.
 pub fn source_schema() -> Arc<Schema> {
     let f = |n: &str, s: Schema| Field::new(n, s.arc());
@@ -220,11 +252,13 @@ impl ProcessingTime {
     }
 }
 
-/// The envelope value (field order of `envelope_schema`).
+/// The envelope value (field order of `envelope_schema`); `transaction` is the `event.block`
+/// struct (`transaction_block`) or null.
 pub fn envelope_value(
     before: Option<Value>,
     after: Option<Value>,
     source: Value,
+    transaction: Value,
     op: Op,
     now: ProcessingTime,
 ) -> Value {
@@ -232,7 +266,7 @@ pub fn envelope_value(
         before.unwrap_or(Value::Null),
         after.unwrap_or(Value::Null),
         source,
-        Value::Null,
+        transaction,
         Value::str(op.code()),
         Value::Int(now.ns / 1_000_000),
         Value::Int(now.ns / 1_000),

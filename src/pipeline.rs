@@ -36,7 +36,7 @@ use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::history::startup::{self, OffsetOrigin, Start};
 use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
 use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
-use crate::record::{self, Change, ChangeRecords, SchemaIds};
+use crate::record::{self, Change, ChangeRecords, SchemaIds, TxOrder};
 use crate::schema::{connect_schema, table_changes, Catalog, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
@@ -110,6 +110,9 @@ pub struct PipelineConfig {
     pub heartbeat_ms: u64,
     /// `heartbeat.interval.ms`, `topic.heartbeat.prefix`, `heartbeat.action.query`.
     pub heartbeat: HeartbeatConfig,
+    /// `provide.transaction.metadata`: the transaction topic (`<topic.prefix>.<topic.transaction>`)
+    /// when enabled.
+    pub transaction_topic: Option<String>,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
@@ -183,6 +186,9 @@ pub enum PipelineError {
     HeartbeatQuery { addr: String, message: String },
 }
 
+/// Offset key prefix of a transaction's per-table event count (Debezium's `TransactionContext`).
+const TX_ORDER_PREFIX: &str = "transaction_data_collection_order_";
+
 /// Pending offset: becomes committable once record `seq` is acknowledged.
 /// Kept per record until Kafka acknowledges it; turned into a `SourceOffset` only when
 /// flushed, so the hot path copies a few integers and one `Arc`.
@@ -196,6 +202,16 @@ struct PendingOffset {
     ts: u32,
     /// A snapshot record other than the last one (`"snapshot": "INITIAL"`).
     snapshot: bool,
+    /// Inside a transaction with transaction metadata on: its id and per-table event counts
+    /// (`transaction_id`, `transaction_data_collection_order_<db.table>`).
+    tx: Option<Arc<TxOffset>>,
+}
+
+/// The transaction part of an offset.
+#[derive(Debug)]
+struct TxOffset {
+    id: Arc<str>,
+    counts: Vec<(String, u64)>,
 }
 
 impl PendingOffset {
@@ -208,6 +224,17 @@ impl PendingOffset {
             server_id: (self.server_id > 0).then_some(self.server_id as u64),
             ts_sec: Some(i64::from(self.ts)),
             snapshot: self.snapshot.then(|| "INITIAL".to_string()),
+            transaction_id: self.tx.as_ref().map(|t| t.id.to_string()),
+            extra: self
+                .tx
+                .as_ref()
+                .map(|t| {
+                    t.counts
+                        .iter()
+                        .map(|(k, n)| (format!("{TX_ORDER_PREFIX}{k}"), serde_json::Value::from(*n)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             ..SourceOffset::default()
         }
     }
@@ -243,6 +270,52 @@ struct Streamer {
     value_buf: Vec<u8>,
     scratch: Vec<Value>,
     heartbeat: Heartbeat,
+    tx: TxMeta,
+}
+
+/// Transaction metadata (`provide.transaction.metadata`): BEGIN/END records on the transaction
+/// topic and each change's `transaction` block, as Debezium's `TransactionMonitor` makes them.
+/// A transaction starts at MySQL's `BEGIN` query (id: the GTID of the GTID event before it, else
+/// `file=<f>,pos=<p>` of the BEGIN) or at MariaDB's GTID event (id: the MariaDB GTID, which
+/// Debezium's MySQL connector does not read), and ends at its XID/COMMIT.
+struct TxMeta {
+    key_schema: Arc<crate::connect::Schema>,
+    value_schema: Arc<crate::connect::Schema>,
+    current: Option<TxState>,
+    /// The transaction a stored offset was inside of (its counts are restored into `current`
+    /// at start): when its start is read again (MySQL resumes at its BEGIN) no second BEGIN
+    /// record is emitted; MariaDB resumes at a statement inside it and never sees its start.
+    resume: Option<Arc<str>>,
+}
+
+struct TxState {
+    id: Arc<str>,
+    total: u64,
+    /// `db.table` → events, in first-event order.
+    per_table: Vec<(String, u64)>,
+}
+
+impl TxState {
+    /// The count slot of `db.table` (added on its first event).
+    fn table_slot(&mut self, db: &str, table: &str) -> usize {
+        let is = |k: &str| {
+            k.len() == db.len() + 1 + table.len()
+                && k.starts_with(db)
+                && k.ends_with(table)
+                && k.as_bytes()[db.len()] == b'.'
+        };
+        match self.per_table.iter().position(|(k, _)| is(k)) {
+            Some(i) => i,
+            None => {
+                self.per_table.push((format!("{db}.{table}"), 0));
+                self.per_table.len() - 1
+            }
+        }
+    }
+
+    fn offset(&self) -> Arc<TxOffset> {
+        Arc::new(TxOffset { id: self.id.clone(), counts: self.per_table.clone() })
+    }
 }
 
 /// Heartbeat state: schemas, topic, when the last one went out, and the connection of
@@ -330,6 +403,19 @@ pub async fn run(
                 SchemaStart::Explicit { latest } => Start::Explicit { latest: *latest },
             };
             s.catalog = startup::startup_catalog(&mut conn, &mut s.history, start, origin).await?;
+            if let (SchemaStart::Resume { offset, .. }, Some(_)) = (&schema, &s.cfg.transaction_topic) {
+                if let Some(id) = offset.transaction_id.as_deref() {
+                    let id: Arc<str> = Arc::from(id);
+                    let per_table: Vec<(String, u64)> = offset
+                        .extra
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.strip_prefix(TX_ORDER_PREFIX)?.to_string(), v.as_u64()?)))
+                        .collect();
+                    let total = per_table.iter().map(|(_, n)| n).sum();
+                    s.tx.current = Some(TxState { id: id.clone(), total, per_table });
+                    s.tx.resume = Some(id);
+                }
+            }
             (begin, skip_events, skip_rows, gtid)
         }
         Plan::Snapshot { data, stream_after } => {
@@ -550,6 +636,12 @@ impl Streamer {
                 conn: None,
                 event_ts: 0,
             },
+            tx: TxMeta {
+                key_schema: envelope::transaction_key_schema(),
+                value_schema: envelope::transaction_value_schema(),
+                current: None,
+                resume: None,
+            },
             cfg,
         }
     }
@@ -629,6 +721,7 @@ impl Streamer {
             server_id: 0,
             ts: ts as u32,
             snapshot,
+            tx: None,
         }
     }
 
@@ -672,7 +765,7 @@ impl Streamer {
         let source = self.snapshot_source(row.ts_ms, row.marker.as_str(), &id.db, Some(&id.table));
         let key = schemas.key_value(&row.values);
         let after = (key, Some(Value::Struct(row.values)));
-        let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after };
+        let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after, tx: None };
         if let Some(seq) = self.emit_change(change, source, id, self.restart.pos()).await? {
             self.pending.push_back(self.snapshot_offset(seq, row.marker != Marker::Last));
         }
@@ -690,12 +783,30 @@ impl Streamer {
                     self.restart.new_file(pos);
                 }
             }
-            SourceEvent::Begin { gtid, .. } => {
-                // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's GTID
-                // event); `source.gtid` stays null there so output matches it byte for byte.
-                self.gtid = gtid.filter(|g| g.contains(':'));
+            SourceEvent::Begin { pos, ts, gtid, standalone } => {
+                // A transaction starts at MySQL's BEGIN query (after its GTID event, if any) or at
+                // MariaDB's (non-standalone) GTID event.
+                let starts = !standalone && gtid.as_deref().is_none_or(|g| !g.contains(':'));
+                if let Some(g) = &gtid {
+                    // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's
+                    // GTID event); `source.gtid` stays null there so output matches it byte for byte.
+                    self.gtid = g.contains(':').then(|| g.clone());
+                }
+                if starts && self.cfg.transaction_topic.is_some() {
+                    let id = match (&gtid, &self.gtid) {
+                        (Some(mariadb), _) => mariadb.clone(),
+                        (None, Some(mysql)) => mysql.clone(),
+                        (None, None) => format!("file={},pos={pos}", self.file),
+                    };
+                    self.begin_transaction(id, ts, pos).await?;
+                }
             }
-            SourceEvent::Commit { .. } => self.cfg.telemetry.transaction_committed(),
+            SourceEvent::Commit { end_pos, ts } => {
+                self.cfg.telemetry.transaction_committed();
+                if let Some(tx) = self.tx.current.take() {
+                    self.end_transaction(tx, ts, end_pos).await?;
+                }
+            }
             SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
                 self.server_id = server_id as i64;
                 self.heartbeat.event_ts = ts;
@@ -852,6 +963,65 @@ impl Streamer {
         Ok(self.sink.send(&out).await?)
     }
 
+    /// A transaction starts: its BEGIN record (unless a stored offset inside this very
+    /// transaction says it was already emitted; its counts are then restored).
+    async fn begin_transaction(&mut self, id: String, ts: u32, pos: u64) -> Result<(), PipelineError> {
+        if let Some(resumed) = self.tx.resume.take() {
+            if *resumed == *id && self.tx.current.as_ref().is_some_and(|t| t.id == resumed) {
+                return Ok(());
+            }
+        }
+        let id: Arc<str> = Arc::from(id);
+        self.tx.current = Some(TxState { id: id.clone(), total: 0, per_table: Vec::new() });
+        let value = Value::Struct(vec![
+            Value::str("BEGIN"),
+            Value::str(&*id),
+            Value::Null,
+            Value::Null,
+            Value::Int(i64::from(ts) * 1000),
+        ]);
+        self.emit_transaction_record(&id, value, pos).await?;
+        Ok(())
+    }
+
+    /// A transaction ends: its END record with the event counts (per table in the order of
+    /// Debezium's `HashMap`), committable once stored as the position after the commit.
+    async fn end_transaction(&mut self, tx: TxState, ts: u32, end_pos: u64) -> Result<(), PipelineError> {
+        let keys: Vec<&str> = tx.per_table.iter().map(|(k, _)| k.as_str()).collect();
+        let collections = crate::offsets::java_hashmap_order(&keys)
+            .into_iter()
+            .map(|i| {
+                let (k, n) = &tx.per_table[i];
+                Value::Struct(vec![Value::str(k.as_str()), Value::Int(*n as i64)])
+            })
+            .collect();
+        let value = Value::Struct(vec![
+            Value::str("END"),
+            Value::str(&*tx.id),
+            Value::Int(tx.total as i64),
+            Value::Array(collections),
+            Value::Int(i64::from(ts) * 1000),
+        ]);
+        let seq = self.emit_transaction_record(&tx.id, value, end_pos).await?;
+        let mut offset = self.offset_after(seq, ts, 0, 0);
+        offset.pos = end_pos;
+        self.pending.push_back(offset);
+        Ok(())
+    }
+
+    async fn emit_transaction_record(&mut self, id: &str, value: Value, pos: u64) -> Result<Seq, PipelineError> {
+        let topic = self.cfg.transaction_topic.clone().unwrap_or_default();
+        let record = Keyed {
+            topic: &topic,
+            key_schema: self.tx.key_schema.clone(),
+            key: Value::Struct(vec![Value::str(id)]),
+            value_schema: self.tx.value_schema.clone(),
+            value,
+            context_headers: false,
+        };
+        self.emit_keyed(record, &format!("transaction topic {topic}"), &format!("transaction {id}"), pos).await
+    }
+
     /// Emit a heartbeat when `heartbeat.interval.ms` has passed since the last one, carrying the
     /// current offset. Only at a transaction boundary (the offset then needs no `event`/`row`; a
     /// transaction in progress gets its heartbeat right after its COMMIT).
@@ -946,6 +1116,7 @@ impl Streamer {
             server_id: self.server_id,
             ts,
             snapshot: false,
+            tx: self.tx.current.as_ref().map(TxState::offset),
         }
     }
 
@@ -1020,8 +1191,17 @@ impl Streamer {
             .to_value();
             let point = self.restart.row(row_idx as u64);
             self.cfg.telemetry.event_seen(ts);
-            let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img };
-            if let Some(seq) = self.emit_change(change, source_v, &id, pos).await? {
+            // The transaction's counts are lent to the change while it is encoded.
+            let mut current = self.tx.current.take();
+            let tx = current.as_mut().map(|t| {
+                let slot = t.table_slot(&id.db, &id.table);
+                let TxState { id: tx_id, total, per_table } = t;
+                TxOrder { id: tx_id, total, table: &mut per_table[slot].1 }
+            });
+            let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img, tx };
+            let emitted = self.emit_change(change, source_v, &id, pos).await;
+            self.tx.current = current;
+            if let Some(seq) = emitted? {
                 let offset = self.offset_after(seq, ts, point.event, point.row);
                 self.pending.push_back(offset);
             }

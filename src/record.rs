@@ -91,6 +91,31 @@ pub struct Change<'a> {
     pub op: Op,
     pub before: Image,
     pub after: Image,
+    /// The transaction it belongs to (`provide.transaction.metadata`), else None.
+    pub tx: Option<TxOrder<'a>>,
+}
+
+/// A change's place in its transaction: every envelope (a primary-key change has two) takes the
+/// next `total_order` and `data_collection_order`, as Debezium's `TransactionContext.event` does.
+pub struct TxOrder<'a> {
+    pub id: &'a str,
+    /// Events of the transaction so far.
+    pub total: &'a mut u64,
+    /// Events of this table in the transaction so far.
+    pub table: &'a mut u64,
+}
+
+impl TxOrder<'_> {
+    /// Count one event and return its `event.block` value.
+    fn next_block(&mut self) -> Value {
+        *self.total += 1;
+        *self.table += 1;
+        Value::Struct(vec![Value::str(self.id), Value::Int(*self.total as i64), Value::Int(*self.table as i64)])
+    }
+}
+
+fn tx_block(tx: &mut Option<TxOrder<'_>>) -> Value {
+    tx.as_mut().map_or(Value::Null, TxOrder::next_block)
 }
 
 /// Encodes row changes into records; one per pipeline, reused for every change.
@@ -173,7 +198,7 @@ impl ChangeRecords {
         source: Value,
         now: ProcessingTime,
     ) -> Result<(), AvroEncodeError> {
-        let Change { schemas, ids, op, before: (key_before, before), after: (key_after, after) } = change;
+        let Change { schemas, ids, op, before: (key_before, before), after: (key_after, after), mut tx } = change;
         let key_change = match (op, schemas.key.as_ref(), key_before.as_ref(), key_after.as_ref()) {
             (Op::Update, Some(_), Some(kb), Some(ka)) => kb != ka,
             _ => false,
@@ -182,16 +207,16 @@ impl ChangeRecords {
             let ks = schemas.key.as_deref();
             let newkey = self.header(ks, key_after.as_ref());
             let oldkey = self.header(ks, key_before.as_ref());
-            let del = envelope_value(before, None, source.clone(), Op::Delete, now);
+            let del = envelope_value(before, None, source.clone(), tx_block(&mut tx), Op::Delete, now);
             self.push(schemas, ids, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())))?;
             if self.tombstones_on_delete {
                 self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
             }
-            let create = envelope_value(None, after, source, Op::Create, now);
+            let create = envelope_value(None, after, source, tx_block(&mut tx), Op::Create, now);
             self.push(schemas, ids, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)))?;
         } else {
             let key = if op == Op::Delete { key_before } else { key_after };
-            let value = envelope_value(before, after, source, op, now);
+            let value = envelope_value(before, after, source, tx_block(&mut tx), op, now);
             self.push(schemas, ids, key.as_ref(), Some(&value), None)?;
             if op == Op::Delete && self.tombstones_on_delete {
                 self.push(schemas, ids, key.as_ref(), None, None)?;

@@ -84,7 +84,6 @@ const NOT_YET_IMPLEMENTED: &[&str] = &[
     "datatype.propagate.source.type",
     "skipped.operations",
     "include.query",
-    "provide.transaction.metadata",
     "signal.data.collection",
     "database.ssl.mode",
     "database.initial.statements",
@@ -170,6 +169,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             &connector.streaming.topic_heartbeat_prefix,
             connector.streaming.heartbeat_action_query.clone(),
         ),
+        transaction_topic: connector
+            .streaming
+            .provide_transaction_metadata
+            .then(|| format!("{}.{}", connector.topic_prefix, connector.streaming.topic_transaction)),
         snapshot: connector.snapshot.clone(),
         telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
     };

@@ -259,7 +259,7 @@ pub async fn check_available(
 #[derive(Debug)]
 pub enum SourceEvent {
     /// A transaction starts (MariaDB GTID event, MySQL GTID event or `BEGIN` query).
-    Begin { pos: u64, gtid: Option<String>, standalone: bool },
+    Begin { pos: u64, ts: u32, gtid: Option<String>, standalone: bool },
     /// A statement (DDL or other non-transactional query).
     Query { pos: u64, end_pos: u64, ts: u32, server_id: u32, db: String, sql: String, thread: u32 },
     /// A TABLE_MAP event (the stream keeps the map; `table_id` identifies it).
@@ -268,7 +268,7 @@ pub enum SourceEvent {
     /// last rows event of its statement (`STMT_END_F`).
     Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, stmt_end: bool, event: Event },
     /// Transaction commit (XID, or a `COMMIT` query).
-    Commit { end_pos: u64 },
+    Commit { end_pos: u64, ts: u32 },
     /// The server switched to another binlog file.
     Rotate { file: String, pos: u64 },
     /// Anything else (format description, heartbeats, annotate rows, checkpoints...).
@@ -409,7 +409,7 @@ impl BinlogSource {
             MARIADB_GTID => {
                 let gtid = parse_mariadb_gtid(event.data(), header.server_id())
                     .ok_or_else(|| at("malformed MariaDB GTID event".into()))?;
-                return Ok(Some(SourceEvent::Begin { pos, gtid: Some(gtid.0), standalone: gtid.1 }));
+                return Ok(Some(SourceEvent::Begin { pos, ts, gtid: Some(gtid.0), standalone: gtid.1 }));
             }
             MARIADB_ANNOTATE_ROWS | MARIADB_BINLOG_CHECKPOINT | MARIADB_GTID_LIST => {
                 return Ok(Some(SourceEvent::Other { end_pos }))
@@ -457,9 +457,9 @@ impl BinlogSource {
                 let sql = q.query();
                 let trimmed = sql.trim();
                 if trimmed.eq_ignore_ascii_case("BEGIN") {
-                    SourceEvent::Begin { pos, gtid: None, standalone: false }
+                    SourceEvent::Begin { pos, ts, gtid: None, standalone: false }
                 } else if trimmed.eq_ignore_ascii_case("COMMIT") {
-                    SourceEvent::Commit { end_pos }
+                    SourceEvent::Commit { end_pos, ts }
                 } else {
                     SourceEvent::Query {
                         pos,
@@ -472,7 +472,7 @@ impl BinlogSource {
                     }
                 }
             }
-            Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos },
+            Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos, ts },
             Some(EventData::TableMapEvent(t)) => SourceEvent::TableMap { table_id: t.table_id() },
             Some(EventData::RowsEvent(r)) => {
                 if matches!(r, mysql_common::binlog::events::RowsEventData::PartialUpdateRowsEvent(_)) {
@@ -484,7 +484,7 @@ impl BinlogSource {
             }
             Some(EventData::GtidEvent(g)) => {
                 let gtid = format_mysql_gtid(&g);
-                SourceEvent::Begin { pos, gtid: Some(gtid), standalone: false }
+                SourceEvent::Begin { pos, ts, gtid: Some(gtid), standalone: false }
             }
             _ => SourceEvent::Other { end_pos },
         };

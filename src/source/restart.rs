@@ -71,7 +71,7 @@ impl From<&SourceEvent> for Kind {
         match ev {
             SourceEvent::Rotate { .. } => Kind::Rotate,
             SourceEvent::Begin { pos, standalone, .. } => Kind::Begin { pos: *pos, standalone: *standalone },
-            SourceEvent::Commit { end_pos } => Kind::Commit { end_pos: *end_pos },
+            SourceEvent::Commit { end_pos, .. } => Kind::Commit { end_pos: *end_pos },
             SourceEvent::Query { end_pos, .. } => Kind::Query { end_pos: *end_pos },
             SourceEvent::Rows { end_pos, stmt_end, .. } => Kind::Rows { end_pos: *end_pos, stmt_end: *stmt_end },
             SourceEvent::TableMap { .. } => Kind::TableMap,

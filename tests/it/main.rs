@@ -19,3 +19,4 @@ mod registry;
 mod resume;
 mod services;
 mod snapshot;
+mod txmeta;
