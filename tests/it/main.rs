@@ -11,6 +11,7 @@ mod fixtures;
 mod golden;
 mod heartbeat;
 mod history;
+mod mdbtypes;
 mod offsets_topic;
 mod parity;
 mod partitioning;
