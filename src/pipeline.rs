@@ -113,6 +113,8 @@ pub struct PipelineConfig {
     /// `provide.transaction.metadata`: the transaction topic (`<topic.prefix>.<topic.transaction>`)
     /// when enabled.
     pub transaction_topic: Option<String>,
+    /// `skipped.operations` (Debezium's default skips truncates).
+    pub skipped: crate::config::SkippedOperations,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
@@ -610,7 +612,12 @@ impl Streamer {
         Streamer {
             key_enc,
             value_enc,
-            records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
+            records: {
+                let mut r =
+                    ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete);
+                r.skip_operations(cfg.skipped.create, cfg.skipped.update, cfg.skipped.delete);
+                r
+            },
             schema_change_key_schema: table_changes::schema_change_key_schema(),
             schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
             source_schema,
@@ -865,6 +872,9 @@ impl Streamer {
             ..SourceOffset::default()
         };
         self.history.record_ddl(position, &history_db, sql, &changes).await?;
+        if !self.cfg.skipped.truncate {
+            self.emit_truncates(pos, end_pos, ts, db, sql).await?;
+        }
         let captured: Vec<_> =
             changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
@@ -893,6 +903,56 @@ impl Streamer {
         self.restart.statement_done(end_pos);
         let offset = self.offset_after(seq, ts, 0, 0);
         self.pending.push_back(offset);
+        Ok(())
+    }
+
+    /// `TRUNCATE TABLE` of captured tables (when `skipped.operations` lets truncates through):
+    /// one record each on the table's topic, op `t`, no key, no before/after image.
+    async fn emit_truncates(
+        &mut self,
+        pos: u64,
+        end_pos: u64,
+        ts: u32,
+        db: &str,
+        sql: &str,
+    ) -> Result<(), PipelineError> {
+        let Ok(statements) = crate::schema::ddl::parse(db, sql) else { return Ok(()) };
+        for st in statements {
+            let crate::schema::ddl::Statement::Truncate(id) = st else { continue };
+            if !(self.cfg.table_filter)(&id.db, &id.table) || self.catalog.table(&id).is_none() {
+                continue;
+            }
+            let (schemas, ids) = self.table_schemas(&id, pos).await?;
+            let source = SourceInfo {
+                server_name: &self.cfg.prefix,
+                ts_ms: ts as i64 * 1000,
+                snapshot: "false",
+                db: &id.db,
+                table: Some(&id.table),
+                server_id: self.server_id,
+                gtid: self.gtid.as_deref(),
+                file: &self.file,
+                pos: pos as i64,
+                row: 0,
+                thread: None,
+                query: None,
+            }
+            .to_value();
+            let change = Change {
+                schemas: &schemas,
+                ids,
+                op: Op::Truncate,
+                before: (None, None),
+                after: (None, None),
+                tx: None,
+            };
+            if let Some(seq) = self.emit_change(change, source, &id, pos).await? {
+                // A restart resumes after the statement.
+                self.restart.statement_done(end_pos);
+                let offset = self.offset_after(seq, ts, 0, 0);
+                self.pending.push_back(offset);
+            }
+        }
         Ok(())
     }
 
@@ -1154,6 +1214,17 @@ impl Streamer {
             R::DeleteRowsEvent(_) | R::DeleteRowsEventV1(_) => Op::Delete,
             _ => Op::Update,
         };
+        // Inserts and deletes of a skipped operation make no record: not decoded at all. (An
+        // update's records are filtered one by one: a primary-key change makes a delete and a
+        // create.)
+        let skipped = match base_op {
+            Op::Create => self.cfg.skipped.create,
+            Op::Delete => self.cfg.skipped.delete,
+            _ => false,
+        };
+        if skipped {
+            return Ok(());
+        }
         for (row_idx, item) in rows.rows(tme).enumerate() {
             let (before, after) = item.map_err(|e| PipelineError::Decode {
                 table: id.to_string(),

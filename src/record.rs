@@ -124,6 +124,9 @@ pub struct ChangeRecords {
     value_enc: Converter,
     ctx: Arc<[(&'static str, String); 4]>,
     tombstones_on_delete: bool,
+    /// `skipped.operations` for creates, updates and deletes (checked per record, as Debezium
+    /// does: a primary-key update's delete and create halves follow `d` and `c`).
+    skip: [bool; 3],
     arena: Vec<u8>,
     records: Vec<Prepared>,
 }
@@ -141,8 +144,23 @@ impl ChangeRecords {
             value_enc,
             ctx: Arc::new(context_headers(logical_name, run_id)),
             tombstones_on_delete,
+            skip: [false; 3],
             arena: Vec::with_capacity(8192),
             records: Vec::with_capacity(3),
+        }
+    }
+
+    /// `skipped.operations`: drop records of these operations (a delete's tombstone with it).
+    pub fn skip_operations(&mut self, create: bool, update: bool, delete: bool) {
+        self.skip = [create, update, delete];
+    }
+
+    fn skipped(&self, op: Op) -> bool {
+        match op {
+            Op::Create => self.skip[0],
+            Op::Update => self.skip[1],
+            Op::Delete => self.skip[2],
+            Op::Read | Op::Truncate => false,
         }
     }
 
@@ -207,14 +225,18 @@ impl ChangeRecords {
             let ks = schemas.key.as_deref();
             let newkey = self.header(ks, key_after.as_ref());
             let oldkey = self.header(ks, key_before.as_ref());
-            let del = envelope_value(before, None, source.clone(), tx_block(&mut tx), Op::Delete, now);
-            self.push(schemas, ids, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())))?;
-            if self.tombstones_on_delete {
-                self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
+            if !self.skipped(Op::Delete) {
+                let del = envelope_value(before, None, source.clone(), tx_block(&mut tx), Op::Delete, now);
+                self.push(schemas, ids, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())))?;
+                if self.tombstones_on_delete {
+                    self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
+                }
             }
-            let create = envelope_value(None, after, source, tx_block(&mut tx), Op::Create, now);
-            self.push(schemas, ids, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)))?;
-        } else {
+            if !self.skipped(Op::Create) {
+                let create = envelope_value(None, after, source, tx_block(&mut tx), Op::Create, now);
+                self.push(schemas, ids, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)))?;
+            }
+        } else if !self.skipped(op) {
             let key = if op == Op::Delete { key_before } else { key_after };
             let value = envelope_value(before, after, source, tx_block(&mut tx), op, now);
             self.push(schemas, ids, key.as_ref(), Some(&value), None)?;

@@ -82,7 +82,6 @@ const NOT_YET_IMPLEMENTED: &[&str] = &[
     "binary.handling.mode",
     "column.propagate.source.type",
     "datatype.propagate.source.type",
-    "skipped.operations",
     "include.query",
     "signal.data.collection",
     "database.ssl.mode",
@@ -173,6 +172,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             .streaming
             .provide_transaction_metadata
             .then(|| format!("{}.{}", connector.topic_prefix, connector.streaming.topic_transaction)),
+        skipped: connector.streaming.skipped_operations,
         snapshot: connector.snapshot.clone(),
         telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
     };
