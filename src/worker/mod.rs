@@ -126,6 +126,8 @@ struct Running {
 struct Ops {
     store: ConfigStore,
     running: HashMap<String, Running>,
+    /// The worker is shutting down: nothing starts any more.
+    closed: bool,
 }
 
 /// The worker.
@@ -166,7 +168,7 @@ impl Worker {
             recorder,
             storage,
             kafka_cluster_id,
-            ops: tokio::sync::Mutex::new(Ops { store, running: HashMap::new() }),
+            ops: tokio::sync::Mutex::new(Ops { store, running: HashMap::new(), closed: false }),
             view: Mutex::new(BTreeMap::new()),
         });
         {
@@ -183,6 +185,7 @@ impl Worker {
     /// start resumes them.
     pub async fn shutdown(&self) {
         let mut ops = self.ops.lock().await;
+        ops.closed = true;
         let names: Vec<String> = ops.running.keys().cloned().collect();
         let stops: Vec<_> = names.iter().filter_map(|n| ops.running.remove(n).map(|r| (n.clone(), r))).collect();
         for (_, r) in &stops {
@@ -522,7 +525,7 @@ impl Worker {
             e.failed = None;
             e.task = Some(cell.clone());
         });
-        if e.target != TargetState::Started {
+        if e.target != TargetState::Started || ops.closed {
             return;
         }
         for w in build::warnings(&connector, &string_map(&e.config)) {

@@ -9,7 +9,8 @@
 //! with 404 (unknown connector, task or path), 409 (duplicate name), 400 (invalid config naming
 //! each bad property, bad body, offsets changed while not STOPPED), 405 and 500. Paths also
 //! answer with a trailing slash (`POST /connectors/` of the Debezium tutorial). Request bodies
-//! are parsed by hand from bytes, so no input can panic a handler; nothing logs a body.
+//! are parsed by hand from bytes, so no input can panic a handler, and every error answer (also
+//! one of axum's own, e.g. a path that is not UTF-8) is JSON; nothing logs a body.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -90,7 +91,26 @@ pub fn router(worker: Arc<Worker>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed".into())
         })
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(worker)
+}
+
+/// Every error answer in Connect's JSON shape, also those axum's extractors produce (a path
+/// that is not valid UTF-8, a body over the size limit): their text becomes the `message`.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let message = match text.is_empty() {
+        true => format!("HTTP {} {}", status.as_u16(), status.canonical_reason().unwrap_or_default()),
+        false => text,
+    };
+    ApiError(status, message).into_response()
 }
 
 /// Serve the API on `listener` until `shutdown` resolves.

@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cdc_connector::offsets::file::FileOffsetStore;
-use cdc_connector::offsets::SourceOffset;
+use cdc_connector::offsets::{offset_key_json, SourceOffset};
 use serde_json::{json, Value};
 
 use crate::connector::Running;
@@ -535,6 +535,15 @@ fn two_connectors_one_failing() {
         assert!(r.body["message"].is_string());
     }
 
+    // Input that is not even well-formed gets Connect's error body too.
+    let r = serve.get("/connectors/%FF%FE/status");
+    assert_eq!((r.status, &r.body["error_code"]), (400, &json!(400)), "{}", r.body);
+    let raw = serve.rt.block_on(async {
+        let resp = serve.client.post(format!("{}/connectors", serve.base)).body("{\"name\": ").send().await.unwrap();
+        (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+    });
+    assert_eq!((raw.0, &raw.1["error_code"]), (400, &json!(400)), "{}", raw.1);
+
     // Restart only what failed: 202 with the plan; still failing (the password is still wrong).
     let r = serve.call("POST", "/connectors/two/restart?includeTasks=true&onlyFailed=true", None);
     assert_eq!(r.status, 202, "{}", r.body);
@@ -644,9 +653,19 @@ fn worker_restart_keeps_configs_and_positions() {
     // Resumed after the restart, c2 starts (its first snapshot).
     assert_eq!(serve.call("PUT", "/connectors/c2/resume", None).status, 202);
     wait_changes(&svc.kafka, &p2, "c2's snapshot", |all| count(all, "customers", "r", 9) == 1);
+    // GET offsets shows what the offsets topic holds (its last record for the connector's key).
+    serve.call("PUT", "/connectors/c1/stop", None);
+    let key = offset_key_json("c1", &p1);
+    let stored = read_topics(&svc.kafka, &format!("{p1}-offsets"))
+        .into_iter()
+        .rev()
+        .find(|r| r.key.as_deref() == Some(&key[..]))
+        .and_then(|r| r.value)
+        .expect("c1's offset record");
+    let stored: Value = serde_json::from_slice(&stored).unwrap();
+    SourceOffset::from_json(stored.to_string().as_bytes()).expect("a Debezium offset");
     let offsets = serve.get("/connectors/c1/offsets").body;
-    assert_eq!(offsets["offsets"][0]["partition"], json!({ "server": p1 }));
-    SourceOffset::from_json(offsets["offsets"][0]["offset"].to_string().as_bytes()).expect("a Debezium offset");
+    assert_eq!(offsets, json!({ "offsets": [{ "partition": { "server": p1 }, "offset": stored }] }));
     serve.stop();
 }
 
@@ -833,5 +852,15 @@ fn responses_have_kafka_connects_fields() {
     assert!(prefix_info["value"]["errors"][0].as_str().unwrap().contains("topic.prefix"));
     let del = serve.call("DELETE", "/connectors/doc", None);
     assert_eq!((del.status, del.body), (204, Value::Null));
+    // PUT .../config creates a missing connector (201 + Location), then replaces its config (200).
+    let config2 = tutorial_config(&svc, &unique("restdoctwo"), "rest_doc", 5602);
+    let put = serve.call("PUT", "/connectors/doc2/config", Some(&config2));
+    assert_eq!(put.status, 201, "{}", put.body);
+    assert_eq!(put.location, Some(format!("{}/connectors/doc2", serve.base)));
+    assert_eq!(shape(&put.body), shape(&documented[2].4));
+    let put = serve.call("PUT", "/connectors/doc2/config", Some(&config2));
+    assert_eq!((put.status, put.location), (200, None));
+    assert_eq!(put.body["name"], "doc2");
+    assert_eq!(serve.call("DELETE", "/connectors/doc2", None).status, 204);
     serve.stop();
 }
