@@ -12,7 +12,7 @@ use crate::services::{serial, services, unique};
 /// Two connectors (two databases, two topic prefixes) in one worker: one fails (wrong password)
 /// and shows FAILED with its trace while the other keeps RUNNING and capturing; fixing the failed
 /// one's config brings it up. Also: 409, 400 naming the property, 404, restart semantics,
-/// per-connector metrics.
+/// per-connector metrics, and a worker restart on the configs file (file offsets).
 #[test]
 fn two_connectors_one_failing() {
     let _g = serial();
@@ -121,6 +121,19 @@ fn two_connectors_one_failing() {
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .collect();
     assert_eq!(offsets.len(), 2, "both connectors' offsets in the one file: {offsets:?}");
+    serve.stop();
+
+    // The configs file next to the offsets file brings both back after a worker restart.
+    insert(&svc, "rest_one", "customers", &[4]);
+    let serve = Serve::start(&dir.path().join("worker.properties"), &[]);
+    assert_eq!(serve.get("/connectors").body, json!(["one", "two"]));
+    serve.wait_state("one", "RUNNING", Some("RUNNING"));
+    serve.wait_state("two", "RUNNING", Some("RUNNING"));
+    assert_eq!(serve.get("/connectors/two/config").body["database.password"], PASSWORD);
+    let all = wait_changes(&svc.kafka, &p1, "one's insert made while the worker was down", |all| {
+        count(all, "customers", "c", 4) == 1
+    });
+    assert_eq!(all.iter().filter(|c| c.1 == "r").count(), 1, "one was not snapshotted again");
     serve.stop();
 }
 
