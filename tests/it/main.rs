@@ -17,6 +17,7 @@ mod parity;
 mod partitioning;
 mod poller;
 mod registry;
+mod rest;
 mod resume;
 mod services;
 mod snapshot;
