@@ -143,15 +143,26 @@ pub fn envelope_schema(envelope_name: &str, row: &Arc<Schema>, source: &Arc<Sche
     .arc()
 }
 
-/// The schemas of one table version: key (None when the table has no key), row and envelope.
+/// The schemas of one table version: key (None when the table has no key), row and envelope,
+/// and what the configured transforms (`transforms`) make of them.
 #[derive(Debug, Clone)]
 pub struct TableSchemas {
+    /// The topic records go to (after `ByLogicalTableRouter`).
     pub topic: String,
+    /// The table's key schema (also what the `__debezium.newkey`/`oldkey` headers show).
     pub key: Option<Arc<Schema>>,
     pub row: Arc<Schema>,
     pub envelope: Arc<Schema>,
     /// Indexes of the key columns in the row's column order.
     pub key_indexes: Vec<usize>,
+    /// The schema record keys are written with (the router adds a field).
+    pub out_key: Option<Arc<Schema>>,
+    /// The schema record values are written with: the envelope, or the unwrapped row.
+    pub value: Arc<Schema>,
+    /// With the router's key field: the original topic, its value.
+    pub route_key: Option<String>,
+    /// `ExtractNewRecordState`, when configured.
+    pub unwrap: Option<crate::transforms::Unwrap>,
 }
 
 impl TableSchemas {
@@ -164,7 +175,56 @@ impl TableSchemas {
         source: &Arc<Schema>,
     ) -> TableSchemas {
         let envelope = envelope_schema(&format!("{topic}.Envelope"), &row, source);
-        TableSchemas { topic, key, row, envelope, key_indexes }
+        TableSchemas {
+            topic,
+            out_key: key.clone(),
+            key,
+            value: envelope.clone(),
+            row,
+            envelope,
+            key_indexes,
+            route_key: None,
+            unwrap: None,
+        }
+    }
+
+    /// Apply the connector's transforms to the schemas (once per table version).
+    pub fn transformed(mut self, t: &crate::transforms::Transforms, source: &Arc<Schema>) -> TableSchemas {
+        use crate::transforms::renamed;
+        if let Some(new_topic) = t.route.as_ref().and_then(|r| r.topic(&self.topic).map(|n| (r, n))) {
+            let (route, new_topic) = new_topic;
+            self.row = renamed(&self.row, format!("{new_topic}.Value"));
+            self.envelope = envelope_schema(&format!("{new_topic}.Envelope"), &self.row, source);
+            self.value = self.envelope.clone();
+            if let (Some(k), Some(field)) = (&self.key, &route.key_field) {
+                let mut fields = k.fields().to_vec();
+                fields.push(Field::new(field.as_str(), string().arc()));
+                let mut out = Schema::new(SchemaType::Struct(fields)).named(format!("{new_topic}.Key"));
+                out.version = k.version;
+                self.out_key = Some(out.arc());
+                self.route_key = Some(std::mem::replace(&mut self.topic, new_topic));
+            } else {
+                self.out_key = self.key.as_ref().map(|k| renamed(k, format!("{new_topic}.Key")));
+                self.topic = new_topic;
+            }
+        }
+        if let Some(u) = &t.unwrap {
+            self.value = u.value_schema(&self.row);
+            self.unwrap = Some(u.clone());
+        }
+        self
+    }
+
+    /// The key as written: the table's key, plus the router's field when configured.
+    pub fn out_key_value(&self, key: Option<&Value>) -> Option<Value> {
+        match (key, &self.route_key) {
+            (Some(Value::Struct(fields)), Some(original)) => {
+                let mut fields = fields.clone();
+                fields.push(Value::str(original.as_str()));
+                Some(Value::Struct(fields))
+            }
+            (k, _) => k.cloned(),
+        }
     }
 
     /// The key struct value of a row (None when the table has no key).

@@ -32,4 +32,5 @@ pub mod sink;
 pub mod snapshot;
 pub mod source;
 pub mod telemetry;
+pub mod transforms;
 pub mod worker;

@@ -115,6 +115,8 @@ pub struct PipelineConfig {
     pub transaction_topic: Option<String>,
     /// `skipped.operations` (Debezium's default skips truncates).
     pub skipped: crate::config::SkippedOperations,
+    /// `transforms`: ExtractNewRecordState and ByLogicalTableRouter.
+    pub transforms: Arc<crate::transforms::Transforms>,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
@@ -1153,7 +1155,10 @@ impl Streamer {
         let key = connect_schema::key_schema(&self.cfg.prefix, table, &opts);
         let row = connect_schema::value_schema(&self.cfg.prefix, table, &opts);
         let topic = format!("{}.{}.{}", self.cfg.prefix, id.db, id.table);
-        let ts = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema));
+        let ts = Arc::new(
+            TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema)
+                .transformed(&self.cfg.transforms, &self.source_schema),
+        );
         let ids = self.records.schema_ids(&ts).await.map_err(|source| PipelineError::Registry {
             table: id.to_string(),
             file: self.file.to_string(),

@@ -50,9 +50,12 @@ pub fn decode_change(
     Ok((image(before)?, image(after)?))
 }
 
-/// Up to five headers, without a heap allocation.
+/// Most headers a record gets: a key header, the four context headers, `add.headers`.
+const MAX_HEADERS: usize = 5 + crate::transforms::MAX_ADDED_HEADERS;
+
+/// A record's headers, without a heap allocation.
 pub struct Headers<'a> {
-    items: [(&'a str, &'a [u8]); 5],
+    items: [(&'a str, &'a [u8]); MAX_HEADERS],
     len: usize,
 }
 
@@ -73,6 +76,9 @@ struct Prepared {
     key: Option<Range<usize>>,
     value: Option<Range<usize>>,
     key_header: Option<(&'static str, Range<usize>)>,
+    /// `add.headers` of ExtractNewRecordState: (name, value) ranges in the arena.
+    added_headers: [(Range<usize>, Range<usize>); crate::transforms::MAX_ADDED_HEADERS],
+    added: usize,
 }
 
 /// Registry ids of a table's key and envelope schemas (0 with JsonConverter), resolved with
@@ -179,11 +185,11 @@ impl ChangeRecords {
         &self,
         schemas: &TableSchemas,
     ) -> Result<SchemaIds, crate::encode::registry_client::RegistryError> {
-        let key = match &schemas.key {
+        let key = match &schemas.out_key {
             Some(k) => self.key_enc.schema_id(&schemas.topic, k).await?,
             None => 0,
         };
-        let value = self.value_enc.schema_id(&schemas.topic, &schemas.envelope).await?;
+        let value = self.value_enc.schema_id(&schemas.topic, &schemas.value).await?;
         Ok(SchemaIds { key, value })
     }
 
@@ -227,19 +233,19 @@ impl ChangeRecords {
             let oldkey = self.header(ks, key_before.as_ref());
             if !self.skipped(Op::Delete) {
                 let del = envelope_value(before, None, source.clone(), tx_block(&mut tx), Op::Delete, now);
-                self.push(schemas, ids, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())))?;
+                self.push(schemas, ids, key_before.as_ref(), Some(del), Some((NEWKEY, newkey.clone())))?;
                 if self.tombstones_on_delete {
                     self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
                 }
             }
             if !self.skipped(Op::Create) {
                 let create = envelope_value(None, after, source, tx_block(&mut tx), Op::Create, now);
-                self.push(schemas, ids, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)))?;
+                self.push(schemas, ids, key_after.as_ref(), Some(create), Some((OLDKEY, oldkey)))?;
             }
         } else if !self.skipped(op) {
             let key = if op == Op::Delete { key_before } else { key_after };
             let value = envelope_value(before, after, source, tx_block(&mut tx), op, now);
-            self.push(schemas, ids, key.as_ref(), Some(&value), None)?;
+            self.push(schemas, ids, key.as_ref(), Some(value), None)?;
             if op == Op::Delete && self.tombstones_on_delete {
                 self.push(schemas, ids, key.as_ref(), None, None)?;
             }
@@ -251,7 +257,7 @@ impl ChangeRecords {
     pub fn get(&self, i: usize) -> RecordRef<'_> {
         let p = &self.records[i];
         let slice = |r: &Option<Range<usize>>| r.as_ref().map(|r| &self.arena[r.clone()]);
-        let mut items: [(&str, &[u8]); 5] = [("", &[]); 5];
+        let mut items: [(&str, &[u8]); MAX_HEADERS] = [("", &[]); MAX_HEADERS];
         let mut len = 0;
         if let Some((name, r)) = &p.key_header {
             items[0] = (name, &self.arena[r.clone()]);
@@ -259,6 +265,10 @@ impl ChangeRecords {
         }
         for (k, v) in self.ctx.iter() {
             items[len] = (k, v.as_bytes());
+            len += 1;
+        }
+        for (name, value) in &p.added_headers[..p.added] {
+            items[len] = (std::str::from_utf8(&self.arena[name.clone()]).unwrap_or(""), &self.arena[value.clone()]);
             len += 1;
         }
         RecordRef { key: slice(&p.key), value: slice(&p.value), headers: Headers { items, len } }
@@ -282,26 +292,55 @@ impl ChangeRecords {
         schemas: &TableSchemas,
         ids: SchemaIds,
         key: Option<&Value>,
-        value: Option<&Value>,
+        value: Option<Value>,
         key_header: Option<(&'static str, Range<usize>)>,
     ) -> Result<(), AvroEncodeError> {
-        let key = match (key, &schemas.key) {
+        // ExtractNewRecordState: the row instead of the envelope, a delete as a tombstone (or
+        // rewritten, or dropped), tombstones dropped unless kept, headers added.
+        let mut added_headers: [(Range<usize>, Range<usize>); crate::transforms::MAX_ADDED_HEADERS] =
+            Default::default();
+        let mut added = 0;
+        let value = match (value, &schemas.unwrap) {
+            (None, Some(u)) if !u.keeps_tombstones() => return Ok(()),
+            (None, _) => None,
+            (Some(v), None) => Some((v, &schemas.value)),
+            (Some(v), Some(u)) => {
+                for (name, bytes) in u.header_values(&v) {
+                    let Some(bytes) = bytes else { continue };
+                    let n = self.arena.len();
+                    self.arena.extend_from_slice(name.as_bytes());
+                    let b = self.arena.len();
+                    self.arena.extend_from_slice(&bytes);
+                    added_headers[added] = (n..b, b..self.arena.len());
+                    added += 1;
+                }
+                match u.value(v) {
+                    None => return Ok(()),
+                    // JsonConverter writes the null under the optional row schema; AvroConverter
+                    // makes a Kafka tombstone of it.
+                    Some(Value::Null) if self.value_enc.uses_registry() => None,
+                    Some(Value::Null) => Some((Value::Null, &schemas.row)),
+                    Some(row) => Some((row, &schemas.value)),
+                }
+            }
+        };
+        let key = match (schemas.out_key_value(key), &schemas.out_key) {
             (Some(k), Some(ks)) => {
                 let start = self.arena.len();
-                self.key_enc.encode(ids.key, ks, k, &mut self.arena)?;
+                self.key_enc.encode(ids.key, ks, &k, &mut self.arena)?;
                 Some(start..self.arena.len())
             }
             _ => None,
         };
         let value = match value {
-            Some(v) => {
+            Some((v, schema)) => {
                 let start = self.arena.len();
-                self.value_enc.encode(ids.value, &schemas.envelope, v, &mut self.arena)?;
+                self.value_enc.encode(ids.value, schema, &v, &mut self.arena)?;
                 Some(start..self.arena.len())
             }
             None => None,
         };
-        self.records.push(Prepared { key, value, key_header });
+        self.records.push(Prepared { key, value, key_header, added_headers, added });
         Ok(())
     }
 }

@@ -157,7 +157,6 @@ pub const NOT_YET_IMPLEMENTED: &[&str] = &[
     "signal.data.collection",
     "database.ssl.mode",
     "database.initial.statements",
-    "transforms",
     "gtid.source.includes",
     "gtid.source.excludes",
 ];

@@ -64,6 +64,7 @@ pub fn pipeline_config(
             .provide_transaction_metadata
             .then(|| format!("{}.{}", connector.topic_prefix, connector.streaming.topic_transaction)),
         skipped: connector.streaming.skipped_operations,
+        transforms: Arc::new(crate::transforms::Transforms::from_properties(&connector.connect)?),
         snapshot: connector.snapshot.clone(),
         telemetry,
     })

@@ -21,4 +21,5 @@ mod rest;
 mod resume;
 mod services;
 mod snapshot;
+mod transforms;
 mod txmeta;
