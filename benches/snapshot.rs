@@ -280,8 +280,14 @@ fn child(args: &[String]) -> Res<()> {
             let key = schemas.key_value(&row.values);
             let after = (key, Some(Value::Struct(row.values)));
             if encode {
-                let change =
-                    Change { schemas: &schemas, ids: SchemaIds::default(), op: Op::Read, before: (None, None), after };
+                let change = Change {
+                    schemas: &schemas,
+                    ids: SchemaIds::default(),
+                    op: Op::Read,
+                    before: (None, None),
+                    after,
+                    tx: None,
+                };
                 let k = records.encode_change(change, source, ProcessingTime::now())?;
                 bytes += records.encoded_len() as u64;
                 for i in 0..k {
@@ -289,7 +295,7 @@ fn child(args: &[String]) -> Res<()> {
                 }
                 n += k as u64;
             } else {
-                black_box(envelope_value(None, after.1, source, Op::Read, ProcessingTime::now()));
+                black_box(envelope_value(None, after.1, source, Value::Null, Op::Read, ProcessingTime::now()));
                 black_box(after.0);
                 n += 1;
             }

@@ -393,7 +393,7 @@ impl Mirror {
     ) {
         let now = ProcessingTime::now();
         if self.encode {
-            let change = Change { schemas, ids: self.ids, op, before, after };
+            let change = Change { schemas, ids: self.ids, op, before, after, tx: None };
             let n = self.changes.encode_change(change, source, now).expect("encodable");
             self.records += n as u64;
             self.json_bytes += self.changes.encoded_len() as u64;
@@ -402,7 +402,7 @@ impl Mirror {
             }
         } else {
             self.records += 1;
-            black_box(envelope_value(before.1, after.1, source, op, now));
+            black_box(envelope_value(before.1, after.1, source, Value::Null, op, now));
         }
         // the pipeline queues this until Kafka acknowledges the record; here it is dropped
         black_box(offset);

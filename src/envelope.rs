@@ -30,6 +30,54 @@ fn string() -> Schema {
     Schema::new(SchemaType::String)
 }
 
+/// Heartbeat key: `io.debezium.connector.common.ServerNameKey` (version 1) {serverName}.
+pub fn heartbeat_key_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![Field::new("serverName", string().arc())]))
+        .named("io.debezium.connector.common.ServerNameKey")
+        .version(1)
+        .arc()
+}
+
+/// Heartbeat value: `io.debezium.connector.common.Heartbeat` (version 1) {ts_ms}.
+pub fn heartbeat_value_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![Field::new("ts_ms", int64().arc())]))
+        .named("io.debezium.connector.common.Heartbeat")
+        .version(1)
+        .arc()
+}
+
+/// Transaction topic key: `io.debezium.connector.common.TransactionMetadataKey` (version 1) {id}.
+pub fn transaction_key_schema() -> Arc<Schema> {
+    Schema::new(SchemaType::Struct(vec![Field::new("id", string().arc())]))
+        .named("io.debezium.connector.common.TransactionMetadataKey")
+        .version(1)
+        .arc()
+}
+
+/// Transaction topic value: `io.debezium.connector.common.TransactionMetadataValue` (version 1)
+/// {status, id, event_count, data_collections[`event.collection`{data_collection, event_count}],
+/// ts_ms}.
+pub fn transaction_value_schema() -> Arc<Schema> {
+    let collection = Schema::new(SchemaType::Struct(vec![
+        Field::new("data_collection", string().arc()),
+        Field::new("event_count", int64().arc()),
+    ]))
+    .optional()
+    .named("event.collection")
+    .version(1)
+    .arc();
+    Schema::new(SchemaType::Struct(vec![
+        Field::new("status", string().arc()),
+        Field::new("id", string().arc()),
+        Field::new("event_count", int64().optional().arc()),
+        Field::new("data_collections", Schema::new(SchemaType::Array(collection)).optional().arc()),
+        Field::new("ts_ms", int64().arc()),
+    ]))
+    .named("io.debezium.connector.common.TransactionMetadataValue")
+    .version(1)
+    .arc()
+}
+
 /// `io.debezium.connector.mysql.Source` (version 1) with its 17 fields.
 pub fn source_schema() -> Arc<Schema> {
     let f = |n: &str, s: Schema| Field::new(n, s.arc());
@@ -95,15 +143,26 @@ pub fn envelope_schema(envelope_name: &str, row: &Arc<Schema>, source: &Arc<Sche
     .arc()
 }
 
-/// The schemas of one table version: key (None when the table has no key), row and envelope.
+/// The schemas of one table version: key (None when the table has no key), row and envelope,
+/// and what the configured transforms (`transforms`) make of them.
 #[derive(Debug, Clone)]
 pub struct TableSchemas {
+    /// The topic records go to (after `ByLogicalTableRouter`).
     pub topic: String,
+    /// The table's key schema (also what the `__debezium.newkey`/`oldkey` headers show).
     pub key: Option<Arc<Schema>>,
     pub row: Arc<Schema>,
     pub envelope: Arc<Schema>,
     /// Indexes of the key columns in the row's column order.
     pub key_indexes: Vec<usize>,
+    /// The schema record keys are written with (the router adds a field).
+    pub out_key: Option<Arc<Schema>>,
+    /// The schema record values are written with: the envelope, or the unwrapped row.
+    pub value: Arc<Schema>,
+    /// With the router's key field: the original topic, its value.
+    pub route_key: Option<String>,
+    /// `ExtractNewRecordState`, when configured.
+    pub unwrap: Option<crate::transforms::Unwrap>,
 }
 
 impl TableSchemas {
@@ -116,7 +175,56 @@ impl TableSchemas {
         source: &Arc<Schema>,
     ) -> TableSchemas {
         let envelope = envelope_schema(&format!("{topic}.Envelope"), &row, source);
-        TableSchemas { topic, key, row, envelope, key_indexes }
+        TableSchemas {
+            topic,
+            out_key: key.clone(),
+            key,
+            value: envelope.clone(),
+            row,
+            envelope,
+            key_indexes,
+            route_key: None,
+            unwrap: None,
+        }
+    }
+
+    /// Apply the connector's transforms to the schemas (once per table version).
+    pub fn transformed(mut self, t: &crate::transforms::Transforms, source: &Arc<Schema>) -> TableSchemas {
+        use crate::transforms::renamed;
+        if let Some(new_topic) = t.route.as_ref().and_then(|r| r.topic(&self.topic).map(|n| (r, n))) {
+            let (route, new_topic) = new_topic;
+            self.row = renamed(&self.row, format!("{new_topic}.Value"));
+            self.envelope = envelope_schema(&format!("{new_topic}.Envelope"), &self.row, source);
+            self.value = self.envelope.clone();
+            if let (Some(k), Some(field)) = (&self.key, &route.key_field) {
+                let mut fields = k.fields().to_vec();
+                fields.push(Field::new(field.as_str(), string().arc()));
+                let mut out = Schema::new(SchemaType::Struct(fields)).named(format!("{new_topic}.Key"));
+                out.version = k.version;
+                self.out_key = Some(out.arc());
+                self.route_key = Some(std::mem::replace(&mut self.topic, new_topic));
+            } else {
+                self.out_key = self.key.as_ref().map(|k| renamed(k, format!("{new_topic}.Key")));
+                self.topic = new_topic;
+            }
+        }
+        if let Some(u) = &t.unwrap {
+            self.value = u.value_schema(&self.row);
+            self.unwrap = Some(u.clone());
+        }
+        self
+    }
+
+    /// The key as written: the table's key, plus the router's field when configured.
+    pub fn out_key_value(&self, key: Option<&Value>) -> Option<Value> {
+        match (key, &self.route_key) {
+            (Some(Value::Struct(fields)), Some(original)) => {
+                let mut fields = fields.clone();
+                fields.push(Value::str(original.as_str()));
+                Some(Value::Struct(fields))
+            }
+            (k, _) => k.cloned(),
+        }
     }
 
     /// The key struct value of a row (None when the table has no key).
@@ -204,11 +312,13 @@ impl ProcessingTime {
     }
 }
 
-/// The envelope value (field order of `envelope_schema`).
+/// The envelope value (field order of `envelope_schema`); `transaction` is the `event.block`
+/// struct (`transaction_block`) or null.
 pub fn envelope_value(
     before: Option<Value>,
     after: Option<Value>,
     source: Value,
+    transaction: Value,
     op: Op,
     now: ProcessingTime,
 ) -> Value {
@@ -216,7 +326,7 @@ pub fn envelope_value(
         before.unwrap_or(Value::Null),
         after.unwrap_or(Value::Null),
         source,
-        Value::Null,
+        transaction,
         Value::str(op.code()),
         Value::Int(now.ns / 1_000_000),
         Value::Int(now.ns / 1_000),

@@ -10,6 +10,8 @@
 //!
 //! `connect` holds the Kafka Connect schema/value model that sits in the middle: both of
 //! Debezium's converters derive their bytes from it. `pipeline` is wiring only.
+//!
+//! `worker` hosts any number of pipelines behind Kafka Connect's REST API (`cdc-connector serve`).
 
 pub mod config;
 pub mod connect;
@@ -30,3 +32,5 @@ pub mod sink;
 pub mod snapshot;
 pub mod source;
 pub mod telemetry;
+pub mod transforms;
+pub mod worker;

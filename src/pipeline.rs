@@ -36,7 +36,7 @@ use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::history::startup::{self, OffsetOrigin, Start};
 use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
 use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
-use crate::record::{self, Change, ChangeRecords, SchemaIds};
+use crate::record::{self, Change, ChangeRecords, SchemaIds, TxOrder};
 use crate::schema::{connect_schema, table_changes, Catalog, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
@@ -108,10 +108,43 @@ pub struct PipelineConfig {
     /// `schema.history.internal*`.
     pub history: HistoryConfig,
     pub heartbeat_ms: u64,
+    /// `heartbeat.interval.ms`, `topic.heartbeat.prefix`, `heartbeat.action.query`.
+    pub heartbeat: HeartbeatConfig,
+    /// `provide.transaction.metadata`: the transaction topic (`<topic.prefix>.<topic.transaction>`)
+    /// when enabled.
+    pub transaction_topic: Option<String>,
+    /// `skipped.operations` (Debezium's default skips truncates).
+    pub skipped: crate::config::SkippedOperations,
+    /// `transforms`: ExtractNewRecordState and ByLogicalTableRouter.
+    pub transforms: Arc<crate::transforms::Transforms>,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
+}
+
+/// Heartbeat records (`<topic.heartbeat.prefix>.<topic.prefix>`, key `ServerNameKey`, value
+/// `Heartbeat{ts_ms}`), each carrying the current offset, so a connector whose tables are idle
+/// still commits its progress through the binlog.
+#[derive(Debug, Clone, Default)]
+pub struct HeartbeatConfig {
+    /// `heartbeat.interval.ms`; None (0) = no heartbeats.
+    pub interval: Option<Duration>,
+    /// `topic.heartbeat.prefix` (Debezium's default `__debezium-heartbeat`).
+    pub topic_prefix: String,
+    /// `heartbeat.action.query`: run on its own connection before each heartbeat.
+    pub action_query: Option<String>,
+}
+
+impl HeartbeatConfig {
+    /// From the connector's `heartbeat.*` properties.
+    pub fn new(interval_ms: u64, topic_prefix: &str, action_query: Option<String>) -> HeartbeatConfig {
+        HeartbeatConfig {
+            interval: (interval_ms > 0).then(|| Duration::from_millis(interval_ms)),
+            topic_prefix: topic_prefix.to_string(),
+            action_query: action_query.filter(|q| !q.trim().is_empty()),
+        }
+    }
 }
 
 /// Errors that stop the pipeline.
@@ -153,7 +186,12 @@ pub enum PipelineError {
     RegistryConfig(#[source] Box<RegistryError>),
     #[error("cannot encode a change of {table} at {file}:{pos}: {message}")]
     Encode { table: String, file: String, pos: u64, message: String },
+    #[error("heartbeat.action.query failed on MySQL at {addr}: {message}")]
+    HeartbeatQuery { addr: String, message: String },
 }
+
+/// Offset key prefix of a transaction's per-table event count (Debezium's `TransactionContext`).
+const TX_ORDER_PREFIX: &str = "transaction_data_collection_order_";
 
 /// Pending offset: becomes committable once record `seq` is acknowledged.
 /// Kept per record until Kafka acknowledges it; turned into a `SourceOffset` only when
@@ -168,6 +206,16 @@ struct PendingOffset {
     ts: u32,
     /// A snapshot record other than the last one (`"snapshot": "INITIAL"`).
     snapshot: bool,
+    /// Inside a transaction with transaction metadata on: its id and per-table event counts
+    /// (`transaction_id`, `transaction_data_collection_order_<db.table>`).
+    tx: Option<Arc<TxOffset>>,
+}
+
+/// The transaction part of an offset.
+#[derive(Debug)]
+struct TxOffset {
+    id: Arc<str>,
+    counts: Vec<(String, u64)>,
 }
 
 impl PendingOffset {
@@ -180,6 +228,17 @@ impl PendingOffset {
             server_id: (self.server_id > 0).then_some(self.server_id as u64),
             ts_sec: Some(i64::from(self.ts)),
             snapshot: self.snapshot.then(|| "INITIAL".to_string()),
+            transaction_id: self.tx.as_ref().map(|t| t.id.to_string()),
+            extra: self
+                .tx
+                .as_ref()
+                .map(|t| {
+                    t.counts
+                        .iter()
+                        .map(|(k, n)| (format!("{TX_ORDER_PREFIX}{k}"), serde_json::Value::from(*n)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             ..SourceOffset::default()
         }
     }
@@ -214,6 +273,76 @@ struct Streamer {
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     scratch: Vec<Value>,
+    heartbeat: Heartbeat,
+    tx: TxMeta,
+}
+
+/// Transaction metadata (`provide.transaction.metadata`): BEGIN/END records on the transaction
+/// topic and each change's `transaction` block, as Debezium's `TransactionMonitor` makes them.
+/// A transaction starts at MySQL's `BEGIN` query (id: the GTID of the GTID event before it, else
+/// `file=<f>,pos=<p>` of the BEGIN) or at MariaDB's GTID event (id: the MariaDB GTID, which
+/// Debezium's MySQL connector does not read), and ends at its XID/COMMIT.
+struct TxMeta {
+    key_schema: Arc<crate::connect::Schema>,
+    value_schema: Arc<crate::connect::Schema>,
+    current: Option<TxState>,
+    /// The transaction a stored offset was inside of (its counts are restored into `current`
+    /// at start): when its start is read again (MySQL resumes at its BEGIN) no second BEGIN
+    /// record is emitted; MariaDB resumes at a statement inside it and never sees its start.
+    resume: Option<Arc<str>>,
+}
+
+struct TxState {
+    id: Arc<str>,
+    total: u64,
+    /// `db.table` → events, in first-event order.
+    per_table: Vec<(String, u64)>,
+}
+
+impl TxState {
+    /// The count slot of `db.table` (added on its first event).
+    fn table_slot(&mut self, db: &str, table: &str) -> usize {
+        let is = |k: &str| {
+            k.len() == db.len() + 1 + table.len()
+                && k.starts_with(db)
+                && k.ends_with(table)
+                && k.as_bytes()[db.len()] == b'.'
+        };
+        match self.per_table.iter().position(|(k, _)| is(k)) {
+            Some(i) => i,
+            None => {
+                self.per_table.push((format!("{db}.{table}"), 0));
+                self.per_table.len() - 1
+            }
+        }
+    }
+
+    fn offset(&self) -> Arc<TxOffset> {
+        Arc::new(TxOffset { id: self.id.clone(), counts: self.per_table.clone() })
+    }
+}
+
+/// Heartbeat state: schemas, topic, when the last one went out, and the connection of
+/// `heartbeat.action.query` (opened on first use).
+struct Heartbeat {
+    topic: String,
+    key_schema: Arc<crate::connect::Schema>,
+    value_schema: Arc<crate::connect::Schema>,
+    last: Instant,
+    conn: Option<Conn>,
+    /// Timestamp (binlog `ts`, seconds) of the newest event seen: the offset's `ts_sec`.
+    event_ts: u32,
+}
+
+/// A record that is not a row change, before encoding (`Streamer::emit_keyed`).
+struct Keyed<'a> {
+    topic: &'a str,
+    key_schema: Arc<crate::connect::Schema>,
+    key: Value,
+    value_schema: Arc<crate::connect::Schema>,
+    value: Value,
+    /// Schema-change records carry the `__debezium.context.*` headers and go to partition 0.
+    context_headers: bool,
 }
 
 /// How streaming starts.
@@ -278,6 +407,19 @@ pub async fn run(
                 SchemaStart::Explicit { latest } => Start::Explicit { latest: *latest },
             };
             s.catalog = startup::startup_catalog(&mut conn, &mut s.history, start, origin).await?;
+            if let (SchemaStart::Resume { offset, .. }, Some(_)) = (&schema, &s.cfg.transaction_topic) {
+                if let Some(id) = offset.transaction_id.as_deref() {
+                    let id: Arc<str> = Arc::from(id);
+                    let per_table: Vec<(String, u64)> = offset
+                        .extra
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.strip_prefix(TX_ORDER_PREFIX)?.to_string(), v.as_u64()?)))
+                        .collect();
+                    let total = per_table.iter().map(|(_, n)| n).sum();
+                    s.tx.current = Some(TxState { id: id.clone(), total, per_table });
+                    s.tx.resume = Some(id);
+                }
+            }
             (begin, skip_events, skip_rows, gtid)
         }
         Plan::Snapshot { data, stream_after } => {
@@ -314,9 +456,12 @@ pub async fn run(
     info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
     let heartbeat_ms = s.cfg.heartbeat_ms.max(1000);
     let mut source = match &gtid {
-        Some(set) => {
-            BinlogSource::start_at_mariadb_gtid(conn, &s.cfg.db, s.cfg.server_id, &set.to_string(), heartbeat_ms)
-                .await?
+        Some(GtidSet::MariaDb(_)) => {
+            let set = gtid.as_ref().map(ToString::to_string).unwrap_or_default();
+            BinlogSource::start_at_mariadb_gtid(conn, &s.cfg.db, s.cfg.server_id, &set, heartbeat_ms).await?
+        }
+        Some(GtidSet::MySql(set)) => {
+            BinlogSource::start_at_mysql_gtid(conn, &s.cfg.db, s.cfg.server_id, set, heartbeat_ms).await?
         }
         None => BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, heartbeat_ms).await?,
     };
@@ -329,6 +474,7 @@ pub async fn run(
             _ = &mut shutdown => break Ok(()),
             _ = tick.tick() => {
                 s.cfg.telemetry.progress(Duration::from_secs(30), &s.file, s.restart.pos());
+                if let Err(e) = s.maybe_heartbeat().await { break Err(e); }
                 if let Err(e) = s.maybe_flush_offsets(false) { break Err(e); }
             }
             ev = source.next(&s.cfg.db.user) => {
@@ -344,6 +490,7 @@ pub async fn run(
                             _ = &mut shutdown => break Ok(()),
                             r = s.handle(ev, &source) => if let Err(e) = r { break Err(e); },
                         }
+                        if let Err(e) = s.maybe_heartbeat().await { break Err(e); }
                     }
                 }
             }
@@ -428,14 +575,14 @@ async fn start_plan(
     })
 }
 
-/// Where a GTID start begins: MariaDB only (the stream names the file; `""` until then).
+/// Where a GTID start begins: the stream names the file (`""` until then). The set must be of
+/// the server's kind.
 fn gtid_start(set: &GtidSet, info: &binlog::ServerInfo) -> Result<BinlogPosition, PipelineError> {
     let why = match set {
         GtidSet::MariaDb(_) if info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
+        GtidSet::MySql(_) if !info.is_mariadb => return Ok(BinlogPosition { file: String::new(), pos: 4 }),
         GtidSet::MariaDb(_) => "a MariaDB GTID set, but the server is MySQL",
-        GtidSet::MySql(_) => {
-            "starting from a MySQL GTID set is not supported yet; use FILE:POS (SHOW BINARY LOG STATUS)"
-        }
+        GtidSet::MySql(_) => "a MySQL GTID set, but the server is MariaDB (its GTIDs look like 0-1-61)",
     };
     Err(PipelineError::GtidStart { gtids: set.to_string(), why })
 }
@@ -467,7 +614,12 @@ impl Streamer {
         Streamer {
             key_enc,
             value_enc,
-            records: ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete),
+            records: {
+                let mut r =
+                    ChangeRecords::new(data_key_enc, data_value_enc, &cfg.prefix, &run_id, cfg.tombstones_on_delete);
+                r.skip_operations(cfg.skipped.create, cfg.skipped.update, cfg.skipped.delete);
+                r
+            },
             schema_change_key_schema: table_changes::schema_change_key_schema(),
             schema_change_value_schema: table_changes::schema_change_value_schema(source_schema.clone()),
             source_schema,
@@ -485,6 +637,20 @@ impl Streamer {
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             scratch: Vec::new(),
+            heartbeat: Heartbeat {
+                topic: format!("{}.{}", cfg.heartbeat.topic_prefix, cfg.prefix),
+                key_schema: envelope::heartbeat_key_schema(),
+                value_schema: envelope::heartbeat_value_schema(),
+                last: Instant::now(),
+                conn: None,
+                event_ts: 0,
+            },
+            tx: TxMeta {
+                key_schema: envelope::transaction_key_schema(),
+                value_schema: envelope::transaction_value_schema(),
+                current: None,
+                resume: None,
+            },
             cfg,
         }
     }
@@ -564,6 +730,7 @@ impl Streamer {
             server_id: 0,
             ts: ts as u32,
             snapshot,
+            tx: None,
         }
     }
 
@@ -607,7 +774,7 @@ impl Streamer {
         let source = self.snapshot_source(row.ts_ms, row.marker.as_str(), &id.db, Some(&id.table));
         let key = schemas.key_value(&row.values);
         let after = (key, Some(Value::Struct(row.values)));
-        let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after };
+        let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after, tx: None };
         if let Some(seq) = self.emit_change(change, source, id, self.restart.pos()).await? {
             self.pending.push_back(self.snapshot_offset(seq, row.marker != Marker::Last));
         }
@@ -625,18 +792,38 @@ impl Streamer {
                     self.restart.new_file(pos);
                 }
             }
-            SourceEvent::Begin { gtid, .. } => {
-                // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's GTID
-                // event); `source.gtid` stays null there so output matches it byte for byte.
-                self.gtid = gtid.filter(|g| g.contains(':'));
+            SourceEvent::Begin { pos, ts, gtid, standalone } => {
+                // A transaction starts at MySQL's BEGIN query (after its GTID event, if any) or at
+                // MariaDB's (non-standalone) GTID event.
+                let starts = !standalone && gtid.as_deref().is_none_or(|g| !g.contains(':'));
+                if let Some(g) = &gtid {
+                    // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's
+                    // GTID event); `source.gtid` stays null there so output matches it byte for byte.
+                    self.gtid = g.contains(':').then(|| g.clone());
+                }
+                if starts && self.cfg.transaction_topic.is_some() {
+                    let id = match (&gtid, &self.gtid) {
+                        (Some(mariadb), _) => mariadb.clone(),
+                        (None, Some(mysql)) => mysql.clone(),
+                        (None, None) => format!("file={},pos={pos}", self.file),
+                    };
+                    self.begin_transaction(id, ts, pos).await?;
+                }
             }
-            SourceEvent::Commit { .. } => self.cfg.telemetry.transaction_committed(),
+            SourceEvent::Commit { end_pos, ts } => {
+                self.cfg.telemetry.transaction_committed();
+                if let Some(tx) = self.tx.current.take() {
+                    self.end_transaction(tx, ts, end_pos).await?;
+                }
+            }
             SourceEvent::Query { pos, end_pos, ts, server_id, db, sql, .. } => {
                 self.server_id = server_id as i64;
+                self.heartbeat.event_ts = ts;
                 self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
             }
             SourceEvent::Rows { pos, ts, server_id, event, .. } => {
                 self.server_id = server_id as i64;
+                self.heartbeat.event_ts = ts;
                 if let restart::Step::Emit { skip_rows } = step {
                     self.handle_rows(pos, ts, &event, source, skip_rows).await?;
                 }
@@ -687,6 +874,9 @@ impl Streamer {
             ..SourceOffset::default()
         };
         self.history.record_ddl(position, &history_db, sql, &changes).await?;
+        if !self.cfg.skipped.truncate {
+            self.emit_truncates(pos, end_pos, ts, db, sql).await?;
+        }
         let captured: Vec<_> =
             changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
         if captured.is_empty() || !self.cfg.include_schema_changes {
@@ -718,6 +908,56 @@ impl Streamer {
         Ok(())
     }
 
+    /// `TRUNCATE TABLE` of captured tables (when `skipped.operations` lets truncates through):
+    /// one record each on the table's topic, op `t`, no key, no before/after image.
+    async fn emit_truncates(
+        &mut self,
+        pos: u64,
+        end_pos: u64,
+        ts: u32,
+        db: &str,
+        sql: &str,
+    ) -> Result<(), PipelineError> {
+        let Ok(statements) = crate::schema::ddl::parse(db, sql) else { return Ok(()) };
+        for st in statements {
+            let crate::schema::ddl::Statement::Truncate(id) = st else { continue };
+            if !(self.cfg.table_filter)(&id.db, &id.table) || self.catalog.table(&id).is_none() {
+                continue;
+            }
+            let (schemas, ids) = self.table_schemas(&id, pos).await?;
+            let source = SourceInfo {
+                server_name: &self.cfg.prefix,
+                ts_ms: ts as i64 * 1000,
+                snapshot: "false",
+                db: &id.db,
+                table: Some(&id.table),
+                server_id: self.server_id,
+                gtid: self.gtid.as_deref(),
+                file: &self.file,
+                pos: pos as i64,
+                row: 0,
+                thread: None,
+                query: None,
+            }
+            .to_value();
+            let change = Change {
+                schemas: &schemas,
+                ids,
+                op: Op::Truncate,
+                before: (None, None),
+                after: (None, None),
+                tx: None,
+            };
+            if let Some(seq) = self.emit_change(change, source, &id, pos).await? {
+                // A restart resumes after the statement.
+                self.restart.statement_done(end_pos);
+                let offset = self.offset_after(seq, ts, 0, 0);
+                self.pending.push_back(offset);
+            }
+        }
+        Ok(())
+    }
+
     /// Produce one schema-change record on `<topic.prefix>` (partition 0). `what` and `pos` name it
     /// in errors.
     async fn emit_schema_change(
@@ -742,14 +982,22 @@ impl Streamer {
             table_changes::table_changes_value(changes),
         ]);
         let topic = self.cfg.prefix.clone();
+        let record = Keyed { topic: &topic, key_schema, key, value_schema, value, context_headers: true };
+        self.emit_keyed(record, &format!("schema change topic {topic}"), what, pos).await
+    }
+
+    /// Encode (with the schema-change converters) and produce one record that is not a row
+    /// change: schema changes (partition 0, context headers) and heartbeats (partition by key,
+    /// no headers). `subject_of` and `what` name it in registry and encoding errors.
+    async fn emit_keyed(&mut self, r: Keyed<'_>, subject_of: &str, what: &str, pos: u64) -> Result<Seq, PipelineError> {
         let registry_err = |source| PipelineError::Registry {
-            table: format!("schema change topic {topic}"),
+            table: subject_of.to_string(),
             file: self.file.to_string(),
             pos,
             source: Box::new(source),
         };
-        let key_id = self.key_enc.schema_id(&topic, &key_schema).await.map_err(registry_err)?;
-        let value_id = self.value_enc.schema_id(&topic, &value_schema).await.map_err(registry_err)?;
+        let key_id = self.key_enc.schema_id(r.topic, &r.key_schema).await.map_err(registry_err)?;
+        let value_id = self.value_enc.schema_id(r.topic, &r.value_schema).await.map_err(registry_err)?;
         let encode_err = |e: crate::encode::avro::AvroEncodeError| PipelineError::Encode {
             table: what.to_string(),
             file: self.file.to_string(),
@@ -757,22 +1005,140 @@ impl Streamer {
             message: e.to_string(),
         };
         self.key_buf.clear();
-        self.key_enc.encode(key_id, &key_schema, &key, &mut self.key_buf).map_err(encode_err)?;
+        self.key_enc.encode(key_id, &r.key_schema, &r.key, &mut self.key_buf).map_err(encode_err)?;
         self.value_buf.clear();
-        self.value_enc.encode(value_id, &value_schema, &value, &mut self.value_buf).map_err(encode_err)?;
-        self.sink.ensure_topic(&topic, Some(1)).await?;
-        let headers: Vec<(&str, &[u8])> = self.records.context().iter().map(|(k, v)| (*k, v.as_bytes())).collect();
-        let seq = self
-            .sink
-            .send(&OutRecord {
-                topic: &topic,
-                key: Some(&self.key_buf),
-                value: Some(&self.value_buf),
-                headers: &headers,
-                partition: Some(0),
+        self.value_enc.encode(value_id, &r.value_schema, &r.value, &mut self.value_buf).map_err(encode_err)?;
+        let (partitions, partition) = if r.context_headers { (Some(1), Some(0)) } else { (None, None) };
+        self.sink.ensure_topic(r.topic, partitions).await?;
+        let headers: Vec<(&str, &[u8])> = if r.context_headers {
+            self.records.context().iter().map(|(k, v)| (*k, v.as_bytes())).collect()
+        } else {
+            Vec::new()
+        };
+        let out = OutRecord {
+            topic: r.topic,
+            key: Some(&self.key_buf),
+            value: Some(&self.value_buf),
+            headers: &headers,
+            partition,
+        };
+        Ok(self.sink.send(&out).await?)
+    }
+
+    /// A transaction starts: its BEGIN record (unless a stored offset inside this very
+    /// transaction says it was already emitted; its counts are then restored).
+    async fn begin_transaction(&mut self, id: String, ts: u32, pos: u64) -> Result<(), PipelineError> {
+        if let Some(resumed) = self.tx.resume.take() {
+            if *resumed == *id && self.tx.current.as_ref().is_some_and(|t| t.id == resumed) {
+                return Ok(());
+            }
+        }
+        let id: Arc<str> = Arc::from(id);
+        self.tx.current = Some(TxState { id: id.clone(), total: 0, per_table: Vec::new() });
+        let value = Value::Struct(vec![
+            Value::str("BEGIN"),
+            Value::str(&*id),
+            Value::Null,
+            Value::Null,
+            Value::Int(i64::from(ts) * 1000),
+        ]);
+        self.emit_transaction_record(&id, value, pos).await?;
+        Ok(())
+    }
+
+    /// A transaction ends: its END record with the event counts (per table in the order of
+    /// Debezium's `HashMap`), committable once stored as the position after the commit.
+    async fn end_transaction(&mut self, tx: TxState, ts: u32, end_pos: u64) -> Result<(), PipelineError> {
+        let keys: Vec<&str> = tx.per_table.iter().map(|(k, _)| k.as_str()).collect();
+        let collections = crate::offsets::java_hashmap_order(&keys)
+            .into_iter()
+            .map(|i| {
+                let (k, n) = &tx.per_table[i];
+                Value::Struct(vec![Value::str(k.as_str()), Value::Int(*n as i64)])
             })
-            .await?;
-        Ok(seq)
+            .collect();
+        let value = Value::Struct(vec![
+            Value::str("END"),
+            Value::str(&*tx.id),
+            Value::Int(tx.total as i64),
+            Value::Array(collections),
+            Value::Int(i64::from(ts) * 1000),
+        ]);
+        let seq = self.emit_transaction_record(&tx.id, value, end_pos).await?;
+        let mut offset = self.offset_after(seq, ts, 0, 0);
+        offset.pos = end_pos;
+        self.pending.push_back(offset);
+        Ok(())
+    }
+
+    async fn emit_transaction_record(&mut self, id: &str, value: Value, pos: u64) -> Result<Seq, PipelineError> {
+        let topic = self.cfg.transaction_topic.clone().unwrap_or_default();
+        let record = Keyed {
+            topic: &topic,
+            key_schema: self.tx.key_schema.clone(),
+            key: Value::Struct(vec![Value::str(id)]),
+            value_schema: self.tx.value_schema.clone(),
+            value,
+            context_headers: false,
+        };
+        self.emit_keyed(record, &format!("transaction topic {topic}"), &format!("transaction {id}"), pos).await
+    }
+
+    /// Emit a heartbeat when `heartbeat.interval.ms` has passed since the last one, carrying the
+    /// current offset. Only at a transaction boundary (the offset then needs no `event`/`row`; a
+    /// transaction in progress gets its heartbeat right after its COMMIT).
+    async fn maybe_heartbeat(&mut self) -> Result<(), PipelineError> {
+        let Some(interval) = self.cfg.heartbeat.interval else { return Ok(()) };
+        if self.heartbeat.last.elapsed() < interval || self.restart.in_transaction() {
+            return Ok(());
+        }
+        self.heartbeat.last = Instant::now();
+        if let Some(query) = self.cfg.heartbeat.action_query.clone() {
+            self.heartbeat_action(&query).await?;
+        }
+        let now_ms = ProcessingTime::now().ns / 1_000_000;
+        let topic = self.heartbeat.topic.clone();
+        let record = Keyed {
+            topic: &topic,
+            key_schema: self.heartbeat.key_schema.clone(),
+            key: Value::Struct(vec![Value::str(self.cfg.prefix.as_str())]),
+            value_schema: self.heartbeat.value_schema.clone(),
+            value: Value::Struct(vec![Value::Int(now_ms)]),
+            context_headers: false,
+        };
+        let pos = self.restart.pos();
+        let seq = self.emit_keyed(record, &format!("heartbeat topic {topic}"), "a heartbeat", pos).await?;
+        let ts = match self.heartbeat.event_ts {
+            0 => (now_ms / 1000) as u32,
+            ts => ts,
+        };
+        let offset = self.offset_after(seq, ts, 0, 0);
+        self.pending.push_back(offset);
+        Ok(())
+    }
+
+    /// Run `heartbeat.action.query` on the heartbeat's own connection (reconnecting once after an
+    /// error, since that connection sits idle between heartbeats).
+    async fn heartbeat_action(&mut self, query: &str) -> Result<(), PipelineError> {
+        use mysql_async::prelude::Queryable;
+        let addr = self.cfg.db.addr();
+        let fail = |message: String| PipelineError::HeartbeatQuery { addr: addr.clone(), message };
+        for attempt in 0..2 {
+            let conn = match self.heartbeat.conn.as_mut() {
+                Some(c) => c,
+                None => self.heartbeat.conn.insert(binlog::connect(&self.cfg.db).await?),
+            };
+            match conn.query_drop(query).await {
+                Ok(()) => return Ok(()),
+                Err(mysql_async::Error::Server(e)) => return Err(fail(e.to_string())),
+                Err(e) if attempt == 0 => {
+                    tracing::warn!(error = %e, "heartbeat.action.query: connection lost, reconnecting");
+                    self.heartbeat.conn = None;
+                }
+                Err(e) => return Err(fail(e.to_string())),
+            }
+        }
+        Ok(())
     }
 
     /// The schemas of a captured table and their registry ids. Built on the table's first change
@@ -789,7 +1155,10 @@ impl Streamer {
         let key = connect_schema::key_schema(&self.cfg.prefix, table, &opts);
         let row = connect_schema::value_schema(&self.cfg.prefix, table, &opts);
         let topic = format!("{}.{}.{}", self.cfg.prefix, id.db, id.table);
-        let ts = Arc::new(TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema));
+        let ts = Arc::new(
+            TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema)
+                .transformed(&self.cfg.transforms, &self.source_schema),
+        );
         let ids = self.records.schema_ids(&ts).await.map_err(|source| PipelineError::Registry {
             table: id.to_string(),
             file: self.file.to_string(),
@@ -812,6 +1181,7 @@ impl Streamer {
             server_id: self.server_id,
             ts,
             snapshot: false,
+            tx: self.tx.current.as_ref().map(TxState::offset),
         }
     }
 
@@ -849,6 +1219,17 @@ impl Streamer {
             R::DeleteRowsEvent(_) | R::DeleteRowsEventV1(_) => Op::Delete,
             _ => Op::Update,
         };
+        // Inserts and deletes of a skipped operation make no record: not decoded at all. (An
+        // update's records are filtered one by one: a primary-key change makes a delete and a
+        // create.)
+        let skipped = match base_op {
+            Op::Create => self.cfg.skipped.create,
+            Op::Delete => self.cfg.skipped.delete,
+            _ => false,
+        };
+        if skipped {
+            return Ok(());
+        }
         for (row_idx, item) in rows.rows(tme).enumerate() {
             let (before, after) = item.map_err(|e| PipelineError::Decode {
                 table: id.to_string(),
@@ -886,8 +1267,17 @@ impl Streamer {
             .to_value();
             let point = self.restart.row(row_idx as u64);
             self.cfg.telemetry.event_seen(ts);
-            let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img };
-            if let Some(seq) = self.emit_change(change, source_v, &id, pos).await? {
+            // The transaction's counts are lent to the change while it is encoded.
+            let mut current = self.tx.current.take();
+            let tx = current.as_mut().map(|t| {
+                let slot = t.table_slot(&id.db, &id.table);
+                let TxState { id: tx_id, total, per_table } = t;
+                TxOrder { id: tx_id, total, table: &mut per_table[slot].1 }
+            });
+            let change = Change { schemas: &schemas, ids, op: base_op, before: before_img, after: after_img, tx };
+            let emitted = self.emit_change(change, source_v, &id, pos).await;
+            self.tx.current = current;
+            if let Some(seq) = emitted? {
                 let offset = self.offset_after(seq, ts, point.event, point.row);
                 self.pending.push_back(offset);
             }

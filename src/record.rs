@@ -50,9 +50,12 @@ pub fn decode_change(
     Ok((image(before)?, image(after)?))
 }
 
-/// Up to five headers, without a heap allocation.
+/// Most headers a record gets: a key header, the four context headers, `add.headers`.
+const MAX_HEADERS: usize = 5 + crate::transforms::MAX_ADDED_HEADERS;
+
+/// A record's headers, without a heap allocation.
 pub struct Headers<'a> {
-    items: [(&'a str, &'a [u8]); 5],
+    items: [(&'a str, &'a [u8]); MAX_HEADERS],
     len: usize,
 }
 
@@ -73,6 +76,9 @@ struct Prepared {
     key: Option<Range<usize>>,
     value: Option<Range<usize>>,
     key_header: Option<(&'static str, Range<usize>)>,
+    /// `add.headers` of ExtractNewRecordState: (name, value) ranges in the arena.
+    added_headers: [(Range<usize>, Range<usize>); crate::transforms::MAX_ADDED_HEADERS],
+    added: usize,
 }
 
 /// Registry ids of a table's key and envelope schemas (0 with JsonConverter), resolved with
@@ -91,6 +97,31 @@ pub struct Change<'a> {
     pub op: Op,
     pub before: Image,
     pub after: Image,
+    /// The transaction it belongs to (`provide.transaction.metadata`), else None.
+    pub tx: Option<TxOrder<'a>>,
+}
+
+/// A change's place in its transaction: every envelope (a primary-key change has two) takes the
+/// next `total_order` and `data_collection_order`, as Debezium's `TransactionContext.event` does.
+pub struct TxOrder<'a> {
+    pub id: &'a str,
+    /// Events of the transaction so far.
+    pub total: &'a mut u64,
+    /// Events of this table in the transaction so far.
+    pub table: &'a mut u64,
+}
+
+impl TxOrder<'_> {
+    /// Count one event and return its `event.block` value.
+    fn next_block(&mut self) -> Value {
+        *self.total += 1;
+        *self.table += 1;
+        Value::Struct(vec![Value::str(self.id), Value::Int(*self.total as i64), Value::Int(*self.table as i64)])
+    }
+}
+
+fn tx_block(tx: &mut Option<TxOrder<'_>>) -> Value {
+    tx.as_mut().map_or(Value::Null, TxOrder::next_block)
 }
 
 /// Encodes row changes into records; one per pipeline, reused for every change.
@@ -99,6 +130,9 @@ pub struct ChangeRecords {
     value_enc: Converter,
     ctx: Arc<[(&'static str, String); 4]>,
     tombstones_on_delete: bool,
+    /// `skipped.operations` for creates, updates and deletes (checked per record, as Debezium
+    /// does: a primary-key update's delete and create halves follow `d` and `c`).
+    skip: [bool; 3],
     arena: Vec<u8>,
     records: Vec<Prepared>,
 }
@@ -116,8 +150,23 @@ impl ChangeRecords {
             value_enc,
             ctx: Arc::new(context_headers(logical_name, run_id)),
             tombstones_on_delete,
+            skip: [false; 3],
             arena: Vec::with_capacity(8192),
             records: Vec::with_capacity(3),
+        }
+    }
+
+    /// `skipped.operations`: drop records of these operations (a delete's tombstone with it).
+    pub fn skip_operations(&mut self, create: bool, update: bool, delete: bool) {
+        self.skip = [create, update, delete];
+    }
+
+    fn skipped(&self, op: Op) -> bool {
+        match op {
+            Op::Create => self.skip[0],
+            Op::Update => self.skip[1],
+            Op::Delete => self.skip[2],
+            Op::Read | Op::Truncate => false,
         }
     }
 
@@ -136,11 +185,11 @@ impl ChangeRecords {
         &self,
         schemas: &TableSchemas,
     ) -> Result<SchemaIds, crate::encode::registry_client::RegistryError> {
-        let key = match &schemas.key {
+        let key = match &schemas.out_key {
             Some(k) => self.key_enc.schema_id(&schemas.topic, k).await?,
             None => 0,
         };
-        let value = self.value_enc.schema_id(&schemas.topic, &schemas.envelope).await?;
+        let value = self.value_enc.schema_id(&schemas.topic, &schemas.value).await?;
         Ok(SchemaIds { key, value })
     }
 
@@ -173,7 +222,7 @@ impl ChangeRecords {
         source: Value,
         now: ProcessingTime,
     ) -> Result<(), AvroEncodeError> {
-        let Change { schemas, ids, op, before: (key_before, before), after: (key_after, after) } = change;
+        let Change { schemas, ids, op, before: (key_before, before), after: (key_after, after), mut tx } = change;
         let key_change = match (op, schemas.key.as_ref(), key_before.as_ref(), key_after.as_ref()) {
             (Op::Update, Some(_), Some(kb), Some(ka)) => kb != ka,
             _ => false,
@@ -182,17 +231,21 @@ impl ChangeRecords {
             let ks = schemas.key.as_deref();
             let newkey = self.header(ks, key_after.as_ref());
             let oldkey = self.header(ks, key_before.as_ref());
-            let del = envelope_value(before, None, source.clone(), Op::Delete, now);
-            self.push(schemas, ids, key_before.as_ref(), Some(&del), Some((NEWKEY, newkey.clone())))?;
-            if self.tombstones_on_delete {
-                self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
+            if !self.skipped(Op::Delete) {
+                let del = envelope_value(before, None, source.clone(), tx_block(&mut tx), Op::Delete, now);
+                self.push(schemas, ids, key_before.as_ref(), Some(del), Some((NEWKEY, newkey.clone())))?;
+                if self.tombstones_on_delete {
+                    self.push(schemas, ids, key_before.as_ref(), None, Some((NEWKEY, newkey)))?;
+                }
             }
-            let create = envelope_value(None, after, source, Op::Create, now);
-            self.push(schemas, ids, key_after.as_ref(), Some(&create), Some((OLDKEY, oldkey)))?;
-        } else {
+            if !self.skipped(Op::Create) {
+                let create = envelope_value(None, after, source, tx_block(&mut tx), Op::Create, now);
+                self.push(schemas, ids, key_after.as_ref(), Some(create), Some((OLDKEY, oldkey)))?;
+            }
+        } else if !self.skipped(op) {
             let key = if op == Op::Delete { key_before } else { key_after };
-            let value = envelope_value(before, after, source, op, now);
-            self.push(schemas, ids, key.as_ref(), Some(&value), None)?;
+            let value = envelope_value(before, after, source, tx_block(&mut tx), op, now);
+            self.push(schemas, ids, key.as_ref(), Some(value), None)?;
             if op == Op::Delete && self.tombstones_on_delete {
                 self.push(schemas, ids, key.as_ref(), None, None)?;
             }
@@ -204,7 +257,7 @@ impl ChangeRecords {
     pub fn get(&self, i: usize) -> RecordRef<'_> {
         let p = &self.records[i];
         let slice = |r: &Option<Range<usize>>| r.as_ref().map(|r| &self.arena[r.clone()]);
-        let mut items: [(&str, &[u8]); 5] = [("", &[]); 5];
+        let mut items: [(&str, &[u8]); MAX_HEADERS] = [("", &[]); MAX_HEADERS];
         let mut len = 0;
         if let Some((name, r)) = &p.key_header {
             items[0] = (name, &self.arena[r.clone()]);
@@ -212,6 +265,10 @@ impl ChangeRecords {
         }
         for (k, v) in self.ctx.iter() {
             items[len] = (k, v.as_bytes());
+            len += 1;
+        }
+        for (name, value) in &p.added_headers[..p.added] {
+            items[len] = (std::str::from_utf8(&self.arena[name.clone()]).unwrap_or(""), &self.arena[value.clone()]);
             len += 1;
         }
         RecordRef { key: slice(&p.key), value: slice(&p.value), headers: Headers { items, len } }
@@ -235,26 +292,55 @@ impl ChangeRecords {
         schemas: &TableSchemas,
         ids: SchemaIds,
         key: Option<&Value>,
-        value: Option<&Value>,
+        value: Option<Value>,
         key_header: Option<(&'static str, Range<usize>)>,
     ) -> Result<(), AvroEncodeError> {
-        let key = match (key, &schemas.key) {
+        // ExtractNewRecordState: the row instead of the envelope, a delete as a tombstone (or
+        // rewritten, or dropped), tombstones dropped unless kept, headers added.
+        let mut added_headers: [(Range<usize>, Range<usize>); crate::transforms::MAX_ADDED_HEADERS] =
+            Default::default();
+        let mut added = 0;
+        let value = match (value, &schemas.unwrap) {
+            (None, Some(u)) if !u.keeps_tombstones() => return Ok(()),
+            (None, _) => None,
+            (Some(v), None) => Some((v, &schemas.value)),
+            (Some(v), Some(u)) => {
+                for (name, bytes) in u.header_values(&v) {
+                    let Some(bytes) = bytes else { continue };
+                    let n = self.arena.len();
+                    self.arena.extend_from_slice(name.as_bytes());
+                    let b = self.arena.len();
+                    self.arena.extend_from_slice(&bytes);
+                    added_headers[added] = (n..b, b..self.arena.len());
+                    added += 1;
+                }
+                match u.value(v) {
+                    None => return Ok(()),
+                    // JsonConverter writes the null under the optional row schema; AvroConverter
+                    // makes a Kafka tombstone of it.
+                    Some(Value::Null) if self.value_enc.uses_registry() => None,
+                    Some(Value::Null) => Some((Value::Null, &schemas.row)),
+                    Some(row) => Some((row, &schemas.value)),
+                }
+            }
+        };
+        let key = match (schemas.out_key_value(key), &schemas.out_key) {
             (Some(k), Some(ks)) => {
                 let start = self.arena.len();
-                self.key_enc.encode(ids.key, ks, k, &mut self.arena)?;
+                self.key_enc.encode(ids.key, ks, &k, &mut self.arena)?;
                 Some(start..self.arena.len())
             }
             _ => None,
         };
         let value = match value {
-            Some(v) => {
+            Some((v, schema)) => {
                 let start = self.arena.len();
-                self.value_enc.encode(ids.value, &schemas.envelope, v, &mut self.arena)?;
+                self.value_enc.encode(ids.value, schema, &v, &mut self.arena)?;
                 Some(start..self.arena.len())
             }
             None => None,
         };
-        self.records.push(Prepared { key, value, key_header });
+        self.records.push(Prepared { key, value, key_header, added_headers, added });
         Ok(())
     }
 }

@@ -9,8 +9,15 @@
 //! `TotalNumberOfEventsSeen`) are Debezium's snapshot MBean attributes ([`SnapshotMetrics`]). Metrics live in a
 //! private Prometheus recorder, served by `metrics_http::serve` when `--metrics-addr` is given.
 //! No event takes a credential, so nothing secret can reach a log line or a metric.
+//!
+//! The connectors of one worker (`cdc-connector serve`) share one recorder
+//! ([`Telemetry::shared`]), so one `/metrics` page lists them all; each of their metrics carries
+//! a `connector="<name>"` label besides Debezium's `name="<topic.prefix>"`, so two connectors never
+//! collide (not even with the same `topic.prefix`), and a connector restarted by the worker
+//! (resume, new config) continues its own counters.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use metrics::{Counter, Gauge, Key, Label, Recorder, SharedString, Unit};
@@ -19,8 +26,10 @@ use tracing::info;
 
 /// The connector's metrics.
 pub struct Telemetry {
-    recorder: PrometheusRecorder,
+    recorder: Arc<PrometheusRecorder>,
     server_name: String,
+    /// `connector="<name>"` when the recorder is shared by a worker's connectors.
+    connector: Option<String>,
     behind_ms: Gauge,
     connected: Gauge,
     events_seen: Counter,
@@ -32,16 +41,25 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
+    /// Metrics of a connector in a private recorder.
     pub fn new(server_name: &str) -> Telemetry {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        Telemetry::build(Arc::new(Self::recorder()), server_name, None)
+    }
+
+    /// A recorder to share between the connectors of a worker ([`Self::shared`]).
+    pub fn recorder() -> PrometheusRecorder {
+        PrometheusBuilder::new().build_recorder()
+    }
+
+    /// Metrics of connector `connector` in a recorder shared with the worker's other connectors
+    /// (labelled `connector="<name>"`).
+    pub fn shared(recorder: Arc<PrometheusRecorder>, server_name: &str, connector: &str) -> Telemetry {
+        Telemetry::build(recorder, server_name, Some(connector.to_string()))
+    }
+
+    fn build(recorder: Arc<PrometheusRecorder>, server_name: &str, connector: Option<String>) -> Telemetry {
         let meta = metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
-        let labels = || {
-            vec![
-                Label::new("context", "streaming"),
-                Label::new("name", server_name.to_string()),
-                Label::new("plugin", "mysql"),
-            ]
-        };
+        let labels = || label_set("streaming", server_name, connector.as_deref(), None);
         let counter = |name: &'static str, help: &'static str| {
             recorder.describe_counter(name.into(), Some(Unit::Count), SharedString::from(help));
             recorder.register_counter(&Key::from_parts(name, labels()), &meta)
@@ -62,21 +80,14 @@ impl Telemetry {
             offset_commits: counter("cdc_connector_offset_commits_total", "Offset commits written"),
             recorder,
             server_name: server_name.to_string(),
+            connector,
             events_total: AtomicU64::new(0),
             last_progress: std::sync::Mutex::new(Instant::now()),
         }
     }
 
     fn snapshot_labels(&self, extra: Option<(&'static str, String)>) -> Vec<Label> {
-        let mut l = vec![
-            Label::new("context", "snapshot"),
-            Label::new("name", self.server_name.clone()),
-            Label::new("plugin", "mysql"),
-        ];
-        if let Some((k, v)) = extra {
-            l.push(Label::new(k, v));
-        }
-        l
+        label_set("snapshot", &self.server_name, self.connector.as_deref(), extra)
     }
 
     /// A snapshot of `tables` (`db.table`) starts: its metrics, with Debezium's snapshot names.
@@ -164,6 +175,27 @@ impl Telemetry {
         let events = self.events_total.load(Ordering::Relaxed);
         info!(events, file, pos, "streaming");
     }
+}
+
+/// Debezium's labels (`context`, `name`, `plugin`), then `connector` when shared, then `extra`.
+fn label_set(
+    context: &'static str,
+    server_name: &str,
+    connector: Option<&str>,
+    extra: Option<(&'static str, String)>,
+) -> Vec<Label> {
+    let mut l = vec![
+        Label::new("context", context),
+        Label::new("name", server_name.to_string()),
+        Label::new("plugin", "mysql"),
+    ];
+    if let Some(c) = connector {
+        l.push(Label::new("connector", c.to_string()));
+    }
+    if let Some((k, v)) = extra {
+        l.push(Label::new(k, v));
+    }
+    l
 }
 
 /// Debezium's snapshot metrics of one snapshot (from [`Telemetry::snapshot_started`]).

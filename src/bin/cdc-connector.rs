@@ -1,21 +1,21 @@
 //! `cdc-connector` command line: run the connector from a Kafka Connect worker file and a
-//! connector config, or `inspect` binlog files. Wiring only: configuration is turned into a
-//! `PipelineConfig` and handed to `pipeline::run`.
+//! connector config, `serve` a Kafka Connect worker with its REST API, or `inspect` binlog files.
+//! Wiring only: configuration is turned into a `PipelineConfig` and handed to `pipeline::run`, or
+//! to the `worker`.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_connector::config::{read_config_file, ConnectorConfig, WorkerConfig};
-use cdc_connector::history::{HistoryConfig, HistoryStorage};
 use cdc_connector::inspect::{inspect_file, ReadOptions};
-use cdc_connector::offsets::OffsetStorage;
-use cdc_connector::pipeline::{self, PipelineConfig, StartPosition};
-use cdc_connector::sink::kafka::SinkConfig;
-use cdc_connector::source::binlog::ConnectOptions;
+use cdc_connector::pipeline::{self, StartPosition};
+use cdc_connector::sink::topics::KafkaClient;
 use cdc_connector::telemetry::Telemetry;
+use cdc_connector::worker::{build, rest, Worker};
 use clap::{Args, Parser, Subcommand};
 use tracing::{info, warn};
 
@@ -58,8 +58,36 @@ struct RunArgs {
     metrics_addr: Option<std::net::SocketAddr>,
 }
 
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Kafka Connect worker properties (bootstrap.servers, converters, offset.storage.*, config.storage.topic, producer.*).
+    #[arg(long, value_name = "FILE")]
+    worker: PathBuf,
+    /// Port of the REST API.
+    #[arg(long, value_name = "PORT", default_value_t = 8083)]
+    rest_port: u16,
+    /// Address the REST API listens on (loopback by default; 0.0.0.0 for every interface).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    rest_host: std::net::IpAddr,
+    /// Serve every connector's Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9404).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a Kafka Connect worker: any number of connectors, managed over Kafka Connect's REST API.
+    #[command(
+        long_about = "Run a Kafka Connect worker that hosts any number of MySQL/MariaDB connectors, managed over \
+Kafka Connect's REST API (the same paths, status codes and JSON as Kafka Connect 3.x/4.x): POST /connectors, \
+GET /connectors/{name}/status, PUT /connectors/{name}/pause|resume|stop, the offsets API of KIP-875, ...\n\n\
+Connector configs and target states (RUNNING, PAUSED, STOPPED) persist in the worker's config.storage.topic \
+(Kafka Connect's config topic format), or else in config.storage.file.filename, or else in \
+<offset.storage.file.filename>.connectors.json; a restarted worker resumes every connector from its offsets.\n\n\
+Example:\n  cdc-connector serve --worker worker.properties\n  \
+curl -X POST -H 'Content-Type: application/json' http://127.0.0.1:8083/connectors -d @register-mysql.json"
+    )]
+    Serve(ServeArgs),
     /// Decode binlog files from disk and print one JSON line per row change.
     Inspect {
         /// Binlog files, read in the order given.
@@ -71,34 +99,20 @@ enum Command {
     },
 }
 
-/// Connector properties we accept but whose effect is not implemented yet: named once at start-up.
-const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "column.include.list",
-    "column.exclude.list",
-    "message.key.columns",
-    "decimal.handling.mode",
-    "time.precision.mode",
-    "bigint.unsigned.handling.mode",
-    "binary.handling.mode",
-    "column.propagate.source.type",
-    "datatype.propagate.source.type",
-    "skipped.operations",
-    "include.query",
-    "provide.transaction.metadata",
-    "heartbeat.interval.ms",
-    "heartbeat.action.query",
-    "signal.data.collection",
-    "database.ssl.mode",
-    "database.initial.statements",
-    "transforms",
-    "gtid.source.includes",
-    "gtid.source.excludes",
-];
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Inspect { files, max_payload_bytes }) => inspect(&files, &ReadOptions { max_payload_bytes }),
+        Some(Command::Serve(args)) => {
+            cdc_connector::logging::init("info,rdkafka=warn,mysql_async=warn");
+            match serve(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cdc-connector serve: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         None => {
             cdc_connector::logging::init("info,rdkafka=warn,mysql_async=warn");
             match run(cli.run) {
@@ -122,54 +136,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         args.binlog_pos.as_deref().map(str::parse).transpose().map_err(|e: String| anyhow::anyhow!(e))?;
     let worker = WorkerConfig::from_properties_file(&worker_path)?;
     let connector = ConnectorConfig::from_file(&connector_path)?;
-    for p in &connector.unsupported {
-        warn!(property = %p, "unsupported connector property '{p}' is ignored");
-    }
     let raw = read_config_file(&connector_path)?;
-    let not_yet = |k: &&String| NOT_YET_IMPLEMENTED.contains(&k.as_str());
-    for p in raw.props.keys().filter(not_yet) {
-        warn!(property = %p, "property '{p}' is accepted but not implemented yet; it has no effect");
+    for w in build::warnings(&connector, &raw.props) {
+        warn!("{w}");
     }
-    let converters = connector.converters(Some(&worker));
-    let topics = connector.topic_creation(Some(&worker));
-    let overrides: Vec<(String, String)> =
-        worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let offsets = OffsetStorage::from_worker(&worker, overrides.clone())?;
-    let history = HistoryConfig::from_connector(&connector.history, &worker.bootstrap_servers);
-    if matches!(history.storage, HistoryStorage::None) {
-        warn!("no schema history (schema.history.internal.kafka.topic is not set): table schemas are read from the server at every start, so after a restart, changes made before a later ALTER TABLE decode with the new schema");
-    }
-    let tables = Arc::new(connector.tables.clone());
-    let tables_db = tables.clone();
-    let cfg = PipelineConfig {
-        connector_name: connector.name.clone(),
-        prefix: connector.topic_prefix.clone(),
-        db: ConnectOptions {
-            host: connector.connection.hostname.clone(),
-            port: connector.connection.port,
-            user: connector.connection.user.clone(),
-            password: connector.connection.password.expose().to_string(),
-            connect_timeout_ms: connector.connection.connect_timeout_ms,
-        },
-        server_id: connector.connection.server_id,
-        table_filter: Arc::new(move |db, t| tables.is_captured(db, t)),
-        db_filter: Arc::new(move |db, _| tables_db.is_database_captured(db)),
-        include_schema_changes: connector.streaming.include_schema_changes,
-        tombstones_on_delete: connector.streaming.tombstones_on_delete,
-        converters,
-        sink: SinkConfig {
-            bootstrap_servers: worker.bootstrap_servers.clone(),
-            overrides,
-            default_partitions: topics.partitions.filter(|p| *p > 0).unwrap_or(1),
-            default_replication_factor: topics.replication_factor.filter(|r| *r > 0).map(i32::from).unwrap_or(1),
-        },
-        offsets,
-        offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
-        history,
-        heartbeat_ms: connector.streaming.heartbeat_interval_ms,
-        snapshot: connector.snapshot.clone(),
-        telemetry: Arc::new(Telemetry::new(&connector.topic_prefix)),
-    };
+    let telemetry = Arc::new(Telemetry::new(&connector.topic_prefix));
+    let cfg = build::pipeline_config(&worker, &connector, telemetry)?;
     if args.check {
         println!("configuration of connector '{}' is valid", connector.name);
         return Ok(());
@@ -179,20 +151,74 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         if let Some(addr) = metrics_addr {
             let t = cfg.telemetry.clone();
-            let bound = cdc_connector::metrics_http::serve(addr, Arc::new(move || t.render()))
-                .await
-                .map_err(|e| anyhow::anyhow!("--metrics-addr {addr}: {e}"))?;
-            info!(metrics_addr = %bound, "serving Prometheus metrics on http://{bound}/metrics");
+            serve_metrics(addr, Arc::new(move || t.render())).await?;
         }
         let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
-            }
+            termination().await;
             info!("shutting down: flushing records and committing offsets");
         };
         pipeline::run(cfg, start, shutdown).await.map_err(anyhow::Error::from)
+    })?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn termination() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {},
+    }
+}
+
+async fn serve_metrics(addr: SocketAddr, render: Arc<dyn Fn() -> String + Send + Sync>) -> anyhow::Result<()> {
+    let bound = cdc_connector::metrics_http::serve(addr, render)
+        .await
+        .map_err(|e| anyhow::anyhow!("--metrics-addr {addr}: {e}"))?;
+    info!(metrics_addr = %bound, "serving Prometheus metrics on http://{bound}/metrics");
+    Ok(())
+}
+
+/// `serve`: a Kafka Connect worker with its REST API, running every stored connector.
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let worker = WorkerConfig::from_properties_file(&args.worker)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let addr = SocketAddr::new(args.rest_host, args.rest_port);
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("--rest-host {} --rest-port {}: cannot listen: {e}", args.rest_host, args.rest_port)
+        })?;
+        let bound = listener.local_addr()?;
+        let client = KafkaClient {
+            bootstrap_servers: worker.bootstrap_servers.clone(),
+            overrides: worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let cluster_id = match client.cluster_id().await {
+            Ok(id) => id,
+            Err(e) => {
+                warn!(error = %e, "cannot read the Kafka cluster id (GET / shows null)");
+                None
+            }
+        };
+        let recorder = Arc::new(Telemetry::recorder());
+        let w = Worker::start(worker, bound.to_string(), recorder, cluster_id).await.map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(addr) = args.metrics_addr {
+            let w = w.clone();
+            serve_metrics(addr, Arc::new(move || w.render_metrics())).await?;
+        }
+        info!(rest = %format!("http://{bound}/"), configs = %w.storage(), "Kafka Connect REST API listening");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(rest::serve(listener, w.clone(), async move {
+            let _ = stop_rx.await;
+        }));
+        termination().await;
+        info!("shutting down: stopping every connector (flushing records and committing offsets)");
+        let _ = stop_tx.send(());
+        w.shutdown().await;
+        if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(10), server).await {
+            warn!(error = %e, "REST server stopped with an error");
+        }
+        Ok::<(), anyhow::Error>(())
     })?;
     Ok(())
 }

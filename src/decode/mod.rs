@@ -34,8 +34,8 @@
 //!
 //! # Failure
 //! Any mismatch between schema and binlog (value of an unexpected shape, wrong column count,
-//! out-of-range ENUM index, invalid DECIMAL text, unknown charset, partial JSON diffs, MariaDB
-//! UUID/INET types that Debezium cannot handle either) returns a [`DecodeError`] naming the column; the
+//! out-of-range ENUM index, invalid DECIMAL text, unknown charset, partial JSON diffs, a MariaDB
+//! UUID/INET value of the wrong length) returns a [`DecodeError`] naming the column; the
 //! caller must stop rather than emit a wrong record. Nothing here panics on bad input.
 
 pub mod json;
@@ -350,13 +350,64 @@ pub fn decode_value(table: &Table, col: &Column, v: &BinlogValue<'_>) -> Result<
                 b.chunks_exact(4).map(|c| Value::Float32(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
             )
         }
-        K::Uuid | K::Inet4 | K::Inet6 => {
-            return Err(ValueError::Unsupported(format!(
-                "MariaDB {:?} columns (Debezium 3.6.3 cannot capture them either)",
-                col.kind
-            )))
+        // Fixed-length binary columns: the row image leaves out trailing zero bytes.
+        K::Uuid => {
+            let b = padded::<16>(bytes()?).ok_or_else(|| invalid("UUID", hex(bytes().ok())))?;
+            Value::String(mariadb_uuid_text(&b))
+        }
+        K::Inet4 => {
+            let b = padded::<4>(bytes()?).ok_or_else(|| invalid("INET4", hex(bytes().ok())))?;
+            Value::String(std::net::Ipv4Addr::from(b).to_string())
+        }
+        K::Inet6 => {
+            let b = padded::<16>(bytes()?).ok_or_else(|| invalid("INET6", hex(bytes().ok())))?;
+            Value::String(mariadb_inet6_text(&b))
         }
     })
+}
+
+/// An INET6 value as MariaDB prints it: RFC 5952 text, except that IPv4-mapped (`::ffff:a.b.c.d`)
+/// and IPv4-compatible addresses (`::a.b.c.d`, when the upper half of the IPv4 part is not zero)
+/// end in dotted decimal, as MySQL's and MariaDB's INET6_NTOA do.
+pub fn mariadb_inet6_text(b: &[u8; 16]) -> String {
+    let word = |i: usize| u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+    let v4 = std::net::Ipv4Addr::new(b[12], b[13], b[14], b[15]);
+    if b[..10].iter().all(|&x| x == 0) {
+        match word(5) {
+            0xffff => return format!("::ffff:{v4}"),
+            0 if word(6) != 0 => return format!("::{v4}"),
+            _ => {}
+        }
+    }
+    std::net::Ipv6Addr::from(*b).to_string()
+}
+
+/// `b` right-padded with zero bytes to `N` (None when longer).
+fn padded<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    out.get_mut(..b.len())?.copy_from_slice(b);
+    Some(out)
+}
+
+/// A MariaDB UUID column's stored bytes as the server prints it. Stored bytes in text order are
+/// printed as they are; a UUID stored with its segments in reverse order (node, clock_seq,
+/// time_hi_and_version, time_mid, time_low — MariaDB's index-friendly form for RFC 4122 versions
+/// 1–5, recognisable by the version and variant bits at their swapped places) is put back first.
+pub fn mariadb_uuid_text(rec: &[u8; 16]) -> String {
+    let swapped = rec[8] > 0 && rec[8] < 0x60 && rec[6] & 0x80 != 0;
+    let mut mem = *rec;
+    if swapped {
+        mem[0..4].copy_from_slice(&rec[12..16]);
+        mem[4..6].copy_from_slice(&rec[10..12]);
+        mem[6..8].copy_from_slice(&rec[8..10]);
+        mem[8..10].copy_from_slice(&rec[6..8]);
+        mem[10..16].copy_from_slice(&rec[0..6]);
+    }
+    uuid::Uuid::from_bytes(mem).hyphenated().to_string()
+}
+
+fn hex(b: Option<&[u8]>) -> String {
+    b.unwrap_or_default().iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Fractional-second precision of a temporal column (`Column::length`, 0 when absent).
@@ -555,6 +606,33 @@ pub fn base64(b: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Expected texts printed by MariaDB 10.11 itself:
+    /// `SELECT CAST(CAST('<input>' AS INET6) AS CHAR)`.
+    #[test]
+    fn inet6_prints_as_mariadb_does() {
+        let cases = [
+            ("::1", "::1"),
+            ("::2", "::2"),
+            ("::0.1.0.0", "::0.1.0.0"),
+            ("::0.0.1.0", "::100"),
+            ("::ffff:0.0.0.0", "::ffff:0.0.0.0"),
+            ("::ffff:0.0.0.1", "::ffff:0.0.0.1"),
+            ("::1:0:0", "::1:0:0"),
+            ("0:0:0:0:0:1:0:1", "::1:0:1"),
+            ("::ffff", "::ffff"),
+            ("::fffe:1.2.3.4", "::fffe:102:304"),
+            ("1::", "1::"),
+            ("1:0:0:2::3", "1:0:0:2::3"),
+            ("::1:2", "::0.1.0.2"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+        ];
+        for (input, want) in cases {
+            let addr: std::net::Ipv6Addr = input.parse().unwrap();
+            assert_eq!(super::mariadb_inet6_text(&addr.octets()), want, "{input}");
+        }
+    }
+
     use super::*;
 
     #[test]

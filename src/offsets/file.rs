@@ -35,11 +35,17 @@
 //! identity hashes, i.e. arbitrary, so any order is valid to Connect). The write is atomic: a
 //! temporary file in the same directory, `fsync`, `rename`, then `fsync` of the directory
 //! (Connect itself overwrites in place).
+//!
+//! **Sharing.** The connectors of one worker (`cdc-connector serve`) keep their offsets in the
+//! worker's one file. [`FileOffsetStore::update`] therefore re-reads the file, changes only its
+//! own entry and writes the result, under a process-wide lock: a commit never drops another
+//! connector's offset, nor one the REST API (`PATCH /connectors/{name}/offsets`) wrote.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::{offset_key_json, parse_offset_key, OffsetError, SourceOffset};
 
@@ -64,6 +70,9 @@ const HASHMAP_CLASS: &str = "java.util.HashMap";
 const HASHMAP_SUID: u64 = 0x0507_DAC1_C316_60D1;
 const BYTE_ARRAY_CLASS: &str = "[B";
 const BYTE_ARRAY_SUID: u64 = 0xACF3_17F8_0608_54E0;
+
+/// Serialises every read-modify-write of an offsets file in this process.
+static WRITE_LOCK: Mutex<()> = Mutex::new(());
 
 /// One entry of the stored map; Connect allows `null` keys and values (a `null` value is a
 /// deleted offset).
@@ -134,6 +143,35 @@ impl FileOffsetStore {
         self.put_raw(Some(key), Some(offset.to_json()));
     }
 
+    /// Remove the offset of connector `connector_name` / `prefix` (in memory), however its key is
+    /// spelled.
+    pub fn remove(&mut self, connector_name: &str, prefix: &str) {
+        let key = offset_key_json(connector_name, prefix);
+        self.entries.retain(|(k, _)| match k {
+            Some(k) if *k == key => false,
+            Some(k) => parse_offset_key(k).is_none_or(|(n, p)| n != connector_name || p != prefix),
+            None => true,
+        });
+    }
+
+    /// Set (`Some`) or remove (`None`) the offset of connector `connector_name` / `prefix` in
+    /// the file, keeping every other entry as the file holds it now: re-read, change, write
+    /// atomically, under a process-wide lock (module doc, "Sharing").
+    pub fn update(
+        &mut self,
+        connector_name: &str,
+        prefix: &str,
+        offset: Option<&SourceOffset>,
+    ) -> Result<(), OffsetError> {
+        let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        self.entries = Self::open(&self.path)?.entries;
+        match offset {
+            Some(o) => self.put(connector_name, prefix, o),
+            None => self.remove(connector_name, prefix),
+        }
+        self.flush()
+    }
+
     /// Set a raw entry (in memory), replacing an entry with the same key bytes.
     pub fn put_raw(&mut self, key: Option<Vec<u8>>, value: Option<Vec<u8>>) {
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
@@ -144,34 +182,47 @@ impl FileOffsetStore {
 
     /// Write the store to its file atomically, in the bytes Connect would write.
     pub fn flush(&self) -> Result<(), OffsetError> {
-        let io_err = |source| OffsetError::Io { path: self.path.clone(), source };
         let bytes = encode_java_map(&self.entries);
-        let dir = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = self.path.file_name().ok_or_else(|| io_err(io::Error::other("the path has no file name")))?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(file_name);
-        tmp_name.push(format!(".tmp-{}", std::process::id()));
-        let tmp = dir.join(tmp_name);
-        let result = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, &self.path)?;
-            // Persist the rename itself (best effort where directories cannot be opened).
-            if let Ok(d) = fs::File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(io_err)
+        write_atomically(&self.path, &bytes, None).map_err(|source| OffsetError::Io { path: self.path.clone(), source })
     }
+}
+
+/// Replace `path` with `bytes` atomically: a temporary file in the same directory (created with
+/// `mode` on Unix when given), `fsync`, `rename`, then `fsync` of the directory (best effort).
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path.file_name().ok_or_else(|| io::Error::other("the path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if let Some(m) = mode {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, m);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        // Persist the rename itself (best effort where directories cannot be opened).
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Where and why decoding a Java serialization stream failed.
@@ -692,5 +743,27 @@ mod tests {
         let missing = FileOffsetStore::open(dir.path().join("none.dat")).unwrap();
         assert!(missing.load().is_empty());
         assert_eq!(missing.get("a", "b").unwrap(), None);
+    }
+
+    #[test]
+    fn updates_of_two_stores_on_one_file_keep_each_others_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offsets.dat");
+        let offset = |pos| SourceOffset { file: "mysql-bin.000001".into(), pos, ..SourceOffset::default() };
+        // Both open the (empty) file first, as two connectors of one worker do.
+        let mut a = FileOffsetStore::open(&path).unwrap();
+        let mut b = FileOffsetStore::open(&path).unwrap();
+        a.update("a", "pa", Some(&offset(10))).unwrap();
+        b.update("b", "pb", Some(&offset(20))).unwrap();
+        a.update("a", "pa", Some(&offset(11))).unwrap();
+        let read = FileOffsetStore::open(&path).unwrap();
+        assert_eq!(read.get("a", "pa").unwrap().unwrap().pos, 11);
+        assert_eq!(read.get("b", "pb").unwrap().unwrap().pos, 20);
+        // Removing one leaves the other.
+        b.update("a", "pa", None).unwrap();
+        let read = FileOffsetStore::open(&path).unwrap();
+        assert_eq!(read.get("a", "pa").unwrap(), None);
+        assert_eq!(read.get("b", "pb").unwrap().unwrap().pos, 20);
+        assert_eq!(read.entries().len(), 1);
     }
 }

@@ -112,14 +112,25 @@ impl KafkaOffsetStore {
     /// Write the offset of connector `connector_name` / `prefix` (see the module doc: not
     /// waited for; an earlier failed write is returned here).
     pub fn commit(&mut self, connector_name: &str, prefix: &str, offset: &SourceOffset) -> Result<(), OffsetError> {
+        self.write(connector_name, prefix, Some(offset))
+    }
+
+    /// Write the offset (`Some`) or a tombstone that deletes it (`None`, as Connect's offset
+    /// reset does); not waited for, like [`Self::commit`].
+    pub fn write(
+        &mut self,
+        connector_name: &str,
+        prefix: &str,
+        offset: Option<&SourceOffset>,
+    ) -> Result<(), OffsetError> {
         self.check_in_flight()?;
         let key = offset_key_json(connector_name, prefix);
-        let value = offset.to_json();
+        let value = offset.map(SourceOffset::to_json);
         let partition = partition_for(&key, self.partitions);
         let delivery =
-            topics::send(&self.producer, &self.topic, partition, Some(&key), Some(&value)).map_err(topic_err)?;
+            topics::send(&self.producer, &self.topic, partition, Some(&key), value.as_deref()).map_err(topic_err)?;
         self.in_flight.push(delivery);
-        self.data.insert(key, Some(value));
+        self.data.insert(key, value);
         Ok(())
     }
 

@@ -106,12 +106,21 @@ impl OffsetStore {
     /// Store a new offset: the file is rewritten at once; the topic record is sent and
     /// acknowledged later (see [`KafkaOffsetStore::commit`]).
     pub fn commit(&mut self, connector_name: &str, prefix: &str, offset: &SourceOffset) -> Result<(), OffsetError> {
+        self.write(connector_name, prefix, Some(offset))
+    }
+
+    /// Store (`Some`) or delete (`None`) an offset: the file is rewritten at once (other
+    /// connectors' entries kept), the topic gets the record or a tombstone (acknowledged by
+    /// [`Self::close`]).
+    pub fn write(
+        &mut self,
+        connector_name: &str,
+        prefix: &str,
+        offset: Option<&SourceOffset>,
+    ) -> Result<(), OffsetError> {
         match self {
-            OffsetStore::File(s) => {
-                s.put(connector_name, prefix, offset);
-                s.flush()
-            }
-            OffsetStore::Kafka(s) => s.commit(connector_name, prefix, offset),
+            OffsetStore::File(s) => s.update(connector_name, prefix, offset),
+            OffsetStore::Kafka(s) => s.write(connector_name, prefix, offset),
         }
     }
 

@@ -126,6 +126,16 @@ impl KafkaClient {
         .await
     }
 
+    /// The cluster id the brokers report; `None` when they report none.
+    pub async fn cluster_id(&self) -> Result<Option<String>, TopicError> {
+        let cfg = self.config();
+        blocking("(cluster metadata)", move || {
+            let consumer: BaseConsumer = cfg.create().map_err(|e| kafka_err("(cluster metadata)", e))?;
+            Ok(consumer.client().fetch_cluster_id(REQUEST_TIMEOUT))
+        })
+        .await
+    }
+
     /// A producer for internal records: `acks=all`, idempotent, sent at once.
     pub fn producer(&self, topic: &str) -> Result<FutureProducer, TopicError> {
         let mut cfg = self.config();

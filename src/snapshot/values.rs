@@ -11,7 +11,8 @@
 //!   digits — the oracle's golden records show both);
 //! * YEAR goes through Debezium's snapshot time adjuster: two-digit values 0–69 → 2000–2069,
 //!   70–99 → 1970–1999 (so YEAR 0000 reads as 2000 in a snapshot, 1900 from the binlog);
-//! * ENUM and SET arrive as their labels rather than an index or a bitmask.
+//! * ENUM and SET arrive as their labels rather than an index or a bitmask;
+//! * MariaDB's UUID, INET4 and INET6 arrive as text rather than their 16/4/16 stored bytes.
 //!
 //! Failure: a value of an unexpected shape returns a [`ValueError`]; nothing panics.
 
@@ -38,6 +39,13 @@ pub fn snapshot_value(table: &Table, col: &Column, v: MyValue) -> Result<Value, 
         (ColumnKind::Year, MyValue::UInt(y)) => Ok(Value::Int(adjust_year(y as i64))),
         (ColumnKind::Enum | ColumnKind::Set, MyValue::Bytes(b)) => {
             Ok(Value::String(decode::decode_text(table, col, &b)?))
+        }
+        // The server sends MariaDB's UUID/INET4/INET6 as their text form.
+        (ColumnKind::Uuid | ColumnKind::Inet4 | ColumnKind::Inet6, MyValue::Bytes(b)) => {
+            String::from_utf8(b).map(Value::String).map_err(|e| ValueError::Invalid {
+                what: "UUID/INET text",
+                detail: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })
         }
         (_, v) => decode::decode_value(table, col, &BinlogValue::Value(v)),
     }

@@ -18,6 +18,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, OptsBuilder};
 use mysql_common::binlog::consts::RowsEventFlags;
 use mysql_common::binlog::events::{Event, EventData, TableMapEvent};
+use mysql_common::packets::{GnoInterval, Sid, Tag};
 
 /// Server error codes we translate into plain sentences.
 const ER_ACCESS_DENIED: u16 = 1045;
@@ -56,6 +57,8 @@ pub enum SourceError {
     PositionPurged { what: String, file: String, pos: u64, addr: String, available: String },
     #[error("MySQL at {addr} has no binlog with GTID {gtid} ({detail}): it was purged or never existed. Restart with --binlog-pos latest (or earliest) to continue, accepting the gap")]
     GtidNotFound { addr: String, gtid: String, detail: String },
+    #[error("GTID set {gtid} cannot be sent to the server: {detail}")]
+    InvalidGtid { gtid: String, detail: String },
     #[error("binlog stream error at {file}:{pos}: {message}")]
     Stream { file: String, pos: u64, message: String },
     #[error(
@@ -256,7 +259,7 @@ pub async fn check_available(
 #[derive(Debug)]
 pub enum SourceEvent {
     /// A transaction starts (MariaDB GTID event, MySQL GTID event or `BEGIN` query).
-    Begin { pos: u64, gtid: Option<String>, standalone: bool },
+    Begin { pos: u64, ts: u32, gtid: Option<String>, standalone: bool },
     /// A statement (DDL or other non-transactional query).
     Query { pos: u64, end_pos: u64, ts: u32, server_id: u32, db: String, sql: String, thread: u32 },
     /// A TABLE_MAP event (the stream keeps the map; `table_id` identifies it).
@@ -265,7 +268,7 @@ pub enum SourceEvent {
     /// last rows event of its statement (`STMT_END_F`).
     Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, stmt_end: bool, event: Event },
     /// Transaction commit (XID, or a `COMMIT` query).
-    Commit { end_pos: u64 },
+    Commit { end_pos: u64, ts: u32 },
     /// The server switched to another binlog file.
     Rotate { file: String, pos: u64 },
     /// Anything else (format description, heartbeats, annotate rows, checkpoints...).
@@ -278,6 +281,26 @@ pub struct BinlogSource {
     file: String,
     last_pos: u64,
     seen_fde: bool,
+}
+
+/// A MySQL GTID set as COM_BINLOG_DUMP_GTID's SID blocks: the text form's inclusive `a-b`
+/// becomes the protocol's half-open `[a, b+1)`; a tag (MySQL 8.4 `uuid:tag:n`) is kept.
+fn mysql_sids(set: &crate::source::gtid::MySqlIntervals) -> Result<Vec<Sid<'static>>, String> {
+    let mut sids = Vec::with_capacity(set.len());
+    for ((uuid, tag), intervals) in set {
+        let parsed = uuid::Uuid::parse_str(uuid).map_err(|e| format!("server UUID '{uuid}': {e}"))?;
+        let mut sid = Sid::new(*parsed.as_bytes());
+        if let Some(tag) = tag {
+            let tag = Tag::try_from(tag.clone()).map_err(|e| format!("GTID tag '{tag}': {e:?}"))?;
+            sid = sid.with_tag(tag);
+        }
+        let gnos = intervals
+            .iter()
+            .map(|&(a, b)| GnoInterval::check_and_new(a, b.saturating_add(1)).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        sids.push(sid.with_intervals(gnos));
+    }
+    Ok(sids)
 }
 
 impl BinlogSource {
@@ -317,9 +340,37 @@ impl BinlogSource {
         conn.query_drop("SET @slave_gtid_strict_mode=1").await.map_err(q)?;
         conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(q)?;
         let req = BinlogStreamRequest::new(server_id).with_filename(b"").with_pos(4u64);
+        Self::start_gtid_stream(conn, opts, req, gtids).await
+    }
+
+    /// Request the binlog after the MySQL GTID set `set` (the transactions already seen):
+    /// COM_BINLOG_DUMP_GTID, which makes the server start at the first file holding a transaction
+    /// outside the set. The first (fake) rotate names that file.
+    pub async fn start_at_mysql_gtid(
+        mut conn: Conn,
+        opts: &ConnectOptions,
+        server_id: u32,
+        set: &crate::source::gtid::MySqlIntervals,
+        heartbeat_ms: u64,
+    ) -> Result<BinlogSource, SourceError> {
+        prepare_dump(&mut conn, opts, heartbeat_ms).await?;
+        let gtids = crate::source::gtid::GtidSet::MySql(set.clone()).to_string();
+        let sids = mysql_sids(set).map_err(|detail| SourceError::InvalidGtid { gtid: gtids.clone(), detail })?;
+        let req = BinlogStreamRequest::new(server_id).with_gtid().with_filename(b"").with_pos(4u64).with_gtid_set(sids);
+        Self::start_gtid_stream(conn, opts, req, &gtids).await
+    }
+
+    /// Send a GTID dump request; the server names the file in its first (fake) rotate. A GTID it
+    /// no longer has is `GtidNotFound`.
+    async fn start_gtid_stream(
+        conn: Conn,
+        opts: &ConnectOptions,
+        req: BinlogStreamRequest<'_>,
+        gtids: &str,
+    ) -> Result<BinlogSource, SourceError> {
         let stream = conn.get_binlog_stream(req).await.map_err(|e| match server_error_code(&e) {
             Some((ER_MASTER_FATAL_READING_BINLOG, m)) => {
-                SourceError::GtidNotFound { addr: addr.clone(), gtid: gtids.to_string(), detail: m }
+                SourceError::GtidNotFound { addr: opts.addr(), gtid: gtids.to_string(), detail: m }
             }
             _ => classify_stream_error(e, "", 4, &opts.user),
         })?;
@@ -358,7 +409,7 @@ impl BinlogSource {
             MARIADB_GTID => {
                 let gtid = parse_mariadb_gtid(event.data(), header.server_id())
                     .ok_or_else(|| at("malformed MariaDB GTID event".into()))?;
-                return Ok(Some(SourceEvent::Begin { pos, gtid: Some(gtid.0), standalone: gtid.1 }));
+                return Ok(Some(SourceEvent::Begin { pos, ts, gtid: Some(gtid.0), standalone: gtid.1 }));
             }
             MARIADB_ANNOTATE_ROWS | MARIADB_BINLOG_CHECKPOINT | MARIADB_GTID_LIST => {
                 return Ok(Some(SourceEvent::Other { end_pos }))
@@ -406,9 +457,9 @@ impl BinlogSource {
                 let sql = q.query();
                 let trimmed = sql.trim();
                 if trimmed.eq_ignore_ascii_case("BEGIN") {
-                    SourceEvent::Begin { pos, gtid: None, standalone: false }
+                    SourceEvent::Begin { pos, ts, gtid: None, standalone: false }
                 } else if trimmed.eq_ignore_ascii_case("COMMIT") {
-                    SourceEvent::Commit { end_pos }
+                    SourceEvent::Commit { end_pos, ts }
                 } else {
                     SourceEvent::Query {
                         pos,
@@ -421,7 +472,7 @@ impl BinlogSource {
                     }
                 }
             }
-            Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos },
+            Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos, ts },
             Some(EventData::TableMapEvent(t)) => SourceEvent::TableMap { table_id: t.table_id() },
             Some(EventData::RowsEvent(r)) => {
                 if matches!(r, mysql_common::binlog::events::RowsEventData::PartialUpdateRowsEvent(_)) {
@@ -433,7 +484,7 @@ impl BinlogSource {
             }
             Some(EventData::GtidEvent(g)) => {
                 let gtid = format_mysql_gtid(&g);
-                SourceEvent::Begin { pos, gtid: Some(gtid), standalone: false }
+                SourceEvent::Begin { pos, ts, gtid: Some(gtid), standalone: false }
             }
             _ => SourceEvent::Other { end_pos },
         };
@@ -495,5 +546,32 @@ mod tests {
         d.push(0);
         assert_eq!(parse_mariadb_gtid(&d, 1), Some(("0-1-61".to_string(), false)));
         assert_eq!(parse_mariadb_gtid(&d[..5], 1), None);
+    }
+
+    /// COM_BINLOG_DUMP_GTID carries half-open `[start, end)` intervals per server UUID (MySQL's
+    /// replication protocol docs); the text form's `1-5` is `[1, 6)`.
+    #[test]
+    fn mysql_gtid_set_becomes_dump_sids() {
+        let set = match crate::source::gtid::GtidSet::parse(
+            "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:11,3e11fa47-71ca-11e1-9e33-c80aa9429563:tag_1:7",
+        )
+        .unwrap()
+        {
+            crate::source::gtid::GtidSet::MySql(m) => m,
+            other => panic!("parsed as {other:?}"),
+        };
+        let sids = mysql_sids(&set).unwrap();
+        assert_eq!(sids.len(), 2);
+        let first = &sids[0];
+        assert_eq!(
+            first.uuid(),
+            [0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62]
+        );
+        assert!(first.tag().is_none());
+        let iv: Vec<(u64, u64)> = first.intervals().iter().map(|i| (i.start(), i.end())).collect();
+        assert_eq!(iv, [(1, 6), (11, 12)]);
+        let second = &sids[1];
+        assert_eq!(second.tag().map(|t| t.to_string()).as_deref(), Some("tag_1"));
+        assert_eq!(second.intervals().iter().map(|i| (i.start(), i.end())).collect::<Vec<_>>(), [(7, 8)]);
     }
 }

@@ -71,7 +71,7 @@ impl From<&SourceEvent> for Kind {
         match ev {
             SourceEvent::Rotate { .. } => Kind::Rotate,
             SourceEvent::Begin { pos, standalone, .. } => Kind::Begin { pos: *pos, standalone: *standalone },
-            SourceEvent::Commit { end_pos } => Kind::Commit { end_pos: *end_pos },
+            SourceEvent::Commit { end_pos, .. } => Kind::Commit { end_pos: *end_pos },
             SourceEvent::Query { end_pos, .. } => Kind::Query { end_pos: *end_pos },
             SourceEvent::Rows { end_pos, stmt_end, .. } => Kind::Rows { end_pos: *end_pos, stmt_end: *stmt_end },
             SourceEvent::TableMap { .. } => Kind::TableMap,
@@ -153,6 +153,12 @@ impl Restart {
     /// The current restart position (for offsets of records that are not rows, and progress).
     pub fn pos(&self) -> u64 {
         self.pos
+    }
+
+    /// Inside a multi-statement transaction (between BEGIN and COMMIT): the restart point is
+    /// not a transaction boundary.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
     }
 
     /// Before handling an event: for a rows event, whether and from which row to emit it.

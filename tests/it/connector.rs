@@ -97,6 +97,14 @@ impl Setup {
         self.set_connector_property("schema.history.internal.kafka.bootstrap.servers", Some(kafka));
     }
 
+    /// The offset committed to the offsets file, if any.
+    pub fn stored(&self) -> Option<cdc_connector::offsets::SourceOffset> {
+        cdc_connector::offsets::FileOffsetStore::open(self.offsets())
+            .expect("offsets file")
+            .get(&self.name, &self.prefix)
+            .expect("offset")
+    }
+
     pub fn history_file(&self) -> PathBuf {
         self.dir.path().join("history.dat")
     }
@@ -151,13 +159,16 @@ impl Running {
     /// Start without waiting for anything (`binlog_pos` "" = no `--binlog-pos`).
     pub fn spawn_only(worker: &Path, connector: &Path, binlog_pos: &str, args: &[&str]) -> Running {
         let pos: &[&str] = if binlog_pos.is_empty() { &[] } else { &["--binlog-pos", binlog_pos] };
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        all.extend(["--worker".into(), worker.into(), "--connector".into(), connector.into()]);
+        all.extend(pos.iter().map(Into::into));
+        Running::spawn_with_args(&all)
+    }
+
+    /// Start the binary with exactly `args` (e.g. `serve ...`), without waiting for anything.
+    pub fn spawn_with_args(args: &[std::ffi::OsString]) -> Running {
         let mut child = Command::new(bin())
             .args(args)
-            .arg("--worker")
-            .arg(worker)
-            .arg("--connector")
-            .arg(connector)
-            .args(pos)
             .env("RUST_LOG", "info")
             .env("CDC_LOG_FORMAT", "text")
             .stdout(Stdio::null())

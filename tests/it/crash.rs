@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cdc_connector::offsets::file::FileOffsetStore;
 use cdc_connector::offsets::SourceOffset;
 use serde_json::Value as Json;
 
@@ -47,10 +46,6 @@ impl Rng {
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
-}
-
-fn stored(setup: &Setup) -> Option<SourceOffset> {
-    FileOffsetStore::open(setup.offsets()).expect("offsets file").get(&setup.name, &setup.prefix).expect("offset")
 }
 
 /// A change the writer made: (op, id, note after it; None for a delete).
@@ -118,12 +113,12 @@ fn sigkill_at_random_moments_across_snapshot_and_streaming_loses_nothing() {
 
     let mut runs: Vec<Run> = Vec::new();
     let start = |runs: &mut Vec<Run>| {
-        let committed_before = stored(&setup);
+        let committed_before = setup.stored();
         runs.push(Run { started_ms: now_ms(), committed_before: committed_before.clone() });
         let pos = if committed_before.is_some() { "resume" } else { "" };
         Running::spawn_only(&setup.worker(), &setup.connector(), pos, &[])
     };
-    let snapshot_done = |setup: &Setup| stored(setup).is_some_and(|o| o.snapshot.is_none());
+    let snapshot_done = |setup: &Setup| setup.stored().is_some_and(|o| o.snapshot.is_none());
 
     // Phase 1: four kills while the snapshot runs (each restart takes it again), then a run that
     // completes it and is killed soon after.
@@ -167,11 +162,11 @@ fn sigkill_at_random_moments_across_snapshot_and_streaming_loses_nothing() {
     // The last run catches up: until its committed offset has not moved for 3 s.
     let running = start(&mut runs);
     let deadline = Instant::now() + Duration::from_secs(180);
-    let (mut last, mut since) = (stored(&setup), Instant::now());
+    let (mut last, mut since) = (setup.stored(), Instant::now());
     while since.elapsed() < Duration::from_secs(3) {
         assert!(Instant::now() < deadline, "the last run did not catch up in 180 s");
         std::thread::sleep(Duration::from_millis(100));
-        let now = stored(&setup);
+        let now = setup.stored();
         if now != last {
             (last, since) = (now, Instant::now());
         }

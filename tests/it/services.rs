@@ -181,3 +181,76 @@ pub fn unique(base: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{base}{}", nanos % 1_000_000_000_000)
 }
+
+/// Reads every record of `topic` while the test runs, from the first one on. For a compacted topic
+/// (Connect's offsets topic) the history is only readable as it is written: tansu's maintenance
+/// (every 10 minutes) compacts it to the latest record per key.
+pub struct TopicRecorder {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<Consumed>>,
+}
+
+impl TopicRecorder {
+    pub fn start(kafka: &str, topic: &str) -> TopicRecorder {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (kafka, topic, flag) = (kafka.to_string(), topic.to_string(), stop.clone());
+        let handle = std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &kafka)
+                .set("group.id", format!("it-rec-{}", std::process::id()))
+                .set("enable.auto.commit", "false")
+                .set("allow.auto.create.topics", "false")
+                .create()
+                .expect("consumer");
+            // Wait for the topic (the connector creates it), then read all its partitions.
+            let partitions = loop {
+                if let Ok(md) = consumer.fetch_metadata(Some(&topic), Duration::from_secs(2)) {
+                    if let Some(t) = md.topics().iter().find(|t| t.name() == topic && !t.partitions().is_empty()) {
+                        break t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>();
+                    }
+                }
+                if flag.load(Ordering::SeqCst) {
+                    return Vec::new();
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            let mut tpl = TopicPartitionList::new();
+            for p in partitions {
+                tpl.add_partition_offset(&topic, p, Offset::Beginning).expect("tpl");
+            }
+            consumer.assign(&tpl).expect("assign");
+            let mut out = Vec::new();
+            let mut idle_since: Option<Instant> = None;
+            loop {
+                match consumer.poll(Duration::from_millis(200)) {
+                    Some(Ok(m)) => {
+                        idle_since = None;
+                        out.push(Consumed {
+                            topic: m.topic().to_string(),
+                            partition: m.partition(),
+                            key: m.key().map(|k| k.to_vec()),
+                            value: m.payload().map(|v| v.to_vec()),
+                            headers: Vec::new(),
+                        });
+                    }
+                    _ if flag.load(Ordering::SeqCst) => {
+                        // Stopped: drain until nothing came for two seconds.
+                        let since = *idle_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > Duration::from_secs(2) {
+                            return out;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        TopicRecorder { stop, handle }
+    }
+
+    /// Stop (after draining what is still arriving) and return every record read, in order.
+    pub fn finish(self) -> Vec<Consumed> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.handle.join().expect("recorder thread")
+    }
+}

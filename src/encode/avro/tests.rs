@@ -78,6 +78,20 @@ fn read_avro_golden(run: &str) -> Vec<(u64, String, Option<AvroSide>, Option<Avr
         .collect()
 }
 
+/// The heartbeat schemas the pipeline builds (`envelope::heartbeat_*_schema`) render to exactly
+/// the text Debezium registered in the golden heartbeat run.
+#[test]
+fn heartbeat_schemas_match_registered_text() {
+    let registered = read_registered("heartbeat").expect("golden heartbeat schemas");
+    let raw = |subject: &str| {
+        registered.iter().find(|r| r.subject == subject).map(|r| r.raw.clone()).expect("subject registered")
+    };
+    let key = avro_schema_json(&crate::envelope::heartbeat_key_schema());
+    assert_eq!(key, raw("__debezium-heartbeat.dbserver1-key"));
+    let value = avro_schema_json(&crate::envelope::heartbeat_value_schema());
+    assert_eq!(value, raw("__debezium-heartbeat.dbserver1-value"));
+}
+
 /// Every schema registered by the oracle equals, byte for byte, what we render for the Connect
 /// schema of the records that used it; and per subject, the versions come in the order our
 /// records would register them.

@@ -1,0 +1,86 @@
+//! A connector's [`PipelineConfig`] from the worker and connector configurations: the one place
+//! where both `cdc-connector --connector FILE` and the connectors of `cdc-connector serve` turn
+//! Kafka Connect properties into a pipeline. Wiring only: every property is parsed by `config`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{ConfigError, ConnectorConfig, WorkerConfig, NOT_YET_IMPLEMENTED};
+use crate::history::{HistoryConfig, HistoryStorage};
+use crate::offsets::OffsetStorage;
+use crate::pipeline::{HeartbeatConfig, PipelineConfig};
+use crate::sink::kafka::SinkConfig;
+use crate::source::binlog::ConnectOptions;
+use crate::telemetry::Telemetry;
+
+/// The pipeline of `connector` on `worker`, its metrics in `telemetry`.
+pub fn pipeline_config(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    telemetry: Arc<Telemetry>,
+) -> Result<PipelineConfig, ConfigError> {
+    let converters = connector.converters(Some(worker));
+    let topics = connector.topic_creation(Some(worker));
+    let overrides: Vec<(String, String)> =
+        worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let offsets = OffsetStorage::from_worker(worker, overrides.clone())?;
+    let history = HistoryConfig::from_connector(&connector.history, &worker.bootstrap_servers);
+    let tables = Arc::new(connector.tables.clone());
+    let tables_db = tables.clone();
+    Ok(PipelineConfig {
+        connector_name: connector.name.clone(),
+        prefix: connector.topic_prefix.clone(),
+        db: ConnectOptions {
+            host: connector.connection.hostname.clone(),
+            port: connector.connection.port,
+            user: connector.connection.user.clone(),
+            password: connector.connection.password.expose().to_string(),
+            connect_timeout_ms: connector.connection.connect_timeout_ms,
+        },
+        server_id: connector.connection.server_id,
+        table_filter: Arc::new(move |db, t| tables.is_captured(db, t)),
+        db_filter: Arc::new(move |db, _| tables_db.is_database_captured(db)),
+        include_schema_changes: connector.streaming.include_schema_changes,
+        tombstones_on_delete: connector.streaming.tombstones_on_delete,
+        converters,
+        sink: SinkConfig {
+            bootstrap_servers: worker.bootstrap_servers.clone(),
+            overrides,
+            default_partitions: topics.partitions.filter(|p| *p > 0).unwrap_or(1),
+            default_replication_factor: topics.replication_factor.filter(|r| *r > 0).map(i32::from).unwrap_or(1),
+        },
+        offsets,
+        offset_flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
+        history,
+        heartbeat_ms: connector.streaming.heartbeat_interval_ms,
+        heartbeat: HeartbeatConfig::new(
+            connector.streaming.heartbeat_interval_ms,
+            &connector.streaming.topic_heartbeat_prefix,
+            connector.streaming.heartbeat_action_query.clone(),
+        ),
+        transaction_topic: connector
+            .streaming
+            .provide_transaction_metadata
+            .then(|| format!("{}.{}", connector.topic_prefix, connector.streaming.topic_transaction)),
+        skipped: connector.streaming.skipped_operations,
+        transforms: Arc::new(crate::transforms::Transforms::from_properties(&connector.connect)?),
+        snapshot: connector.snapshot.clone(),
+        telemetry,
+    })
+}
+
+/// What a connector's start-up should warn about, one sentence each (property names only,
+/// never values): unsupported properties, accepted but not implemented ones, no schema history.
+pub fn warnings(connector: &ConnectorConfig, props: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> =
+        connector.unsupported.iter().map(|p| format!("unsupported connector property '{p}' is ignored")).collect();
+    for p in props.keys().filter(|k| NOT_YET_IMPLEMENTED.contains(&k.as_str())) {
+        out.push(format!("property '{p}' is accepted but not implemented yet; it has no effect"));
+    }
+    let history = HistoryConfig::from_connector(&connector.history, "");
+    if matches!(history.storage, HistoryStorage::None) {
+        out.push("no schema history (schema.history.internal.kafka.topic is not set): table schemas are read from the server at every start, so after a restart, changes made before a later ALTER TABLE decode with the new schema".into());
+    }
+    out
+}
