@@ -1,68 +1,182 @@
 #!/usr/bin/env bash
-# One-machine run of the pipeline as it stands: starts the services (MariaDB on 127.0.0.1:3417, tansu on
-# 127.0.0.1:19092, our schema registry on 127.0.0.1:18081), builds the release binaries, starts cdc-connector on connector-config/final-flights.json, then
-# feeds final.flights with opensky-poller and keeps the connector running until Ctrl-C (which stops the connector,
-# then the services).
+# The whole pipeline on one machine, in one command:
+#   MariaDB (final.flights) ← opensky-poller;  cdc-connector (Avro) → tansu + schema-registry → hudi-sink → ./lakehouse
+#   and the live flights map (hudi-sink serve) over the Hudi table, on http://127.0.0.1:8088/.
 #
-# The poller replays the bundled recording (e2e/opensky-replay) by default, so nothing leaves this machine;
-# OPENSKY_LIVE=1 polls the real OpenSky API instead (OPENSKY_BBOX, default Switzerland, sets the bounding box).
-# A second run resumes from the stored offsets instead of starting over.
-# Records go to the topics dbserver1.final.flights (and dbserver1 for schema changes); read them with any Kafka
-# client at 127.0.0.1:19092. Extra arguments are passed to cdc-connector.
+# Usage: e2e/run.sh [--live | --replay] [--for SECONDS]
+#   --live      poll the OpenSky API (fails when it does not answer)
+#   --replay    replay the bundled recording e2e/opensky-demo (synthetic traffic; nothing leaves this machine)
+#   (neither)   the live API when it answers within 10 s, otherwise the replay; the run says which
+#   --for N     stop everything after N seconds (default: run until Ctrl-C)
+#
+# On a fresh Debian 12 machine it installs what is missing (MariaDB, protoc with apt; tansu with cargo install),
+# builds the release binaries, and starts everything; Ctrl-C (or SIGTERM, or the end of --for) stops everything it
+# started: the poller, then the connector and the sink (each commits what it acknowledged), the map, the services.
+# A second run resumes: the connector from its stored offset and schema history, the sink from the checkpoints
+# next to its tables, the poller's table from MariaDB's data; nothing starts over.
+#
+# Settings (environment): CDC_SERVICES_DIR (state of the services, offsets and logs; default .services/run),
+# LAKEHOUSE (the Hudi tables; default ./lakehouse), MAP_ADDR (127.0.0.1:8088), SINK_METRICS_ADDR
+# (127.0.0.1:9464), CONNECTOR_METRICS_ADDR (127.0.0.1:9404), OPENSKY_BBOX (lamin,lomin,lamax,lomax; default
+# Switzerland), OPENSKY_BASE_URL, REPLAY_DIR (e2e/opensky-demo), and the ports of e2e/services.sh (MYSQL_PORT, KAFKA_PORT, REGISTRY_PORT).
+# The connector reads connector-config/final-flights.json and connector-config/worker-local.properties, with
+# the services' hosts and ports and the offsets file put in (a copy under $CDC_SERVICES_DIR/config).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export TZ=UTC
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# the AWS credential chain (hudi-rs's object store) must never reach for the cloud instance-metadata address
+export AWS_EC2_METADATA_DISABLED=true AWS_METADATA_ENDPOINT=http://127.0.0.1:1
 
 log() { echo "run: $*" >&2; }
+die() { log "$*"; exit 1; }
 
-log "building cdc-connector and opensky-poller (release)"
-cargo build --release --locked --bin cdc-connector --bin opensky-poller
+mode=auto
+run_for=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --live) mode=live ;;
+    --replay) mode=replay ;;
+    --for) [ $# -ge 2 ] || die "--for needs a number of seconds"; run_for="$2"; shift ;;
+    --for=*) run_for="${1#--for=}" ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $1 (see e2e/run.sh --help)" ;;
+  esac
+  shift
+done
+case "$run_for" in ''|*[!0-9]*) die "--for: expected whole seconds, got '$run_for'" ;; esac
 
-connector_pid=""
-stop_all() {
-  if [ -n "$connector_pid" ] && kill -0 "$connector_pid" 2>/dev/null; then
-    kill -TERM "$connector_pid" 2>/dev/null || true
-    wait "$connector_pid" 2>/dev/null || true
-  fi
-  e2e/services.sh down
-}
-# The run keeps its own MariaDB/tansu state apart from the tests' (.services), so test data never mixes in.
 export CDC_SERVICES_DIR="${CDC_SERVICES_DIR:-$PWD/.services/run}"
+LAKEHOUSE="${LAKEHOUSE:-$PWD/lakehouse}"
+MAP_ADDR="${MAP_ADDR:-127.0.0.1:8088}"
+SINK_METRICS_ADDR="${SINK_METRICS_ADDR:-127.0.0.1:9464}"
+CONNECTOR_METRICS_ADDR="${CONNECTOR_METRICS_ADDR:-127.0.0.1:9404}"
+OPENSKY_BBOX="${OPENSKY_BBOX:-45.8389,5.9962,47.8229,10.5226}"
+OPENSKY_BASE_URL="${OPENSKY_BASE_URL:-https://opensky-network.org/api}"
+REPLAY_DIR="${REPLAY_DIR:-e2e/opensky-demo}"
+mkdir -p "$CDC_SERVICES_DIR/config" "$LAKEHOUSE"
+logs="$CDC_SERVICES_DIR/logs"
+mkdir -p "$logs"
+
+# --- what a fresh machine lacks: protoc for hudi-rs's build (MariaDB and tansu: services.sh installs them) ---
+missing=()
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/empty.proto ] || missing+=(libprotobuf-dev)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them with apt (root needed)"
+  log "installing ${missing[*]} (apt)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
+    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; }
+fi
+e2e/services.sh install mariadb
+e2e/services.sh install tansu
+
+# one feature resolution for the whole workspace, as e2e/test.sh builds (no crate compiled twice)
+log "building the release binaries (cargo build --release --workspace --bins)"
+cargo build --release --locked --workspace --bins
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
+export REGISTRY_BIN="$bin/schema-registry"
+
+pids=()
+stop_all() {
+  trap - EXIT INT TERM
+  log "stopping"
+  # the poller first (no more changes), then the connector and the sink (each flushes and commits), the map
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  e2e/services.sh down || log "WARNING: e2e/services.sh down failed"
+  log "stopped; state kept in $CDC_SERVICES_DIR and $LAKEHOUSE (a second run resumes from it)"
+}
 trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-services_env="$(e2e/services.sh up)"
-eval "$services_env"
+
+for svc in mysql kafka registry; do
+  eval "$(e2e/services.sh up "$svc")"
+done
 
 # The product tables (schemas/*.sql, CREATE TABLE IF NOT EXISTS) exist before the connector reads the schemas.
 mysql_root() { mariadb --no-defaults -h"$MYSQL_HOST" -P"$MYSQL_PORT" -u"$MYSQL_ROOT_USER" --protocol=TCP "$@"; }
 mysql_root -e 'CREATE DATABASE IF NOT EXISTS `final`'
 cat schemas/final.flights.sql schemas/final.flight_positions.sql | mysql_root final
-mysql_args=(--mysql-host "$MYSQL_HOST" --mysql-port "$MYSQL_PORT" --mysql-user "$MYSQL_ROOT_USER" --database final)
 
-offsets="$(sed -n 's/^offset.storage.file.filename=//p' connector-config/worker-local.properties)"
-if [ -s "$offsets" ]; then pos=resume; else pos=latest; fi
-log "starting cdc-connector (--binlog-pos $pos)"
-connector_log="$CDC_SERVICES_DIR/cdc-connector.log"
-target/release/cdc-connector \
-  --worker connector-config/worker-local.properties \
-  --connector connector-config/final-flights.json \
-  --binlog-pos "$pos" "$@" 2> >(tee "$connector_log" >&2) &
+# The connector's configs with this run's services and offsets file.
+worker="$CDC_SERVICES_DIR/config/worker.properties"
+connector="$CDC_SERVICES_DIR/config/final-flights.json"
+sed -e "s#^bootstrap.servers=.*#bootstrap.servers=$KAFKA_BOOTSTRAP#" \
+    -e "s#schema.registry.url=.*#schema.registry.url=$REGISTRY_URL#" \
+    -e "s#^offset.storage.file.filename=.*#offset.storage.file.filename=$CDC_SERVICES_DIR/offsets.dat#" \
+    connector-config/worker-local.properties > "$worker"
+sed -e "s#\"database.port\": \"[0-9]*\"#\"database.port\": \"$MYSQL_PORT\"#" \
+    -e "s#\"database.hostname\": \"[^\"]*\"#\"database.hostname\": \"$MYSQL_HOST\"#" \
+    -e "s#\"schema.history.internal.kafka.bootstrap.servers\": \"[^\"]*\"#\"schema.history.internal.kafka.bootstrap.servers\": \"$KAFKA_BOOTSTRAP\"#" \
+    connector-config/final-flights.json > "$connector"
+
+if [ -s "$CDC_SERVICES_DIR/offsets.dat" ]; then how="resuming from its stored offset"; else how="snapshot, then binlog"; fi
+log "starting cdc-connector ($how; log $logs/cdc-connector.log)"
+"$bin/cdc-connector" --worker "$worker" --connector "$connector" --metrics-addr "$CONNECTOR_METRICS_ADDR" \
+  >>"$logs/cdc-connector.log" 2>&1 &
+pids+=($!)
 connector_pid=$!
-for _ in $(seq 1 300); do
-  grep -q "binlog stream started" "$connector_log" 2>/dev/null && break
-  kill -0 "$connector_pid" 2>/dev/null || { log "cdc-connector exited; see above"; exit 1; }
+started_at=$(wc -l < "$logs/cdc-connector.log")
+for _ in $(seq 1 600); do
+  tail -n +"$((started_at + 1))" "$logs/cdc-connector.log" | grep -q "binlog stream started" && break
+  kill -0 "$connector_pid" 2>/dev/null || { tail -n 20 "$logs/cdc-connector.log" >&2; die "cdc-connector exited (log above)"; }
   sleep 0.2
 done
 
-if [ "${OPENSKY_LIVE:-0}" = 1 ]; then
-  log "polling the live OpenSky API every 30 s (bbox ${OPENSKY_BBOX:-45.8389,5.9962,47.8229,10.5226})"
-  target/release/opensky-poller "${mysql_args[@]}" --create-tables \
-    --bbox "${OPENSKY_BBOX:-45.8389,5.9962,47.8229,10.5226}" &
-else
-  log "replaying the bundled OpenSky recording (e2e/opensky-replay; OPENSKY_LIVE=1 polls the live API)"
-  target/release/opensky-poller "${mysql_args[@]}" --create-tables --replay e2e/opensky-replay --interval 1s
+log "starting hudi-sink into $LAKEHOUSE (log $logs/hudi-sink.log)"
+"$bin/hudi-sink" run --topics '^dbserver1\.final\..*' --bootstrap-servers "$KAFKA_BOOTSTRAP" \
+  --schema-registry-url "$REGISTRY_URL" --group-id hudi-sink-run --base-path "$LAKEHOUSE" \
+  --metrics-addr "$SINK_METRICS_ADDR" --max-batch-interval 1s >>"$logs/hudi-sink.log" 2>&1 &
+pids+=($!)
+
+log "starting the flights map on http://$MAP_ADDR/ (log $logs/flights-map.log)"
+"$bin/hudi-sink" serve --base-path "$LAKEHOUSE" --table final.flights --addr "$MAP_ADDR" --bbox "$OPENSKY_BBOX" \
+  >>"$logs/flights-map.log" 2>&1 &
+pids+=($!)
+
+if [ "$mode" = auto ]; then
+  IFS=, read -r lamin lomin lamax lomax <<<"$OPENSKY_BBOX"
+  if curl -fsS -m 10 -o /dev/null \
+      "$OPENSKY_BASE_URL/states/all?lamin=$lamin&lomin=$lomin&lamax=$lamax&lomax=$lomax" 2>/dev/null; then
+    mode=live
+  else
+    log "the OpenSky API at $OPENSKY_BASE_URL did not answer: replaying the bundled recording instead"
+    mode=replay
+  fi
 fi
-log "cdc-connector is streaming final.flights to topic dbserver1.final.flights at $KAFKA_BOOTSTRAP as Avro; schemas at $REGISTRY_URL/subjects (Ctrl-C stops)"
-wait "$connector_pid"
+poller_args=(--mysql-host "$MYSQL_HOST" --mysql-port "$MYSQL_PORT" --mysql-user "$MYSQL_ROOT_USER" --database final
+  --create-tables)
+if [ "$mode" = live ]; then
+  log "opensky-poller: polling the LIVE OpenSky API every 30 s, bbox $OPENSKY_BBOX (log $logs/opensky-poller.log)"
+  poller_args+=(--base-url "$OPENSKY_BASE_URL" --bbox "$OPENSKY_BBOX")
+else
+  log "opensky-poller: REPLAYING the bundled recording $REPLAY_DIR, one poll a second (log $logs/opensky-poller.log)"
+  poller_args+=(--replay "$REPLAY_DIR" --interval 1s)
+fi
+"$bin/opensky-poller" "${poller_args[@]}" >>"$logs/opensky-poller.log" 2>&1 &
+pids=("$!" "${pids[@]}")
+
+cat >&2 <<EOF
+run: everything is up. Where to look:
+run:   flights map       http://$MAP_ADDR/   (rows as JSON: http://$MAP_ADDR/api/flights)
+run:   SQL over the lake $bin/hudi-sink query --base-path $LAKEHOUSE "SELECT origin_country, count(*) FROM final.flights GROUP BY origin_country"
+run:   Hudi tables       $LAKEHOUSE/final/flights
+run:   Kafka             $KAFKA_BOOTSTRAP, topic dbserver1.final.flights (Avro; schemas at $REGISTRY_URL/subjects)
+run:   metrics           http://$CONNECTOR_METRICS_ADDR/metrics (connector), http://$SINK_METRICS_ADDR/metrics (sink)
+run:   logs              $logs/
+run: Ctrl-C stops everything; a second run resumes.
+EOF
+
+if [ "$run_for" -gt 0 ]; then
+  log "running for $run_for s (--for)"
+  end=$((SECONDS + run_for))
+  while [ $SECONDS -lt "$end" ]; do sleep 1; done
+else
+  # until Ctrl-C, or until the connector or the sink stops on its own (a replay's poller ends by itself)
+  while kill -0 "$connector_pid" 2>/dev/null && kill -0 "${pids[2]}" 2>/dev/null; do sleep 1; done
+  die "cdc-connector or hudi-sink stopped on its own; see $logs/"
+fi

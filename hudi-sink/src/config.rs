@@ -56,6 +56,20 @@ pub struct RunArgs {
     /// `hoodie.metadata.compact.max.delta.commits=5`.
     #[arg(long = "hudi-option", value_parser = parse_kv)]
     pub hudi_options: Vec<(String, String)>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Serve Prometheus metrics on `GET /metrics` at this address (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Stop after this many seconds without any record (0 = run until SIGTERM/SIGINT); for tests
+    /// and backfills.
+    #[arg(long, default_value_t = 0)]
+    pub idle_exit_secs: u64,
+}
+
+/// Where the tables' storage is: the S3 settings shared by every subcommand.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StorageArgs {
     /// S3 endpoint (default: `AWS_ENDPOINT` / the AWS default).
     #[arg(long)]
     pub s3_endpoint: Option<String>,
@@ -65,13 +79,29 @@ pub struct RunArgs {
     /// Allow plain-HTTP S3 endpoints (local servers).
     #[arg(long)]
     pub s3_allow_http: bool,
-    /// Serve Prometheus metrics on `GET /metrics` at this address (e.g. 127.0.0.1:9464).
-    #[arg(long)]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Stop after this many seconds without any record (0 = run until SIGTERM/SIGINT); for tests
-    /// and backfills.
-    #[arg(long, default_value_t = 0)]
-    pub idle_exit_secs: u64,
+}
+
+impl StorageArgs {
+    /// Storage options for hudi-rs and the checkpoint store: `AWS_*` variables of the
+    /// environment (lower-cased, as hudi-rs reads them), overridden by the `--s3-*` flags.
+    pub fn storage_options(&self) -> BTreeMap<String, String> {
+        let mut opts = BTreeMap::new();
+        for (k, v) in std::env::vars() {
+            if let Some(rest) = k.strip_prefix("AWS_") {
+                opts.insert(format!("aws_{}", rest.to_ascii_lowercase()), v);
+            }
+        }
+        if let Some(e) = &self.s3_endpoint {
+            opts.insert("aws_endpoint".into(), e.clone());
+        }
+        if let Some(r) = &self.s3_region {
+            opts.insert("aws_region".into(), r.clone());
+        }
+        if self.s3_allow_http {
+            opts.insert("aws_allow_http".into(), "true".into());
+        }
+        opts
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,25 +126,9 @@ impl RunArgs {
         }
     }
 
-    /// Storage options for hudi-rs and the checkpoint store: `AWS_*` variables of the
-    /// environment (lower-cased, as hudi-rs reads them), overridden by the `--s3-*` flags.
+    /// Storage options for hudi-rs and the checkpoint store (see [`StorageArgs::storage_options`]).
     pub fn storage_options(&self) -> BTreeMap<String, String> {
-        let mut opts = BTreeMap::new();
-        for (k, v) in std::env::vars() {
-            if let Some(rest) = k.strip_prefix("AWS_") {
-                opts.insert(format!("aws_{}", rest.to_ascii_lowercase()), v);
-            }
-        }
-        if let Some(e) = &self.s3_endpoint {
-            opts.insert("aws_endpoint".into(), e.clone());
-        }
-        if let Some(r) = &self.s3_region {
-            opts.insert("aws_region".into(), r.clone());
-        }
-        if self.s3_allow_http {
-            opts.insert("aws_allow_http".into(), "true".into());
-        }
-        opts
+        self.storage.storage_options()
     }
 
     pub fn record_key_for(&self, table: &TableId) -> Option<Vec<String>> {
@@ -139,7 +153,7 @@ fn parse_table_setting(s: &str) -> Result<(String, String), String> {
     Ok((t.trim().to_owned(), v.trim().to_owned()))
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (number, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
     let n: u64 = number.parse().map_err(|_| format!("expected a duration like 500ms, 2s or 1m, got `{s}`"))?;

@@ -17,6 +17,18 @@ use serde_json::{Map, Value as Json};
 
 /// The rows of `batches` as JSON objects, sorted by `_hoodie_record_key` (then by their text).
 pub fn rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
+    let mut out = rows_in_order(batches);
+    out.sort_by_cached_key(|m| {
+        (
+            m.get("_hoodie_record_key").and_then(Json::as_str).unwrap_or("").to_owned(),
+            Json::Object(m.clone()).to_string(),
+        )
+    });
+    out
+}
+
+/// The rows of `batches` as JSON objects, in the batches' order (a query's `ORDER BY`).
+pub fn rows_in_order(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
     let mut out = Vec::new();
     for b in batches {
         for r in 0..b.num_rows() {
@@ -27,12 +39,6 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
             out.push(m);
         }
     }
-    out.sort_by_cached_key(|m| {
-        (
-            m.get("_hoodie_record_key").and_then(Json::as_str).unwrap_or("").to_owned(),
-            Json::Object(m.clone()).to_string(),
-        )
-    });
     out
 }
 

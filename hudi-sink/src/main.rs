@@ -30,10 +30,13 @@ enum Command {
     Read {
         /// The table's base path (directory or `s3://bucket/prefix/db/table`).
         path: String,
-        /// S3 endpoint (default: `AWS_ENDPOINT`).
-        #[arg(long)]
-        s3_endpoint: Option<String>,
+        #[command(flatten)]
+        storage: hudi_sink::config::StorageArgs,
     },
+    /// Serve the live flights map (`/`) and its rows as JSON (`/api/flights`) from the Hudi table.
+    Serve(hudi_sink::web::ServeArgs),
+    /// Run SQL over the Hudi tables (`<db>.<table>`) with DataFusion and print the result.
+    Query(hudi_sink::query::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,7 +56,9 @@ fn main() -> ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Run(args) => run(args).await,
-            Command::Read { path, s3_endpoint } => read(&path, s3_endpoint).await,
+            Command::Read { path, storage } => read(&path, &storage).await,
+            Command::Serve(args) => serve(args).await,
+            Command::Query(args) => query(args).await,
         }
     });
     match result {
@@ -93,14 +98,32 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn read(path: &str, s3_endpoint: Option<String>) -> anyhow::Result<()> {
-    let mut args = RunArgs::try_parse_from(["hudi-sink", "--topics", "-"])?;
-    args.s3_endpoint = s3_endpoint;
-    let batches = hudi_sink::table::read_table(path, &args.storage_options()).await.map_err(anyhow::Error::msg)?;
+async fn read(path: &str, storage: &hudi_sink::config::StorageArgs) -> anyhow::Result<()> {
+    let batches = hudi_sink::table::read_table(path, &storage.storage_options()).await.map_err(anyhow::Error::msg)?;
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for row in hudi_sink::dump::rows(&batches) {
         writeln!(out, "{}", serde_json::Value::Object(row))?;
     }
     Ok(())
+}
+
+async fn serve(args: hudi_sink::web::ServeArgs) -> anyhow::Result<()> {
+    let table = args.table.clone();
+    let bound = hudi_sink::web::serve(args).await?;
+    info!(addr = %bound, %table, "serving the flights map on http://{bound}/ (rows as JSON: /api/flights)");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn query(args: hudi_sink::query::QueryArgs) -> anyhow::Result<()> {
+    let batches = hudi_sink::query::run_sql(&args.base_path, &args.storage.storage_options(), &args.sql)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    hudi_sink::query::print(&batches, args.format, &mut std::io::stdout().lock()).map_err(anyhow::Error::msg)
 }

@@ -14,6 +14,7 @@ mod history;
 mod hudi;
 mod mdbtypes;
 mod offsets_topic;
+mod one_command;
 mod parity;
 mod partitioning;
 mod poller;

@@ -71,15 +71,14 @@ impl Services {
 
     /// The columns of the first row of a query, as text (`mariadb -N -B`).
     pub fn query_row(&self, sql: &str) -> Vec<String> {
+        self.query_rows(sql).into_iter().next().unwrap_or_else(|| vec![String::new()])
+    }
+
+    /// Every row of a query, each as its columns' text (`mariadb -N -B`: NULL is `NULL`).
+    pub fn query_rows(&self, sql: &str) -> Vec<Vec<String>> {
         let out = self.client().arg("-N").arg("-B").arg("-e").arg(sql).output().expect("mariadb client");
         assert!(out.status.success(), "query failed: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .split('\t')
-            .map(str::to_string)
-            .collect()
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
     }
 
     /// Run a SQL file as root.
