@@ -29,9 +29,12 @@ What it does (stdlib only)
   both sides) with Douglas-Peucker: a tolerance of ``--detail-tolerance``
   degrees for arcs that touch the ``--detail-bbox`` (Europe by default: the
   map's default bounding box is Switzerland), ``--tolerance`` elsewhere;
-* stitches arcs into rings, drops rings that collapsed, rounds coordinates
-  to ``--decimals`` places and writes a compact GeoJSON FeatureCollection
-  whose features carry only the property ``name``.
+* stitches arcs into rings; cuts the rings that cross the antimeridian
+  (Russia, Fiji, Antarctica: world-atlas stitches them for spherical
+  rendering) into pieces inside -180..180 so a flat map draws them right;
+* drops rings that collapsed, rounds coordinates to ``--decimals`` places and
+  writes a compact GeoJSON FeatureCollection whose features carry only the
+  property ``name``.
 
 Output is deterministic for a given source and options.
 """
@@ -135,6 +138,62 @@ def ring_area(ring):
     return a / 2
 
 
+def clip_half(ring, x0, keep_greater):
+    """Sutherland-Hodgman: clip a closed ring to x >= x0 (or x <= x0)."""
+    def ins(p):
+        return p[0] >= x0 if keep_greater else p[0] <= x0
+
+    out = []
+    pts = ring[:-1]
+    for i, cur in enumerate(pts):
+        prev = pts[i - 1]
+        if ins(cur):
+            if not ins(prev):
+                t = (x0 - prev[0]) / (cur[0] - prev[0])
+                out.append((x0, prev[1] + t * (cur[1] - prev[1])))
+            out.append(cur)
+        elif ins(prev):
+            t = (x0 - prev[0]) / (cur[0] - prev[0])
+            out.append((x0, prev[1] + t * (cur[1] - prev[1])))
+    if out:
+        out.append(out[0])
+    return out
+
+
+def split_antimeridian(ring):
+    """Rings of world-atlas are stitched for spherical rendering: Russia, Fiji and
+    Antarctica jump between +180 and -180.  For a flat map, unwrap the longitudes,
+    close rings that go round a pole along that pole, and cut the result into
+    pieces inside [-180, 180]."""
+    if not any(abs(a[0] - b[0]) > 180 for a, b in zip(ring, ring[1:])):
+        return [ring]
+    u = [tuple(ring[0])]
+    for x, y in ring[1:]:
+        px = u[-1][0]
+        while x - px > 180:
+            x -= 360
+        while x - px < -180:
+            x += 360
+        u.append((x, y))
+    if abs(u[-1][0] - u[0][0]) > 180:  # goes round a pole
+        ys = [p[1] for p in u]
+        if max(ys) - min(ys) < 0.01:
+            return []  # a line along the pole itself
+        pole = -90.0 if sum(ys) < 0 else 90.0
+        u = u + [(u[-1][0], pole), (u[0][0], pole), u[0]]
+    lo, hi = min(p[0] for p in u), max(p[0] for p in u)
+    pieces = []
+    for k in (-360, 0, 360):
+        if hi + k <= -180 or lo + k >= 180:
+            continue
+        r = [(x + k, y) for x, y in u]
+        r = clip_half(r, -180.0, True)
+        r = clip_half(r, 180.0, False) if r else r
+        if len(r) >= 4:
+            pieces.append(r)
+    return pieces
+
+
 def build(topo, tolerance, detail_tolerance, detail_box, decimals):
     arcs = decode_arcs(topo)
     simple = [
@@ -146,7 +205,8 @@ def build(topo, tolerance, detail_tolerance, detail_box, decimals):
         return [round(p[0], decimals), round(p[1], decimals)]
 
     def ring(indexes):
-        # a ring that collapsed when simplified is taken unsimplified
+        """The ring's pieces (usually one); a ring that collapsed when simplified
+        is taken unsimplified."""
         return ring_from(simple, indexes) or ring_from(arcs, indexes)
 
     def ring_from(source, indexes):
@@ -156,34 +216,40 @@ def build(topo, tolerance, detail_tolerance, detail_box, decimals):
             if out:
                 pts = pts[1:]  # first point repeats the previous arc's last
             out.extend(pts)
-        # round and drop consecutive duplicates produced by rounding
-        res = []
-        for p in out:
-            q = rnd(p)
-            if not res or res[-1] != q:
-                res.append(q)
-        if len(res) < 4 or res[0] != res[-1]:
-            return None
-        if abs(ring_area(res)) == 0:
-            return None
-        return res
+        pieces = []
+        for piece in split_antimeridian(out):
+            # round and drop consecutive duplicates produced by rounding
+            res = []
+            for p in piece:
+                q = rnd(p)
+                if not res or res[-1] != q:
+                    res.append(q)
+            if len(res) >= 4 and res[0] == res[-1] and ring_area(res) != 0:
+                pieces.append(res)
+        return pieces
 
     def polygon(rings):
-        rs = [ring(r) for r in rings]
-        if not rs or rs[0] is None:
-            return None
-        return [r for r in rs if r is not None]
+        outers = ring(rings[0])
+        holes = [h for r in rings[1:] for h in ring(r)]
+        polys = [[o] for o in outers]
+        for h in holes:
+            for poly in polys:
+                o = poly[0]
+                if (min(p[0] for p in o) <= h[0][0] <= max(p[0] for p in o)
+                        and min(p[1] for p in o) <= h[0][1] <= max(p[1] for p in o)):
+                    poly.append(h)
+                    break
+        return polys
 
     features = []
     for g in topo["objects"]["countries"]["geometries"]:
         name = (g.get("properties") or {}).get("name", "")
         if g["type"] == "Polygon":
-            polys = [polygon(g["arcs"])]
+            polys = polygon(g["arcs"])
         elif g["type"] == "MultiPolygon":
-            polys = [polygon(p) for p in g["arcs"]]
+            polys = [q for p in g["arcs"] for q in polygon(p)]
         else:
             continue
-        polys = [p for p in polys if p]
         if not polys:
             continue
         if len(polys) == 1:

@@ -227,22 +227,40 @@ def check(url, expected, out_dir, expect_on_ground=None, budget_ms=10000, timeou
         "on_ground": on_ground, "data_flights": scan.body.get("data-flights"),
         "icao24": sorted(i or "" for i in icaos),
     })
-    if status != "ok":
-        msg = " ".join("".join(scan.error_text).split())
-        raise Failure(f'page status is {status!r}, not "ok"' + (f": {msg}" if msg else ""))
-    if data_markers is None or not data_markers.isdigit() or int(data_markers) != len(scan.markers):
-        raise Failure(f"body data-markers={data_markers!r} but {len(scan.markers)} .aircraft elements drawn")
-    if len(scan.markers) != expected:
-        raise Failure(f"{len(scan.markers)} aircraft markers drawn, expected {expected}")
-    if any(not i for i in icaos) or len(set(icaos)) != len(icaos):
-        raise Failure(f"aircraft markers lack data-icao24 or repeat one: {icaos}")
-    if expect_on_ground is not None and on_ground != expect_on_ground:
-        raise Failure(f"{on_ground} on-ground markers drawn, expected {expect_on_ground}")
+
+    def dom_checks():
+        if status != "ok":
+            msg = " ".join("".join(scan.error_text).split())
+            raise Failure(f'page status is {status!r}, not "ok"' + (f": {msg}" if msg else ""))
+        if data_markers is None or not data_markers.isdigit() or int(data_markers) != len(scan.markers):
+            raise Failure(f"body data-markers={data_markers!r} but {len(scan.markers)} .aircraft elements drawn")
+        if len(scan.markers) != expected:
+            raise Failure(f"{len(scan.markers)} aircraft markers drawn, expected {expected}")
+        if any(not i for i in icaos) or len(set(icaos)) != len(icaos):
+            raise Failure(f"aircraft markers lack data-icao24 or repeat one: {icaos}")
+        if expect_on_ground is not None and on_ground != expect_on_ground:
+            raise Failure(f"{on_ground} on-ground markers drawn, expected {expect_on_ground}")
+
+    try:
+        dom_checks()
+        dom_failure = None
+    except Failure as e:
+        dom_failure = e
 
     png = os.path.join(out_dir, "flights-map.png")
     if os.path.exists(png):
         os.remove(png)
-    run_chromium(chromium, ["--screenshot=" + png, vt], url, timeout)
+    try:
+        run_chromium(chromium, ["--screenshot=" + png, vt], url, timeout)
+    except Failure:
+        if dom_failure:  # the first failure is the one to report
+            raise dom_failure
+        raise
+    if dom_failure:
+        # the screenshot of a failing page is kept too, to see what went wrong
+        if os.path.exists(png):
+            summary["screenshot"] = png
+        raise dom_failure
     if not os.path.exists(png):
         raise Failure(f"chromium wrote no screenshot to {png}")
     size = os.path.getsize(png)
