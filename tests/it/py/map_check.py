@@ -10,14 +10,17 @@ Runs Debian's Chromium headless (binary from $CHROMIUM, else `chromium`, else
 1. ``--dump-dom`` after a virtual-time budget: the rendered DOM is parsed
    (stdlib HTMLParser); it checks that <body> has data-status="ok", that the number of
    elements whose class contains ``aircraft`` equals data-markers and EXPECTED_MARKERS,
-   and that their data-icao24 values are distinct;
+   and that their data-icao24 values are distinct, and that country outlines were drawn
+   (world.geojson served beside the page);
 2. ``--screenshot=OUT_DIR/flights-map.png``: the screenshot is kept as a test artefact;
    it checks the file is a PNG of a few KB at least and, decoding it with zlib, that it
    is not a blank picture (enough distinct colours, no colour covering nearly all of it).
 
 Chromium gets a fresh --user-data-dir in a temporary directory and is kept off the
 network: no proxy, no background/component/sync traffic, and a host resolver rule
-that resolves nothing but localhost / 127.0.0.1 / [::1].
+that resolves nothing but localhost / 127.0.0.1 / [::1].  (Checked with strace: the
+only TCP connections go to 127.0.0.1; Chromium's one outside-looking call is its IPv6
+reachability probe, a connect() on a UDP socket that sends no packet.)
 
 ``--selftest OUT_DIR`` serves hudi-sink/assets plus tests/data/flights_map/api_flights.json
 (as api/flights, its timestamps moved to now) on 127.0.0.1 and checks that page,
@@ -109,6 +112,7 @@ class DomScan(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.body = None
         self.markers = []   # (icao24, on_ground)
+        self.countries = 0
         self.error_text = []
         self._in_error = 0
 
@@ -117,6 +121,8 @@ class DomScan(html.parser.HTMLParser):
         if tag == "body" and self.body is None:
             self.body = a
         classes = (a.get("class") or "").split()
+        if "country" in classes:
+            self.countries += 1
         if "aircraft" in classes:
             self.markers.append((a.get("data-icao24"), "on-ground" in classes))
         if a.get("id") == "error":
@@ -225,6 +231,7 @@ def check(url, expected, out_dir, expect_on_ground=None, budget_ms=10000, timeou
     summary.update({
         "status": status, "data_markers": data_markers, "markers": len(scan.markers),
         "on_ground": on_ground, "data_flights": scan.body.get("data-flights"),
+        "countries": scan.countries,
         "icao24": sorted(i or "" for i in icaos),
     })
 
@@ -238,6 +245,9 @@ def check(url, expected, out_dir, expect_on_ground=None, budget_ms=10000, timeou
             raise Failure(f"{len(scan.markers)} aircraft markers drawn, expected {expected}")
         if any(not i for i in icaos) or len(set(icaos)) != len(icaos):
             raise Failure(f"aircraft markers lack data-icao24 or repeat one: {icaos}")
+        if scan.countries == 0:
+            raise Failure("no country outlines drawn: is world.geojson served beside the page? "
+                          f"(body data-world={scan.body.get('data-world')!r})")
         if expect_on_ground is not None and on_ground != expect_on_ground:
             raise Failure(f"{on_ground} on-ground markers drawn, expected {expect_on_ground}")
 
