@@ -1,9 +1,11 @@
-//! Integration tests. `fixtures` reads binlog files from disk and needs no server; the others
+//! Integration tests. `fixtures` reads binlog files from disk and needs no server, `compose`
+//! renders `docker/compose.yaml` with Debian's `docker-compose` (no Docker engine); the others
 //! run against the services `e2e/services.sh up` starts (MariaDB with a ROW binlog, tansu) and
 //! fail loudly when a service is missing. Run them all through `e2e/test.sh`.
 
 mod avro;
 mod bad_input;
+mod compose;
 mod connector;
 mod crash;
 mod debezium_from_ours;
