@@ -13,7 +13,7 @@ use crate::services::repo;
 
 /// The services of the production shape (the `confluent-registry` profile adds one more).
 const SERVICES: &[&str] =
-    &["mysql", "kafka", "schema-registry", "minio", "minio-init", "opensky-poller", "cdc-connector", "hudi-sink"];
+    &["mysql", "kafka", "schema-registry", "minio", "minio-init", "opensky-poller", "cdc-connector", "hudi-sink", "flights-map"];
 
 /// `docker-compose --env-file EMPTY -f docker/compose.yaml ARGS`: its stdout; fails on a non-zero exit or a variable
 /// the file uses without a default.
@@ -129,7 +129,7 @@ fn compose_starts_our_binaries_with_flags_they_accept() {
         rendered.iter().filter(|(_, def)| def.iter().any(|l| l == "build:")).collect();
     assert_eq!(
         ours.keys().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["cdc-connector", "hudi-sink", "opensky-poller", "schema-registry"],
+        ["cdc-connector", "flights-map", "hudi-sink", "opensky-poller", "schema-registry"],
         "services built from docker/Dockerfile"
     );
     for (name, def) in ours {
