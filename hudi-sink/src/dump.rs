@@ -27,7 +27,7 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
     out
 }
 
-/// The rows of `batches` as JSON objects, in the batches' order (a query's `ORDER BY`).
+/// The rows of `batches` as JSON objects, in the batches' order.
 pub fn rows_in_order(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
     let mut out = Vec::new();
     for b in batches {
