@@ -87,10 +87,13 @@ pids=()
 stop_all() {
   trap - EXIT INT TERM
   log "stopping"
-  # the poller first (no more changes), then the connector and the sink (each flushes and commits), the map
+  # one after the other: the poller (no more changes), the connector (waits for Kafka's acks, commits its offset),
+  # the sink (flushes what it read, commits, writes the checkpoint), the map
   local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   e2e/services.sh down || log "WARNING: e2e/services.sh down failed"
   log "stopped; state kept in $CDC_SERVICES_DIR and $LAKEHOUSE (a second run resumes from it)"
 }
