@@ -67,7 +67,8 @@ pub const CALLSIGN_MAX: usize = 8;
 pub const SQUAWK_MAX: usize = 8;
 pub const SENSORS_MAX: usize = 1024;
 
-const FIELDS: [&str; 18] = [
+/// The state-vector fields in the API's order; also the columns of `final.flights`.
+pub const FIELDS: [&str; 18] = [
     "icao24",
     "callsign",
     "origin_country",

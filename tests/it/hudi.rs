@@ -115,6 +115,11 @@ pub fn read_table(path: &str) -> Result<Vec<Map<String, Json>>, String> {
         .env("RUST_LOG", "warn")
         .output()
         .expect("run hudi-sink read");
+    json_lines(&out, "hudi-sink read")
+}
+
+/// The JSON-object lines a reader printed, or its stderr when it failed.
+fn json_lines(out: &std::process::Output, reader: &str) -> Result<Vec<Map<String, Json>>, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
@@ -122,7 +127,7 @@ pub fn read_table(path: &str) -> Result<Vec<Map<String, Json>>, String> {
         .lines()
         .map(|l| match serde_json::from_str(l) {
             Ok(Json::Object(m)) => m,
-            other => panic!("hudi-sink read printed {other:?}"),
+            other => panic!("{reader} printed {other:?}"),
         })
         .collect())
 }
@@ -582,16 +587,7 @@ pub fn read_table_py(reader: &str, path: &str) -> Result<Vec<Map<String, Json>>,
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("run python3 tests/it/py/hudi_read.py");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| match serde_json::from_str(l) {
-            Ok(Json::Object(m)) => m,
-            other => panic!("hudi_read.py printed {other:?}"),
-        })
-        .collect())
+    json_lines(&out, "hudi_read.py")
 }
 
 /// Seeded churn on `final.flights` while the sink is being killed: inserts of new keys, updates,

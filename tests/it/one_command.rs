@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::hudi::sink_bin;
+use crate::hudi::read_table;
 use crate::services::{repo, serial, Services};
 
 /// The target directory holding this test binary (`<target>/release/deps/it-…`).
@@ -256,26 +256,8 @@ fn run_sh_replays_into_hudi_serves_the_map_and_resumes() {
     assert!(body["newest_event_ms"].as_i64().is_some_and(|t| t > 0), "freshness comes from source.ts_ms: {body}");
     let flights = body["flights"].as_array().expect("flights");
     // … and every column equals MariaDB's row
-    let columns = [
-        "icao24",
-        "callsign",
-        "origin_country",
-        "time_position",
-        "last_contact",
-        "longitude",
-        "latitude",
-        "baro_altitude",
-        "on_ground",
-        "velocity",
-        "true_track",
-        "vertical_rate",
-        "sensors",
-        "geo_altitude",
-        "squawk",
-        "spi",
-        "position_source",
-        "category",
-    ];
+    // the table's columns are the state vector's fields
+    let columns = cdc_connector::opensky::state::FIELDS;
     let mysql = run_svc.query_rows(&format!("SELECT {} FROM `final`.flights ORDER BY icao24", columns.join(",")));
     assert_eq!(mysql.len(), flights.len());
     for (m, row) in mysql.iter().zip(flights) {
@@ -341,16 +323,7 @@ fn run_sh_replays_into_hudi_serves_the_map_and_resumes() {
         assert!(!port_in_use(p), "port {p} still answers after the bounded run");
     }
     // the table is still the last poll
-    let out = Command::new(sink_bin())
-        .arg("read")
-        .arg(tmp.path().join("lakehouse/final/flights"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("hudi-sink read");
-    assert!(out.status.success(), "hudi-sink read: {}", String::from_utf8_lossy(&out.stderr));
-    let icao: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Json>(l).expect("JSON line")["icao24"].as_str().expect("icao24").to_owned())
-        .collect();
+    let table = read_table(&tmp.path().join("lakehouse/final/flights").to_string_lossy()).expect("hudi-sink read");
+    let icao: Vec<&str> = table.iter().map(|r| r["icao24"].as_str().expect("icao24")).collect();
     assert_eq!(icao, want_icao, "the table after the second run");
 }
