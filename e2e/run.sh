@@ -172,7 +172,8 @@ pids=("$!" "${pids[@]}")
 cat >&2 <<EOF
 run: everything is up. Where to look:
 run:   flights map       http://$MAP_ADDR/   (rows as JSON: http://$MAP_ADDR/api/flights)
-run:   the Hudi table $bin/hudi-sink read $LAKEHOUSE/final/flights   (JSON lines)
+run:   the Hudi table    $bin/hudi-sink read $LAKEHOUSE/final/flights   (JSON lines)
+run:   SQL over the lake $bin/hudi-sink query --base-path $LAKEHOUSE 'SELECT origin_country, count(*) FROM "final".flights GROUP BY 1'
 run:   Kafka             $KAFKA_BOOTSTRAP, topic dbserver1.final.flights (Avro; schemas at $REGISTRY_URL/subjects)
 run:   metrics           http://$CONNECTOR_METRICS_ADDR/metrics (connector), http://$SINK_METRICS_ADDR/metrics (sink)
 run:   logs              $logs/

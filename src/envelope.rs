@@ -163,6 +163,8 @@ pub struct TableSchemas {
     pub route_key: Option<String>,
     /// `ExtractNewRecordState`, when configured.
     pub unwrap: Option<crate::transforms::Unwrap>,
+    /// Handling modes, column masking and selection (None when rows pass unchanged).
+    pub plan: Option<crate::columns::ColumnPlan>,
 }
 
 impl TableSchemas {
@@ -185,6 +187,29 @@ impl TableSchemas {
             key_indexes,
             route_key: None,
             unwrap: None,
+            plan: None,
+        }
+    }
+
+    /// Rows go through `plan` (see `columns`) unless it changes nothing.
+    pub fn with_plan(mut self, plan: crate::columns::ColumnPlan) -> TableSchemas {
+        self.plan = (!plan.is_identity()).then_some(plan);
+        self
+    }
+
+    /// A full decoded row (every column, default handling modes) → its key and the emitted row
+    /// struct; the error names the column index.
+    pub fn finish_row(
+        &self,
+        mut row: Vec<Value>,
+    ) -> Result<(Option<Value>, Value), (usize, crate::decode::ValueError)> {
+        match &self.plan {
+            None => Ok((self.key_value(&row), Value::Struct(row))),
+            Some(plan) => {
+                plan.apply(&mut row)?;
+                let key = self.key_value(&row);
+                Ok((key, Value::Struct(plan.project(row))))
+            }
         }
     }
 

@@ -13,6 +13,7 @@
 //!
 //! `worker` hosts any number of pipelines behind Kafka Connect's REST API (`cdc-connector serve`).
 
+pub mod columns;
 pub mod config;
 pub mod connect;
 pub mod decode;

@@ -37,7 +37,7 @@ use crate::history::startup::{self, OffsetOrigin, Start};
 use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
 use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 use crate::record::{self, Change, ChangeRecords, SchemaIds, TxOrder};
-use crate::schema::{connect_schema, table_changes, Catalog, TableId};
+use crate::schema::{table_changes, Catalog, TableId};
 use crate::sink::kafka::{KafkaSink, OutRecord, Seq, SinkConfig};
 use crate::snapshot::{self, Marker, Snapshot, SnapshotItem, SnapshotOptions};
 use crate::source::binlog::{self, BinlogPosition, BinlogSource, ConnectOptions, SourceEvent};
@@ -119,6 +119,9 @@ pub struct PipelineConfig {
     pub transforms: Arc<crate::transforms::Transforms>,
     /// `snapshot.*`.
     pub snapshot: crate::config::SnapshotConfig,
+    /// Column selection, message keys, masking and the handling modes (`decimal.handling.mode`,
+    /// `time.precision.mode`, `bigint.unsigned.handling.mode`, `binary.handling.mode`).
+    pub columns: crate::columns::ColumnSettings,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
 }
@@ -772,8 +775,16 @@ impl Streamer {
         let id = &row.table.id;
         let (schemas, ids) = self.table_schemas(id, self.restart.pos()).await?;
         let source = self.snapshot_source(row.ts_ms, row.marker.as_str(), &id.db, Some(&id.table));
-        let key = schemas.key_value(&row.values);
-        let after = (key, Some(Value::Struct(row.values)));
+        let (key, values) = schemas.finish_row(row.values).map_err(|(index, reason)| PipelineError::Decode {
+            table: id.to_string(),
+            file: self.file.to_string(),
+            pos: self.restart.pos(),
+            message: format!(
+                "snapshot value of column `{}`: {reason}",
+                row.table.columns.get(index).map(|c| c.name.as_str()).unwrap_or("?")
+            ),
+        })?;
+        let after = (key, Some(values));
         let change = Change { schemas: &schemas, ids, op: Op::Read, before: (None, None), after, tx: None };
         if let Some(seq) = self.emit_change(change, source, id, self.restart.pos()).await? {
             self.pending.push_back(self.snapshot_offset(seq, row.marker != Marker::Last));
@@ -1151,12 +1162,15 @@ impl Streamer {
         let Some(table) = self.catalog.table(id) else {
             return Err(PipelineError::UnknownTable { table: id.to_string(), file: self.file.to_string(), pos });
         };
-        let opts = connect_schema::SchemaOptions::default();
-        let key = connect_schema::key_schema(&self.cfg.prefix, table, &opts);
-        let row = connect_schema::value_schema(&self.cfg.prefix, table, &opts);
+        let settings = &self.cfg.columns;
+        let plan = crate::columns::ColumnPlan::new(table, settings);
+        let key = plan.key_schema(&self.cfg.prefix, table, settings);
+        let row = plan.value_schema(&self.cfg.prefix, table, settings);
+        let key_indexes = plan.key_indexes.clone();
         let topic = format!("{}.{}.{}", self.cfg.prefix, id.db, id.table);
         let ts = Arc::new(
-            TableSchemas::new(topic, key, row, table.key_indexes(), &self.source_schema)
+            TableSchemas::new(topic, key, row, key_indexes, &self.source_schema)
+                .with_plan(plan)
                 .transformed(&self.cfg.transforms, &self.source_schema),
         );
         let ids = self.records.schema_ids(&ts).await.map_err(|source| PipelineError::Registry {

@@ -44,8 +44,14 @@ pub fn decode_change(
         let Some(row) = row else { return Ok((None, None)) };
         scratch.clear();
         decode_row(table, row, scratch)?;
-        let key = schemas.key_value(scratch);
-        Ok((key, Some(Value::Struct(std::mem::replace(scratch, Vec::with_capacity(table.columns.len()))))))
+        let full = std::mem::replace(scratch, Vec::with_capacity(table.columns.len()));
+        let (key, row) = schemas.finish_row(full).map_err(|(index, reason)| DecodeError::Column {
+            table: table.id.to_string(),
+            column: table.columns.get(index).map(|c| c.name.clone()).unwrap_or_default(),
+            index,
+            reason,
+        })?;
+        Ok((key, Some(row)))
     };
     Ok((image(before)?, image(after)?))
 }

@@ -76,6 +76,7 @@ pub mod evolve;
 pub mod failpoint;
 pub mod fold;
 pub mod progress;
+pub mod query;
 pub mod registry;
 pub mod sink;
 pub mod source;

@@ -35,6 +35,8 @@ enum Command {
     },
     /// Serve the live flights map (`/`) and its rows as JSON (`/api/flights`) from the Hudi table.
     Serve(hudi_sink::web::ServeArgs),
+    /// Run SQL over the Hudi tables (`<db>.<table>`) with DataFusion and print the result.
+    Query(hudi_sink::query::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run(args).await,
             Command::Read { path, storage } => read(&path, &storage).await,
             Command::Serve(args) => serve(args).await,
+            Command::Query(args) => query(args).await,
         }
     });
     match result {
@@ -118,3 +121,9 @@ async fn serve(args: hudi_sink::web::ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn query(args: hudi_sink::query::QueryArgs) -> anyhow::Result<()> {
+    let batches = hudi_sink::query::run_sql(&args.base_path, &args.storage.storage_options(), &args.sql)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    hudi_sink::query::print(&batches, args.format, &mut std::io::stdout().lock()).map_err(anyhow::Error::msg)
+}

@@ -506,6 +506,13 @@ fn read_types(r: &mut PropReader) -> Result<TypeConfig, ConfigError> {
         } else if let Some(c) = truncate.captures(&key) {
             ColumnTransformKind::TruncateTo(n(c)?)
         } else if let Some(c) = hash.captures(&key) {
+            if crate::columns::Algorithm::from_java(&c[2]).is_none() {
+                return Err(ConfigError::invalid(
+                    &key,
+                    &c[2],
+                    "unsupported hash algorithm; expected MD5, SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512",
+                ));
+            }
             ColumnTransformKind::Hash { algorithm: c[2].to_owned(), salt: c[3].to_owned(), v2: c.get(1).is_some() }
         } else {
             return Err(ConfigError::invalid(
@@ -517,9 +524,18 @@ fn read_types(r: &mut PropReader) -> Result<TypeConfig, ConfigError> {
         };
         column_transforms.push(ColumnTransform { kind, columns: RegexList::parse(&key, value.trim())? });
     }
+    let time_precision_mode = r.enumerated("time.precision.mode", TimePrecisionMode::AdaptiveTimeMicroseconds)?;
+    if time_precision_mode == TimePrecisionMode::Adaptive {
+        // Debezium 3.6.3's MySQL connector refuses it at validation (the oracle's modes_double run)
+        return Err(ConfigError::invalid(
+            "time.precision.mode",
+            "adaptive",
+            "The 'adaptive' time.precision.mode is no longer supported (use adaptive_time_microseconds, connect or isostring)",
+        ));
+    }
     Ok(TypeConfig {
         decimal_handling_mode: r.enumerated("decimal.handling.mode", DecimalHandlingMode::Precise)?,
-        time_precision_mode: r.enumerated("time.precision.mode", TimePrecisionMode::AdaptiveTimeMicroseconds)?,
+        time_precision_mode,
         bigint_unsigned_handling_mode: r
             .enumerated("bigint.unsigned.handling.mode", BigintUnsignedHandlingMode::Long)?,
         binary_handling_mode: r.enumerated("binary.handling.mode", BinaryHandlingMode::Bytes)?,

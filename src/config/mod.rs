@@ -144,14 +144,6 @@ impl ConfigError {
 /// Connector properties we accept but whose effect is not implemented yet: named once when a
 /// connector starts.
 pub const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "column.include.list",
-    "column.exclude.list",
-    "message.key.columns",
-    "decimal.handling.mode",
-    "time.precision.mode",
-    "bigint.unsigned.handling.mode",
-    "binary.handling.mode",
-    "column.propagate.source.type",
     "datatype.propagate.source.type",
     "include.query",
     "signal.data.collection",

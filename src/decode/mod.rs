@@ -39,6 +39,7 @@
 //! caller must stop rather than emit a wrong record. Nothing here panics on bad input.
 
 pub mod json;
+pub mod modes;
 
 use base64::Engine as _;
 use mysql_common::binlog::row::BinlogRow;
@@ -411,7 +412,7 @@ fn hex(b: Option<&[u8]>) -> String {
 }
 
 /// Fractional-second precision of a temporal column (`Column::length`, 0 when absent).
-fn fsp(col: &Column) -> usize {
+pub(crate) fn fsp(col: &Column) -> usize {
     col.length.unwrap_or(0).clamp(0, 6) as usize
 }
 

@@ -41,6 +41,12 @@ pub enum TimePrecision {
     AdaptiveTimeMicroseconds,
     Adaptive,
     Connect,
+    /// `isostring`: DATE, TIME and DATETIME as ISO-8601 text
+    IsoString,
+    /// `microseconds`: every DATETIME in microseconds
+    Microseconds,
+    /// `nanoseconds`: TIME and DATETIME in nanoseconds
+    Nanoseconds,
 }
 
 /// `bigint.unsigned.handling.mode`.
@@ -155,14 +161,22 @@ pub fn column_schema(col: &Column, opts: &SchemaOptions) -> Schema {
         K::Date if opts.time_precision == TimePrecision::Connect => {
             semantic(SchemaType::Int32, "org.apache.kafka.connect.data.Date")
         }
+        K::Date if opts.time_precision == TimePrecision::IsoString => {
+            semantic(SchemaType::String, "io.debezium.time.IsoDate")
+        }
         K::Date => semantic(SchemaType::Int32, "io.debezium.time.Date"),
         K::Time => match opts.time_precision {
             TimePrecision::Connect => semantic(SchemaType::Int32, "org.apache.kafka.connect.data.Time"),
+            TimePrecision::IsoString => semantic(SchemaType::String, "io.debezium.time.IsoTime"),
+            TimePrecision::Nanoseconds => semantic(SchemaType::Int64, "io.debezium.time.NanoTime"),
             TimePrecision::Adaptive if fsp <= 3 => semantic(SchemaType::Int32, "io.debezium.time.Time"),
             _ => semantic(SchemaType::Int64, "io.debezium.time.MicroTime"),
         },
         K::DateTime => match opts.time_precision {
             TimePrecision::Connect => semantic(SchemaType::Int64, "org.apache.kafka.connect.data.Timestamp"),
+            TimePrecision::IsoString => semantic(SchemaType::String, "io.debezium.time.IsoTimestamp"),
+            TimePrecision::Microseconds => semantic(SchemaType::Int64, "io.debezium.time.MicroTimestamp"),
+            TimePrecision::Nanoseconds => semantic(SchemaType::Int64, "io.debezium.time.NanoTimestamp"),
             _ if fsp <= 3 => semantic(SchemaType::Int64, "io.debezium.time.Timestamp"),
             _ => semantic(SchemaType::Int64, "io.debezium.time.MicroTimestamp"),
         },
@@ -191,7 +205,12 @@ pub fn column_schema(col: &Column, opts: &SchemaOptions) -> Schema {
         }
     };
     let mut s = if col.optional { s.optional() } else { s };
-    if let Some(d) = default_value(col, &s) {
+    // under a non-default handling mode the default is the default mode's, reshaped like values
+    let default = match crate::decode::modes::Shape::of(col, opts) {
+        None => default_value(col, &s),
+        Some(shape) => column_schema(col, &SchemaOptions::default()).default.and_then(|d| shape.reshape(d).ok()),
+    };
+    if let Some(d) = default {
         s = s.default_value(d);
     }
     s

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::columns::ColumnSettings;
 use crate::config::{ConfigError, ConnectorConfig, WorkerConfig, NOT_YET_IMPLEMENTED};
 use crate::history::{HistoryConfig, HistoryStorage};
 use crate::offsets::OffsetStorage;
 use crate::pipeline::{HeartbeatConfig, PipelineConfig};
+use crate::schema::connect_schema::{BigIntUnsigned, BinaryHandling, DecimalHandling, SchemaOptions, TimePrecision};
 use crate::sink::kafka::SinkConfig;
 use crate::source::binlog::ConnectOptions;
 use crate::telemetry::Telemetry;
@@ -66,8 +68,47 @@ pub fn pipeline_config(
         skipped: connector.streaming.skipped_operations,
         transforms: Arc::new(crate::transforms::Transforms::from_properties(&connector.connect)?),
         snapshot: connector.snapshot.clone(),
+        columns: ColumnSettings {
+            filter: connector.columns.clone(),
+            key_columns: connector.message_key_columns.clone(),
+            transforms: connector.types.column_transforms.clone(),
+            propagate: connector.types.column_propagate_source_type.clone(),
+            options: schema_options(&connector.types),
+        },
         telemetry,
     })
+}
+
+/// The handling modes as the schema builder and the value shaper take them.
+fn schema_options(t: &crate::config::TypeConfig) -> SchemaOptions {
+    use crate::config::TimePrecisionMode as T;
+    use crate::config::{BigintUnsignedHandlingMode as B, BinaryHandlingMode as Bin, DecimalHandlingMode as D};
+    SchemaOptions {
+        decimal: match t.decimal_handling_mode {
+            D::Precise => DecimalHandling::Precise,
+            D::Double => DecimalHandling::Double,
+            D::String => DecimalHandling::String,
+        },
+        time_precision: match t.time_precision_mode {
+            T::Connect => TimePrecision::Connect,
+            T::IsoString => TimePrecision::IsoString,
+            // `adaptive` is refused when the configuration is read, as Debezium refuses it
+            T::Adaptive => TimePrecision::Adaptive,
+            T::Microseconds => TimePrecision::Microseconds,
+            T::Nanoseconds => TimePrecision::Nanoseconds,
+            T::AdaptiveTimeMicroseconds => TimePrecision::AdaptiveTimeMicroseconds,
+        },
+        bigint_unsigned: match t.bigint_unsigned_handling_mode {
+            B::Long => BigIntUnsigned::Long,
+            B::Precise => BigIntUnsigned::Precise,
+        },
+        binary: match t.binary_handling_mode {
+            Bin::Bytes => BinaryHandling::Bytes,
+            Bin::Base64 => BinaryHandling::Base64,
+            Bin::Base64UrlSafe => BinaryHandling::Base64UrlSafe,
+            Bin::Hex => BinaryHandling::Hex,
+        },
+    }
 }
 
 /// What a connector's start-up should warn about, one sentence each (property names only,

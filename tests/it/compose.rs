@@ -12,8 +12,17 @@ use crate::hudi::sink_bin;
 use crate::services::repo;
 
 /// The services of the production shape (the `confluent-registry` profile adds one more).
-const SERVICES: &[&str] =
-    &["mysql", "kafka", "schema-registry", "minio", "minio-init", "opensky-poller", "cdc-connector", "hudi-sink", "flights-map"];
+const SERVICES: &[&str] = &[
+    "mysql",
+    "kafka",
+    "schema-registry",
+    "minio",
+    "minio-init",
+    "opensky-poller",
+    "cdc-connector",
+    "hudi-sink",
+    "flights-map",
+];
 
 /// `docker-compose --env-file EMPTY -f docker/compose.yaml ARGS`: its stdout; fails on a non-zero exit or a variable
 /// the file uses without a default.

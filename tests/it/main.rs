@@ -15,6 +15,7 @@ mod heartbeat;
 mod history;
 mod hudi;
 mod mdbtypes;
+mod modes;
 mod offsets_topic;
 mod one_command;
 mod parity;

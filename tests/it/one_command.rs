@@ -6,7 +6,8 @@
 //! Checked: the Hudi `flights` table (through the map's JSON endpoint, which reads it with hudi-rs)
 //! holds exactly the aircraft of the recording's last poll with the recording's values, and
 //! equals MariaDB's `final.flights`; headless Chromium draws one marker per aircraft on the map page
-//! (screenshot kept under `target/test-artifacts/`); Ctrl-C (SIGINT to the script's process group) stops every process the run
+//! (screenshot kept under `target/test-artifacts/`); `hudi-sink query` answers "how many aircraft
+//! per country above 10,000 m" as the recording and MariaDB do; Ctrl-C (SIGINT to the script's process group) stops every process the run
 //! started; a second run (`--for`, bounded, with no new input) resumes from the stored offset and
 //! the sink's checkpoints instead of starting over, and leaves the table as it was.
 
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::hudi::read_table;
+use crate::hudi::{read_table, sink_bin};
 use crate::services::{repo, serial, Services};
 
 /// The target directory holding this test binary (`<target>/release/deps/it-…`).
@@ -190,7 +191,10 @@ fn matches_poll(body: &Json, expected: &[Json]) -> Result<(), String> {
             ("true_track", 10),
         ] {
             if row[field] != state[idx] {
-                return Err(format!("{field} of {}: {} in Hudi, {} in the recording", state[0], row[field], state[idx]));
+                return Err(format!(
+                    "{field} of {}: {} in Hudi, {} in the recording",
+                    state[0], row[field], state[idx]
+                ));
             }
         }
     }
@@ -284,6 +288,47 @@ fn run_sh_replays_into_hudi_serves_the_map_and_resumes() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(artifacts.join("flights-map.png").exists(), "the screenshot is kept");
+
+    // SQL over the lake: aircraft per country above 10,000 m, and the highest of them
+    let sql = "SELECT origin_country, count(*) AS aircraft, max(baro_altitude) AS highest FROM \"final\".flights \
+               WHERE baro_altitude > 10000 GROUP BY origin_country ORDER BY origin_country";
+    let out = Command::new(sink_bin())
+        .args(["query", "--format", "csv", "--base-path"])
+        .arg(tmp.path().join("lakehouse"))
+        .arg(sql)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("hudi-sink query");
+    assert!(out.status.success(), "hudi-sink query: {}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("origin_country,aircraft,highest"), "{csv}");
+    let lake: Vec<(String, u64, f64)> = lines
+        .map(|l| {
+            // country names have no commas in the recording; the last two fields are numbers
+            let mut f = l.rsplitn(3, ',');
+            let highest = f.next().and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("{l}"));
+            let n = f.next().and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("{l}"));
+            (f.next().unwrap_or_else(|| panic!("{l}")).to_owned(), n, highest)
+        })
+        .collect();
+    // the answer from the recording itself …
+    let mut want: std::collections::BTreeMap<String, (u64, f64)> = Default::default();
+    for s in expected.iter().filter(|s| s[7].as_f64().is_some_and(|a| a > 10000.0)) {
+        let e = want.entry(s[2].as_str().expect("origin_country").to_owned()).or_insert((0, f64::MIN));
+        e.0 += 1;
+        e.1 = e.1.max(s[7].as_f64().expect("baro_altitude"));
+    }
+    let want: Vec<(String, u64, f64)> = want.into_iter().map(|(c, (n, h))| (c, n, h)).collect();
+    assert!(want.len() > 1, "the recording has aircraft above 10,000 m in several countries");
+    assert_eq!(lake, want, "hudi-sink query against the recording's last poll");
+    // … and from MariaDB
+    let mysql: Vec<(String, u64, f64)> = run_svc
+        .query_rows(&sql.replace("\"final\"", "`final`"))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].parse().expect("count"), r[2].parse().expect("max")))
+        .collect();
+    assert_eq!(lake, mysql, "hudi-sink query against MariaDB");
 
     // Ctrl-C stops everything the run started
     let status = run.ctrl_c(Duration::from_secs(120));

@@ -62,18 +62,8 @@ fn snapshot_and_stream_match_debezium_golden() {
     setup.use_kafka_history(&svc.kafka, &history_topic);
     let golden = golden::load("main");
     assert_eq!(golden.len(), 127);
-    let in_snapshot =
-        |g: &&golden::GoldenRecord| g.value.as_deref().is_some_and(|v| !v.contains(r#""snapshot":"false""#));
-    let snapshot_records = golden.iter().filter(in_snapshot).count();
     let recorder = crate::services::TopicRecorder::start(&svc.kafka, &offsets_topic);
-    let running = setup.start("");
-    let got = wait_for_records(&svc.kafka, &prefix, snapshot_records, Duration::from_secs(60));
-    assert_eq!(got.len(), snapshot_records, "snapshot records");
-    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
-    let ours = wait_for_records(&svc.kafka, &prefix, golden.len(), Duration::from_secs(60));
-    std::thread::sleep(Duration::from_secs(2));
-    running.stop();
-    let ours = if ours.len() >= golden.len() { read_topics(&svc.kafka, &prefix) } else { ours };
+    let ours = crate::parity::snapshot_then_stream(&svc, &setup, &prefix, &golden);
     let diffs = golden::compare(&golden, &ours, &prefix);
     assert!(diffs.is_empty(), "{} differences from Debezium's golden output:\n{}", diffs.len(), diffs.join("\n"));
     assert_eq!(ours.len(), golden.len(), "record count");
