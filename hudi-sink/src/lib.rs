@@ -10,7 +10,8 @@
 //! `checkpoint` (the Kafka offsets each completed commit covers); `evolve` handles schema changes
 //! (projection onto the table's columns, rebuild on an added column); `sink` is the wiring,
 //! `telemetry` the metrics and log lines, `progress` the backfill bar, `dump` the read-back for
-//! `hudi-sink read`, `web` the live flights map and its JSON (`hudi-sink serve`).
+//! `hudi-sink read`, `web` the live flights map and its JSON (`hudi-sink serve`), `query` SQL over
+//! the tables with DataFusion (`hudi-sink query`).
 //!
 //! # Why a crate of its own
 //!
