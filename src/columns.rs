@@ -190,7 +190,7 @@ impl ColumnPlan {
             None => row,
             Some(idx) => {
                 let mut row = row;
-                idx.iter().map(|&i| std::mem::replace(&mut row[i], Value::Null)).collect()
+                idx.iter().map(|&i| row.get_mut(i).map_or(Value::Null, |v| std::mem::replace(v, Value::Null))).collect()
             }
         }
     }
