@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use crate::config::{ColumnFilter, ColumnTransform, ColumnTransformKind, KeyColumns, RegexList};
 use crate::connect::{Field, Schema, SchemaType, Value};
-use crate::decode::modes::Shaper;
+use crate::decode::modes::{hex_lower, Shaper};
 use crate::decode::ValueError;
 use crate::schema::connect_schema::{column_schema, SchemaOptions};
 use crate::schema::{Column, ColumnKind, Table};
@@ -261,10 +261,6 @@ fn truncate_utf16(s: &mut String, n: usize) {
             return;
         }
     }
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A `String` as `ObjectOutputStream.writeObject` writes it after the stream header: `TC_STRING`

@@ -408,7 +408,7 @@ pub fn mariadb_uuid_text(rec: &[u8; 16]) -> String {
 }
 
 fn hex(b: Option<&[u8]>) -> String {
-    b.unwrap_or_default().iter().map(|x| format!("{x:02x}")).collect()
+    modes::hex_lower(b.unwrap_or_default())
 }
 
 /// Fractional-second precision of a temporal column (`Column::length`, 0 when absent).

@@ -216,7 +216,8 @@ fn push_time(s: &mut String, us: i64) {
     }
 }
 
-fn hex_lower(b: &[u8]) -> String {
+/// Lower-case hex of `b` (Java's `%02x` per byte).
+pub(crate) fn hex_lower(b: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {

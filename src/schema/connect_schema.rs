@@ -21,6 +21,7 @@
 
 use std::sync::Arc;
 
+use crate::columns::{ColumnPlan, ColumnSettings};
 use crate::connect::{Field, Schema, SchemaType, Value};
 
 use super::{Column, ColumnKind, Table};
@@ -76,28 +77,17 @@ pub struct SchemaOptions {
     pub binary: BinaryHandling,
 }
 
-/// `<prefix>.<db>.<table>.Key`, or None without a primary key.
+/// `<prefix>.<db>.<table>.Key`, or None without a primary key: the connector's schema with no
+/// column option set (`columns::ColumnPlan` builds both).
 pub fn key_schema(prefix: &str, table: &Table, opts: &SchemaOptions) -> Option<Arc<Schema>> {
-    let idx = table.key_indexes();
-    if idx.is_empty() {
-        return None;
-    }
-    let fields = idx
-        .iter()
-        .map(|&i| Field::new(table.columns[i].name.clone(), column_schema(&table.columns[i], opts).arc()))
-        .collect();
-    Some(
-        Schema::new(SchemaType::Struct(fields)).named(format!("{prefix}.{}.{}.Key", table.id.db, table.id.table)).arc(),
-    )
+    let settings = ColumnSettings { options: *opts, ..ColumnSettings::default() };
+    ColumnPlan::new(table, &settings).key_schema(prefix, table, &settings)
 }
 
-/// `<prefix>.<db>.<table>.Value` (optional, as used for `before`/`after`).
+/// `<prefix>.<db>.<table>.Value` (optional, as used for `before`/`after`), with no column option set.
 pub fn value_schema(prefix: &str, table: &Table, opts: &SchemaOptions) -> Arc<Schema> {
-    let fields = table.columns.iter().map(|c| Field::new(c.name.clone(), column_schema(c, opts).arc())).collect();
-    Schema::new(SchemaType::Struct(fields))
-        .optional()
-        .named(format!("{prefix}.{}.{}.Value", table.id.db, table.id.table))
-        .arc()
+    let settings = ColumnSettings { options: *opts, ..ColumnSettings::default() };
+    ColumnPlan::new(table, &settings).value_schema(prefix, table, &settings)
 }
 
 fn semantic(ty: SchemaType, name: &str) -> Schema {
