@@ -41,6 +41,8 @@ pub struct ColumnSettings {
     pub key_columns: Vec<KeyColumns>,
     pub transforms: Vec<ColumnTransform>,
     pub propagate: RegexList,
+    /// `datatype.propagate.source.type`: matched against `db.table.TYPENAME`.
+    pub propagate_types: RegexList,
     pub options: SchemaOptions,
 }
 
@@ -174,7 +176,7 @@ impl ColumnPlan {
                         let digest = if *v2 {
                             algorithm.digest(&[salt.as_slice(), s.as_bytes()])
                         } else {
-                            algorithm.digest(&[salt.as_slice(), java_serialized_string(s).as_slice()])
+                            algorithm.digest(&[salt.as_slice(), crate::java_ser::encode_string(s).as_slice()])
                         };
                         *s = hex_lower(&digest);
                     }
@@ -200,7 +202,8 @@ impl ColumnPlan {
         if self.key_indexes.is_empty() {
             return None;
         }
-        let fields = self.key_indexes.iter().map(|&i| self.field(table, i, settings)).collect();
+        // Debezium builds key fields without its column mappers: no propagated source types.
+        let fields = self.key_indexes.iter().map(|&i| self.field(table, i, settings, false)).collect();
         Some(
             Schema::new(SchemaType::Struct(fields))
                 .named(format!("{prefix}.{}.{}.Key", table.id.db, table.id.table))
@@ -218,14 +221,14 @@ impl ColumnPlan {
                 &all
             }
         };
-        let fields = idx.iter().map(|&i| self.field(table, i, settings)).collect();
+        let fields = idx.iter().map(|&i| self.field(table, i, settings, true)).collect();
         Schema::new(SchemaType::Struct(fields))
             .optional()
             .named(format!("{prefix}.{}.{}.Value", table.id.db, table.id.table))
             .arc()
     }
 
-    fn field(&self, table: &Table, i: usize, settings: &ColumnSettings) -> Field {
+    fn field(&self, table: &Table, i: usize, settings: &ColumnSettings, value: bool) -> Field {
         let col = &table.columns[i];
         let mut s = column_schema(col, &settings.options);
         for (_, t) in self.transforms.iter().filter(|(j, _)| *j == i) {
@@ -234,9 +237,13 @@ impl ColumnPlan {
                 Transform::Truncate(n) => s.param("truncateLength", n.to_string()),
             };
         }
-        if !settings.propagate.is_empty()
-            && settings.propagate.matches(&format!("{}.{}.{}", table.id.db, table.id.table, col.name))
-        {
+        let by_column = value
+            && !settings.propagate.is_empty()
+            && settings.propagate.matches(&format!("{}.{}.{}", table.id.db, table.id.table, col.name));
+        let by_type = value
+            && !settings.propagate_types.is_empty()
+            && settings.propagate_types.matches(&format!("{}.{}.{}", table.id.db, table.id.table, col.type_name));
+        if by_column || by_type {
             s = s.param("__debezium.source.column.type", col.type_name.clone());
             if let Some(l) = col.length {
                 s = s.param("__debezium.source.column.length", l.to_string());
@@ -263,40 +270,6 @@ fn truncate_utf16(s: &mut String, n: usize) {
     }
 }
 
-/// A `String` as `ObjectOutputStream.writeObject` writes it after the stream header: `TC_STRING`
-/// with a 2-byte length (or `TC_LONGSTRING` with 8 bytes past 65535) and modified UTF-8 (NUL as
-/// C0 80, supplementary characters as two 3-byte surrogates).
-fn java_serialized_string(s: &str) -> Vec<u8> {
-    let mut body = Vec::with_capacity(s.len() + 8);
-    for ch in s.chars() {
-        let mut units = [0u16; 2];
-        for &u in ch.encode_utf16(&mut units).iter() {
-            match u {
-                1..=0x7F => body.push(u as u8),
-                0 | 0x80..=0x7FF => {
-                    body.push(0xC0 | (u >> 6) as u8);
-                    body.push(0x80 | (u & 0x3F) as u8);
-                }
-                _ => {
-                    body.push(0xE0 | (u >> 12) as u8);
-                    body.push(0x80 | ((u >> 6) & 0x3F) as u8);
-                    body.push(0x80 | (u & 0x3F) as u8);
-                }
-            }
-        }
-    }
-    let mut out = vec![0xAC, 0xED, 0x00, 0x05];
-    if body.len() <= 0xFFFF {
-        out.push(0x74);
-        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    } else {
-        out.push(0x7C);
-        out.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    }
-    out.extend_from_slice(&body);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,10 +277,13 @@ mod tests {
     #[test]
     fn v1_hash_is_the_salted_digest_of_javas_serialized_string() {
         // the oracle's `columns` run: first_name 'Sally' with SHA-256 and salt CzQMA0cB5K
-        let d = Algorithm::Sha256.digest(&[b"CzQMA0cB5K", &java_serialized_string("Sally")]);
+        let d = Algorithm::Sha256.digest(&[b"CzQMA0cB5K", &crate::java_ser::encode_string("Sally")]);
         assert_eq!(hex_lower(&d), "fdb7203d454f66f6876b236220dcf8fd89d31ad26a7a6694ad81358d934311b9");
-        assert_eq!(java_serialized_string("a\0é"), [0xAC, 0xED, 0, 5, 0x74, 0, 5, b'a', 0xC0, 0x80, 0xC3, 0xA9]);
-        assert_eq!(&java_serialized_string("😀")[5..], [0, 6, 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]);
+        assert_eq!(
+            crate::java_ser::encode_string("a\0é"),
+            [0xAC, 0xED, 0, 5, 0x74, 0, 5, b'a', 0xC0, 0x80, 0xC3, 0xA9]
+        );
+        assert_eq!(&crate::java_ser::encode_string("😀")[5..], [0, 6, 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]);
     }
 
     #[test]

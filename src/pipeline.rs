@@ -45,6 +45,8 @@ use crate::source::gtid::GtidSet;
 use crate::source::restart::{self, Restart};
 use crate::telemetry::Telemetry;
 
+mod signals;
+
 /// Where streaming starts (`--binlog-pos`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartPosition {
@@ -122,6 +124,10 @@ pub struct PipelineConfig {
     /// Column selection, message keys, masking and the handling modes (`decimal.handling.mode`,
     /// `time.precision.mode`, `bigint.unsigned.handling.mode`, `binary.handling.mode`).
     pub columns: crate::columns::ColumnSettings,
+    /// `signal.data.collection` (with the `source` channel enabled): the signal table.
+    pub signal_table: Option<TableId>,
+    /// `incremental.snapshot.chunk.size`.
+    pub incremental_chunk_size: usize,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
 }
@@ -191,6 +197,10 @@ pub enum PipelineError {
     Encode { table: String, file: String, pos: u64, message: String },
     #[error("heartbeat.action.query failed on MySQL at {addr}: {message}")]
     HeartbeatQuery { addr: String, message: String },
+    #[error("incremental snapshot on MySQL at {addr}: {message}")]
+    Incremental { addr: String, message: String },
+    #[error("the stored offset's incremental snapshot cannot be resumed: {0}")]
+    IncrementalOffset(String),
 }
 
 /// Offset key prefix of a transaction's per-table event count (Debezium's `TransactionContext`).
@@ -207,11 +217,14 @@ struct PendingOffset {
     row: u64,
     server_id: i64,
     ts: u32,
-    /// A snapshot record other than the last one (`"snapshot": "INITIAL"`).
-    snapshot: bool,
+    /// `"snapshot"`: `INITIAL` for a snapshot record other than the last one, `INCREMENTAL` for
+    /// a row of an incremental snapshot.
+    snapshot: Option<&'static str>,
     /// Inside a transaction with transaction metadata on: its id and per-table event counts
     /// (`transaction_id`, `transaction_data_collection_order_<db.table>`).
     tx: Option<Arc<TxOffset>>,
+    /// An incremental snapshot in progress: its offset fields.
+    inc: Option<Arc<Vec<(String, serde_json::Value)>>>,
 }
 
 /// The transaction part of an offset.
@@ -230,18 +243,16 @@ impl PendingOffset {
             event: (self.event > 0).then_some(self.event),
             server_id: (self.server_id > 0).then_some(self.server_id as u64),
             ts_sec: Some(i64::from(self.ts)),
-            snapshot: self.snapshot.then(|| "INITIAL".to_string()),
+            snapshot: self.snapshot.map(str::to_string),
             transaction_id: self.tx.as_ref().map(|t| t.id.to_string()),
             extra: self
                 .tx
-                .as_ref()
-                .map(|t| {
-                    t.counts
-                        .iter()
-                        .map(|(k, n)| (format!("{TX_ORDER_PREFIX}{k}"), serde_json::Value::from(*n)))
-                        .collect()
+                .iter()
+                .flat_map(|t| {
+                    t.counts.iter().map(|(k, n)| (format!("{TX_ORDER_PREFIX}{k}"), serde_json::Value::from(*n)))
                 })
-                .unwrap_or_default(),
+                .chain(self.inc.iter().flat_map(|e| e.iter().cloned()))
+                .collect(),
             ..SourceOffset::default()
         }
     }
@@ -278,6 +289,8 @@ struct Streamer {
     scratch: Vec<Value>,
     heartbeat: Heartbeat,
     tx: TxMeta,
+    /// Signals and incremental snapshots (`signal.data.collection` set).
+    incremental: Option<signals::Incremental>,
 }
 
 /// Transaction metadata (`provide.transaction.metadata`): BEGIN/END records on the transaction
@@ -410,6 +423,9 @@ pub async fn run(
                 SchemaStart::Explicit { latest } => Start::Explicit { latest: *latest },
             };
             s.catalog = startup::startup_catalog(&mut conn, &mut s.history, start, origin).await?;
+            if let (SchemaStart::Resume { offset, .. }, Some(inc)) = (&schema, s.incremental.as_mut()) {
+                inc.resume(&offset.extra).map_err(PipelineError::IncrementalOffset)?;
+            }
             if let (SchemaStart::Resume { offset, .. }, Some(_)) = (&schema, &s.cfg.transaction_topic) {
                 if let Some(id) = offset.transaction_id.as_deref() {
                     let id: Arc<str> = Arc::from(id);
@@ -558,7 +574,7 @@ async fn start_plan(
         return Ok(Plan::Stream { begin, skip_events, skip_rows, gtid: None, schema });
     }
     let available = match &stored {
-        Some(o) if o.snapshot.is_none() => binlog::binlog_files(conn, &cfg.db).await?.contains(&o.file),
+        Some(o) if !o.in_snapshot() => binlog::binlog_files(conn, &cfg.db).await?.contains(&o.file),
         _ => true,
     };
     Ok(match snapshot::mode::decide(cfg.snapshot.mode, stored, available) {
@@ -654,6 +670,7 @@ impl Streamer {
                 current: None,
                 resume: None,
             },
+            incremental: cfg.signal_table.clone().map(|t| signals::Incremental::new(t, cfg.incremental_chunk_size)),
             cfg,
         }
     }
@@ -693,6 +710,9 @@ impl Streamer {
         let position = crate::history::snapshot_position(&pos.file, pos.pos, ts_sec);
         self.history.record_snapshot(&position, snap.schema_events()).await?;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
+        // The last schema record is held back: without data rows after it (`no_data`, empty
+        // tables) it is the snapshot's `last` record, as in Debezium.
+        let mut held: Option<snapshot::SchemaEvent> = None;
         loop {
             tokio::select! {
                 biased;
@@ -700,15 +720,27 @@ impl Streamer {
                 _ = tick.tick() => self.maybe_flush_offsets(false)?,
                 item = snap.next() => match item? {
                     None => break,
-                    Some(SnapshotItem::Schema(ev)) => self.emit_snapshot_schema(ev).await?,
-                    Some(SnapshotItem::Row(row)) => self.emit_snapshot_row(row).await?,
+                    Some(SnapshotItem::Schema(ev)) => {
+                        if let Some(prev) = held.replace(ev) {
+                            self.emit_snapshot_schema(prev, false).await?;
+                        }
+                    }
+                    Some(SnapshotItem::Row(row)) => {
+                        if let Some(prev) = held.take() {
+                            self.emit_snapshot_schema(prev, false).await?;
+                        }
+                        self.emit_snapshot_row(row).await?
+                    }
                 },
             }
+        }
+        if let Some(last) = held.take() {
+            self.emit_snapshot_schema(last, true).await?;
         }
         // The offset of the last record already has no "snapshot" key; without data records the
         // completion is recorded once the schema records are acknowledged (or right away).
         match self.pending.back() {
-            Some(last) if last.snapshot => {
+            Some(last) if last.snapshot == Some("INITIAL") => {
                 let done = self.snapshot_offset(last.seq, false);
                 self.pending.push_back(done);
             }
@@ -732,8 +764,9 @@ impl Streamer {
             row: 0,
             server_id: 0,
             ts: ts as u32,
-            snapshot,
+            snapshot: snapshot.then_some("INITIAL"),
             tx: None,
+            inc: None,
         }
     }
 
@@ -755,19 +788,21 @@ impl Streamer {
         .to_value()
     }
 
-    async fn emit_snapshot_schema(&mut self, ev: snapshot::SchemaEvent) -> Result<(), PipelineError> {
+    /// A schema record of the snapshot (`last`: the snapshot's last record, no data rows follow).
+    async fn emit_snapshot_schema(&mut self, ev: snapshot::SchemaEvent, last: bool) -> Result<(), PipelineError> {
         if !self.cfg.include_schema_changes {
             return Ok(());
         }
         let now = ProcessingTime::now();
-        let source = self.snapshot_source(now.ns / 1_000_000, "true", &ev.database, ev.table.as_deref());
+        let marker = if last { "last" } else { "true" };
+        let source = self.snapshot_source(now.ns / 1_000_000, marker, &ev.database, ev.table.as_deref());
         let what = match &ev.table {
             Some(t) => format!("{}.{t}", ev.database),
             None => ev.database.clone(),
         };
         let seq =
             self.emit_schema_change(source, &ev.database, &ev.ddl, &ev.changes, &what, self.restart.pos()).await?;
-        self.pending.push_back(self.snapshot_offset(seq, true));
+        self.pending.push_back(self.snapshot_offset(seq, !last));
         Ok(())
     }
 
@@ -793,6 +828,9 @@ impl Streamer {
     }
 
     async fn handle(&mut self, ev: SourceEvent, source: &BinlogSource) -> Result<(), PipelineError> {
+        if self.incremental.is_some() {
+            self.incremental_kick().await?;
+        }
         let kind = restart::Kind::from(&ev);
         let step = self.restart.before(kind);
         match ev {
@@ -884,23 +922,46 @@ impl Streamer {
             ts_sec: Some(i64::from(ts)),
             ..SourceOffset::default()
         };
-        self.history.record_ddl(position, &history_db, sql, &changes).await?;
+        // Index statements: Debezium shows a unique index that became a table's key as the
+        // statement without its leading `CREATE`, and any other index statement on a captured
+        // table as a database-level change (no table changes, empty `source.table`).
+        let index_tables: Vec<TableId> = match crate::schema::ddl::parse(db, sql) {
+            Ok(stmts) => stmts
+                .into_iter()
+                .filter_map(|s| match s {
+                    crate::schema::ddl::Statement::Index { id, .. } => Some(id),
+                    _ => None,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let ddl_text = match (index_tables.is_empty(), changes.is_empty()) {
+            (false, false) => strip_leading_create(sql),
+            _ => sql,
+        };
+        self.history.record_ddl(position, &history_db, ddl_text, &changes).await?;
         if !self.cfg.skipped.truncate {
             self.emit_truncates(pos, end_pos, ts, db, sql).await?;
         }
         let captured: Vec<_> =
             changes.iter().filter(|c| (self.cfg.table_filter)(&c.id.db, &c.id.table)).cloned().collect();
-        if captured.is_empty() || !self.cfg.include_schema_changes {
+        let captured_index = index_tables.iter().find(|id| (self.cfg.table_filter)(&id.db, &id.table));
+        if (captured.is_empty() && captured_index.is_none()) || !self.cfg.include_schema_changes {
             return Ok(());
         }
-        let first = captured[0].id.clone();
-        let database = if db.is_empty() { first.db.clone() } else { db.to_string() };
+        let (first_db, first_table) = match (captured.first(), captured_index) {
+            (Some(c), _) => (c.id.db.clone(), c.id.table.clone()),
+            (None, Some(id)) => (id.db.clone(), String::new()),
+            (None, None) => return Ok(()),
+        };
+        let first = TableId::new(first_db.clone(), first_table.clone());
+        let database = if db.is_empty() { first_db } else { db.to_string() };
         let source = SourceInfo {
             server_name: &self.cfg.prefix,
             ts_ms: ts as i64 * 1000,
             snapshot: "false",
             db: &database,
-            table: Some(&first.table),
+            table: Some(&first_table),
             server_id: self.server_id,
             gtid: self.gtid.as_deref(),
             file: &self.file,
@@ -911,7 +972,7 @@ impl Streamer {
         }
         .to_value();
         let what = format!("schema change of {first}");
-        let seq = self.emit_schema_change(source, &database, sql, &captured, &what, pos).await?;
+        let seq = self.emit_schema_change(source, &database, ddl_text, &captured, &what, pos).await?;
         // A restart resumes after the statement, so it is neither applied nor emitted twice.
         self.restart.statement_done(end_pos);
         let offset = self.offset_after(seq, ts, 0, 0);
@@ -1194,8 +1255,9 @@ impl Streamer {
             row,
             server_id: self.server_id,
             ts,
-            snapshot: false,
+            snapshot: None,
             tx: self.tx.current.as_ref().map(TxState::offset),
+            inc: self.incremental.as_ref().and_then(signals::Incremental::entries),
         }
     }
 
@@ -1223,7 +1285,12 @@ impl Streamer {
             });
         };
         let id = TableId::new(tme.database_name(), tme.table_name());
-        if !(self.cfg.table_filter)(&id.db, &id.table) {
+        let captured = (self.cfg.table_filter)(&id.db, &id.table);
+        let (signals, dedupe) = match &self.incremental {
+            Some(inc) => (inc.signal_table == id, inc.dedupes(&id)),
+            None => (false, false),
+        };
+        if !captured && !signals {
             return Ok(());
         }
         let (schemas, ids) = self.table_schemas(&id, pos).await?;
@@ -1241,7 +1308,7 @@ impl Streamer {
             Op::Delete => self.cfg.skipped.delete,
             _ => false,
         };
-        if skipped {
+        if skipped && !signals && !dedupe {
             return Ok(());
         }
         for (row_idx, item) in rows.rows(tme).enumerate() {
@@ -1264,6 +1331,20 @@ impl Streamer {
             let (before_img, after_img) =
                 record::decode_change(table, &schemas, before.as_ref(), after.as_ref(), &mut self.scratch)
                     .map_err(dec_err)?;
+            let point = self.restart.row(row_idx as u64);
+            if dedupe {
+                if let Some(inc) = self.incremental.as_mut() {
+                    inc.drop_keys([before_img.0.as_ref(), after_img.0.as_ref()]);
+                }
+            }
+            if signals && base_op == Op::Create {
+                if let Some(row) = after_img.1.as_ref() {
+                    self.on_signal(row, pos, ts, point).await?;
+                }
+            }
+            if !captured || skipped {
+                continue;
+            }
             let source_v = SourceInfo {
                 server_name: &self.cfg.prefix,
                 ts_ms: ts as i64 * 1000,
@@ -1279,7 +1360,6 @@ impl Streamer {
                 query: None,
             }
             .to_value();
-            let point = self.restart.row(row_idx as u64);
             self.cfg.telemetry.event_seen(ts);
             // The transaction's counts are lent to the change while it is encoded.
             let mut current = self.tx.current.take();
@@ -1341,5 +1421,14 @@ impl Streamer {
         }
         self.last_flush = Instant::now();
         Ok(())
+    }
+}
+
+/// `sql` without its leading `CREATE` keyword (and the blanks after it).
+fn strip_leading_create(sql: &str) -> &str {
+    let t = sql.trim_start();
+    match t.get(..6) {
+        Some(w) if w.eq_ignore_ascii_case("CREATE") => t[6..].trim_start(),
+        _ => sql,
     }
 }

@@ -672,9 +672,9 @@ fn read_signals(r: &mut PropReader) -> Result<SignalConfig, ConfigError> {
     if chunk == 0 {
         return Err(ConfigError::invalid("incremental.snapshot.chunk.size", "0", "expected at least 1"));
     }
-    Ok(SignalConfig {
-        data_collection: r.opt_string("signal.data.collection"),
-        enabled_channels,
-        incremental_snapshot_chunk_size: chunk,
-    })
+    let data_collection = r.opt_string("signal.data.collection");
+    if let Some(dc) = data_collection.as_deref().filter(|dc| dc.split('.').filter(|p| !p.is_empty()).count() != 2) {
+        return Err(ConfigError::invalid("signal.data.collection", dc, "expected the signal table as db.table"));
+    }
+    Ok(SignalConfig { data_collection, enabled_channels, incremental_snapshot_chunk_size: chunk })
 }

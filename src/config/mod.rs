@@ -144,9 +144,7 @@ impl ConfigError {
 /// Connector properties we accept but whose effect is not implemented yet: named once when a
 /// connector starts.
 pub const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "datatype.propagate.source.type",
     "include.query",
-    "signal.data.collection",
     "database.ssl.mode",
     "database.initial.statements",
     "gtid.source.includes",

@@ -140,7 +140,7 @@ fn row(o: &SourceOffset) -> i64 {
 fn compare_gtids(recorded: &SourceOffset, r: &str, desired: &SourceOffset, d: &str) -> Option<bool> {
     let (rs, ds) = (GtidSet::parse(r).ok()?, GtidSet::parse(d).ok()?);
     if rs == ds {
-        if recorded.snapshot.is_none() && desired.snapshot.is_some() {
+        if !recorded.in_snapshot() && desired.in_snapshot() {
             return Some(false);
         }
         return Some(recorded.event.unwrap_or(0) <= desired.event.unwrap_or(0));

@@ -48,23 +48,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{offset_key_json, parse_offset_key, OffsetError, SourceOffset};
+use crate::java_ser::{
+    BASE_WIRE_HANDLE, SC_SERIALIZABLE, SC_WRITE_METHOD, TC_ARRAY, TC_BLOCKDATA, TC_BLOCKDATALONG, TC_CLASSDESC,
+    TC_ENDBLOCKDATA, TC_LONGSTRING, TC_NULL, TC_OBJECT, TC_REFERENCE, TC_STRING,
+};
 
 const STREAM_MAGIC: u16 = 0xACED;
 const STREAM_VERSION: u16 = 5;
-const TC_NULL: u8 = 0x70;
-const TC_REFERENCE: u8 = 0x71;
-const TC_CLASSDESC: u8 = 0x72;
-const TC_OBJECT: u8 = 0x73;
-const TC_STRING: u8 = 0x74;
-const TC_ARRAY: u8 = 0x75;
-const TC_BLOCKDATA: u8 = 0x77;
-const TC_ENDBLOCKDATA: u8 = 0x78;
-const TC_BLOCKDATALONG: u8 = 0x7A;
-const TC_LONGSTRING: u8 = 0x7C;
-const BASE_WIRE_HANDLE: u32 = 0x7E_0000;
-
-const SC_WRITE_METHOD: u8 = 0x01;
-const SC_SERIALIZABLE: u8 = 0x02;
 
 const HASHMAP_CLASS: &str = "java.util.HashMap";
 const HASHMAP_SUID: u64 = 0x0507_DAC1_C316_60D1;

@@ -130,6 +130,13 @@ pub struct SourceOffset {
 }
 
 impl SourceOffset {
+    /// Whether the offset was written while an initial (or blocking) snapshot ran, so that a
+    /// restart must take it again. `"snapshot": "INCREMENTAL"` (a row of an incremental
+    /// snapshot) is not that: streaming resumes and the incremental snapshot goes on.
+    pub fn in_snapshot(&self) -> bool {
+        self.snapshot.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("INCREMENTAL"))
+    }
+
     /// The keys and rendered JSON values in the order Debezium inserts them into its `HashMap`.
     fn entries_in_insertion_order(&self) -> Vec<(&str, String)> {
         let mut out: Vec<(&str, String)> = Vec::with_capacity(10 + self.extra.len());

@@ -135,6 +135,19 @@ impl Catalog {
     ) -> Result<(), DdlError> {
         match stmt {
             Statement::Ignored | Statement::Use { .. } | Statement::Truncate(_) => {}
+            Statement::Index { id, unique } => {
+                // A unique index gives a keyless table its key (Debezium's rule); other index
+                // statements change no column.
+                let Some(cols) = unique else { return Ok(()) };
+                let Some(table) = self.table(&id) else { return Ok(()) };
+                if !table.primary_key.is_empty() || !ddl::unique_key_usable(&table.columns, &cols) {
+                    return Ok(());
+                }
+                let mut table = table.clone();
+                alter(&mut table, AlterOp::AddUniqueKey(cols));
+                self.insert(table.clone());
+                changes.push(SchemaChange { kind: ChangeType::Alter, id, table: Some(table), previous_id: None });
+            }
             Statement::SetServerCharset(cs) => self.server_charset = cs,
             Statement::CreateDatabase { name, if_not_exists, charset } => {
                 if !(if_not_exists && self.databases.contains_key(&name)) {
@@ -318,6 +331,14 @@ fn alter(table: &mut Table, op: AlterOp) {
                 .iter()
                 .map(|k| index_of(table, k).map(|i| table.columns[i].name.clone()).unwrap_or_else(|| k.clone()))
                 .collect();
+        }
+        AlterOp::AddUniqueKey(cols) => {
+            if table.primary_key.is_empty() && ddl::unique_key_usable(&table.columns, &cols) {
+                table.primary_key = cols
+                    .iter()
+                    .map(|k| index_of(table, k).map(|i| table.columns[i].name.clone()).unwrap_or_else(|| k.clone()))
+                    .collect();
+            }
         }
         AlterOp::DropPrimaryKey => table.primary_key.clear(),
         AlterOp::RenameTable(id) => table.id = id,

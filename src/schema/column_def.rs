@@ -145,7 +145,8 @@ pub(crate) fn column_def(toks: &[Token]) -> Result<(Column, bool), String> {
             ColumnOption::Default(expr) => col.default_expression = default_text(&expr, rest),
             ColumnOption::PrimaryKey(_) => inline_pk = true,
             ColumnOption::Comment(c) => col.comment = Some(c),
-            ColumnOption::Generated { .. } => col.generated = true,
+            // Debezium's `generated` means a value the server assigns on insert
+            // (AUTO_INCREMENT); `GENERATED ALWAYS AS` columns show `generated: false`.
             ColumnOption::DialectSpecific(toks) if toks.iter().any(|t| is_word(Some(t), "AUTO_INCREMENT")) => {
                 col.auto_increment = true;
                 col.generated = true;

@@ -78,6 +78,9 @@ pub enum AlterOp {
         default: Option<String>,
     },
     AddPrimaryKey(Vec<String>),
+    /// ADD UNIQUE [KEY|INDEX]: becomes the key of a table without a primary key when all its
+    /// columns are NOT NULL (as Debezium's DDL parser does).
+    AddUniqueKey(Vec<String>),
     DropPrimaryKey,
     RenameTable(TableId),
     /// `[DEFAULT] CHARACTER SET x` / `COLLATE y`: the table default for new columns.
@@ -135,6 +138,13 @@ pub enum Statement {
     },
     RenameTables(Vec<(TableId, TableId)>),
     Truncate(TableId),
+    /// `CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX … ON table (…)` (`unique` holds the columns of a
+    /// UNIQUE index) or `DROP INDEX … ON table`. Debezium records these as database-level schema
+    /// changes; a unique index can give a table without a primary key its key.
+    Index {
+        id: TableId,
+        unique: Option<Vec<String>>,
+    },
     /// Cannot change any table's columns (GRANT, SET, BEGIN, triggers, views, indexes, …).
     Ignored,
 }
@@ -314,6 +324,15 @@ impl<'a> StatementParser<'a> {
             if self.eat("TABLE") {
                 return self.create_table();
             }
+            while self.eat("ONLINE") || self.eat("OFFLINE") {}
+            let unique = self.eat("UNIQUE");
+            let _ = self.eat("FULLTEXT") || self.eat("SPATIAL");
+            if self.eat("INDEX") {
+                return Ok(self.index_target().map_or(Statement::Ignored, |(id, open)| {
+                    let unique = unique.then(|| key_columns(&self.toks[open..]));
+                    Statement::Index { id, unique }
+                }));
+            }
             if self.eat("DATABASE") || self.eat("SCHEMA") {
                 let if_not_exists = self.if_exists_clause(true);
                 let Some(name) = self.ident() else { return Ok(Statement::Ignored) };
@@ -355,6 +374,12 @@ impl<'a> StatementParser<'a> {
                 self.if_exists_clause(false);
                 return Ok(self.ident().map(|name| Statement::DropDatabase { name }).unwrap_or(Statement::Ignored));
             }
+            while self.eat("ONLINE") || self.eat("OFFLINE") {}
+            if self.eat("INDEX") {
+                return Ok(self
+                    .index_target()
+                    .map_or(Statement::Ignored, |(id, _)| Statement::Index { id, unique: None }));
+            }
         } else if self.eat("RENAME") {
             if self.eat("TABLE") || self.eat("TABLES") {
                 let mut pairs = Vec::new();
@@ -390,6 +415,20 @@ impl<'a> StatementParser<'a> {
             }
         }
         Ok(Statement::Ignored)
+    }
+
+    /// After `INDEX`: `[IF [NOT] EXISTS] name [USING type] ON table`; the table and the index of
+    /// the token after it (the column list of CREATE INDEX).
+    fn index_target(&mut self) -> Option<(TableId, usize)> {
+        self.if_exists_clause(true);
+        self.if_exists_clause(false);
+        while !self.peek_word("ON") {
+            self.peek()?;
+            self.pos += 1;
+        }
+        self.pos += 1;
+        let id = self.table_name()?;
+        Some((id, self.pos))
     }
 
     /// `IF [NOT] EXISTS`; returns whether it was present.
@@ -464,9 +503,11 @@ impl<'a> StatementParser<'a> {
         }
         let mut columns = Vec::new();
         let mut primary_key = Vec::new();
+        let mut unique_keys = Vec::new();
         for element in split_top_level(body) {
             match element_kind(element) {
                 Element::PrimaryKey => primary_key = key_columns(element),
+                Element::UniqueKey => unique_keys.push(key_columns(element)),
                 Element::Other => {}
                 Element::Column => {
                     let (col, inline_pk) = column_def(element).map_err(|r| self.err(&name, r))?;
@@ -484,6 +525,11 @@ impl<'a> StatementParser<'a> {
         let comment = Self::table_comment(&self.toks[self.pos..]);
         let charset = self.charset_options();
         mark_pk_not_null(&mut columns, &primary_key);
+        if primary_key.is_empty() {
+            if let Some(uk) = unique_keys.into_iter().find(|uk| unique_key_usable(&columns, uk)) {
+                primary_key = uk;
+            }
+        }
         Ok(Statement::CreateTable(CreateTable { id, if_not_exists, columns, primary_key, charset, comment }))
     }
 
@@ -503,6 +549,12 @@ impl<'a> StatementParser<'a> {
     }
 }
 
+/// Whether a unique index can stand in for a missing primary key: Debezium's rule — every
+/// column of the index exists and is NOT NULL (a nullable unique index gives no key).
+pub(crate) fn unique_key_usable(columns: &[Column], key: &[String]) -> bool {
+    !key.is_empty() && key.iter().all(|k| columns.iter().any(|c| c.name.eq_ignore_ascii_case(k) && !c.optional))
+}
+
 /// Columns of a primary key become NOT NULL.
 pub(crate) fn mark_pk_not_null(columns: &mut [Column], pk: &[String]) {
     for c in columns.iter_mut() {
@@ -515,6 +567,7 @@ pub(crate) fn mark_pk_not_null(columns: &mut [Column], pk: &[String]) {
 enum Element {
     Column,
     PrimaryKey,
+    UniqueKey,
     Other,
 }
 
@@ -529,10 +582,19 @@ fn element_kind(toks: &[Token]) -> Element {
         {
             i = 2; // named constraint
         }
-        return if is_word(toks.get(i), "PRIMARY") { Element::PrimaryKey } else { Element::Other };
+        return if is_word(toks.get(i), "PRIMARY") {
+            Element::PrimaryKey
+        } else if is_word(toks.get(i), "UNIQUE") {
+            Element::UniqueKey
+        } else {
+            Element::Other
+        };
     }
     if is_word(toks.first(), "PRIMARY") {
         return Element::PrimaryKey;
+    }
+    if is_word(toks.first(), "UNIQUE") {
+        return Element::UniqueKey;
     }
     const OTHER: &[&str] =
         &["KEY", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK", "PERIOD", "SYSTEM", "PARTITION"];
@@ -582,10 +644,7 @@ fn alter_clause(toks: &[Token], db: &str, ops: &mut Vec<AlterOp>) -> Result<(), 
             return Ok(());
         }
         if !has_column && !matches!(element_kind(rest), Element::Column) {
-            if let Element::PrimaryKey = element_kind(rest) {
-                ops.push(AlterOp::AddPrimaryKey(key_columns(rest)));
-            }
-            return Ok(());
+            return add_element(rest, ColumnPosition::Default, ops);
         }
         let (def, position) = split_position(rest);
         return add_element(def, position, ops);
@@ -675,6 +734,7 @@ fn alter_clause(toks: &[Token], db: &str, ops: &mut Vec<AlterOp>) -> Result<(), 
 fn add_element(toks: &[Token], position: ColumnPosition, ops: &mut Vec<AlterOp>) -> Result<(), String> {
     match element_kind(toks) {
         Element::PrimaryKey => ops.push(AlterOp::AddPrimaryKey(key_columns(toks))),
+        Element::UniqueKey => ops.push(AlterOp::AddUniqueKey(key_columns(toks))),
         Element::Other => {}
         Element::Column => {
             let (column, inline_pk) = column_def(toks)?;

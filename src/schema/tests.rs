@@ -315,7 +315,9 @@ fn mariadb_syntax_and_other_statements() {
         "TRUNCATE TABLE p",
     ]);
     let p = c.table(&TableId::new("d", "p")).unwrap().clone();
-    assert!(p.column("b").unwrap().generated);
+    // `generated` is Debezium's "value assigned by the server" (AUTO_INCREMENT): a GENERATED/
+    // PERSISTENT column shows false (oracle run `shapes`).
+    assert!(!p.column("b").unwrap().generated);
     assert_eq!(p.column("v").unwrap().charset.as_deref(), Some("latin1"));
     assert_eq!(c.table(&TableId::new("d", "l3")).unwrap().columns, p.columns);
     assert!(c.table(&TableId::new("other", "l4")).is_some());
@@ -362,4 +364,36 @@ fn defaults_render_like_debezium() {
         v["fields"].as_array().unwrap().iter().map(|f| f.get("default").cloned().unwrap_or(Json::Null)).collect();
     // -1.50 unscaled = -150 = 0xff6a.
     assert_eq!(compact(&json!(defaults)), r#"[null,"/2o=",1577934245000,"1970-01-01T00:00:00Z","b",1,true]"#);
+}
+
+/// Debezium's keys for tables without a primary key (oracle run `shapes`): the first unique index
+/// whose columns are all NOT NULL, in CREATE TABLE, `ALTER … ADD UNIQUE` and `CREATE UNIQUE
+/// INDEX`; nullable unique indexes give no key; a primary key added later replaces it; dropping
+/// the index keeps it.
+#[test]
+fn unique_indexes_key_tables_without_a_primary_key() {
+    let c = cat(&[
+        "CREATE TABLE u (a INT NOT NULL, b INT NOT NULL, c INT, d INT NOT NULL, UNIQUE KEY u_c (c), UNIQUE KEY u_ab (a, b), UNIQUE KEY u_d (d))",
+        "CREATE TABLE n (code VARCHAR(8), UNIQUE KEY uk (code))",
+        "CREATE TABLE k (x INT NOT NULL, y INT, CONSTRAINT kx UNIQUE (x))",
+        "CREATE TABLE later (a INT, b INT)",
+        "ALTER TABLE later MODIFY a INT NOT NULL, ADD UNIQUE KEY ua (a)",
+        "CREATE TABLE idx (x INT NOT NULL, y INT)",
+        "CREATE UNIQUE INDEX ux ON idx (x)",
+        "ALTER TABLE idx ADD INDEX iy (y), DROP INDEX ux",
+        "CREATE TABLE pk (x INT NOT NULL, id INT NOT NULL, UNIQUE KEY ux (x))",
+        "ALTER TABLE pk ADD PRIMARY KEY (id)",
+        "CREATE TABLE has_pk (id INT PRIMARY KEY, x INT NOT NULL)",
+        "CREATE UNIQUE INDEX ux ON has_pk (x)",
+    ]);
+    let key = |t: &str| c.table(&TableId::new("d", t)).unwrap().primary_key.clone();
+    assert_eq!(key("u"), ["a", "b"]);
+    assert!(key("n").is_empty());
+    assert_eq!(key("k"), ["x"]);
+    assert_eq!(key("later"), ["a"]);
+    assert_eq!(key("idx"), ["x"]);
+    assert_eq!(key("pk"), ["id"]);
+    assert_eq!(key("has_pk"), ["id"]);
+    let stmts = crate::schema::ddl::parse("d", "DROP INDEX ix ON t").unwrap();
+    assert_eq!(stmts, vec![crate::schema::ddl::Statement::Index { id: TableId::new("d", "t"), unique: None }]);
 }

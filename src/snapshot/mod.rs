@@ -42,7 +42,7 @@ mod lock;
 pub mod markers;
 pub mod mode;
 mod progress;
-mod reader;
+pub(crate) mod reader;
 pub mod schema;
 pub mod values;
 
@@ -342,4 +342,12 @@ async fn estimated_rows(conn: &mut mysql_async::Conn, tables: &[TableId]) -> Res
         out.push(est.flatten().unwrap_or(0));
     }
     Ok(out)
+}
+
+/// A connection for incremental-snapshot chunks: the reader's session settings (UTC, binary
+/// results), each statement in its own transaction (autocommit).
+pub async fn open_incremental_reader(
+    opts: &crate::source::binlog::ConnectOptions,
+) -> Result<mysql_async::Conn, SnapshotError> {
+    lock::open_reader(opts).await
 }

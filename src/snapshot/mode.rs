@@ -65,7 +65,7 @@ pub fn validate(config: &SnapshotConfig) -> Result<(), SnapshotError> {
 /// is still on the server.
 pub fn decide(mode: SnapshotMode, stored: Option<SourceOffset>, stored_file_available: bool) -> Decision {
     let snapshot = |data, stream_after| Decision::Snapshot { data, stream_after };
-    let completed = stored.filter(|o| o.snapshot.is_none() && o.snapshot_completed != Some(false));
+    let completed = stored.filter(|o| !o.in_snapshot() && o.snapshot_completed != Some(false));
     match (mode, completed) {
         (SnapshotMode::Always, _) => snapshot(true, true),
         (SnapshotMode::InitialOnly, None) => snapshot(true, false),

@@ -73,7 +73,13 @@ pub struct Chunk {
 }
 
 /// `c0 OP v0 OR (c0 = v0 AND c1 OP v1) OR …`; `last_op` for the full-length prefix.
-fn key_bound(cols: &[String], vals: &[MyValue], op: &str, last_op: &str, params: &mut Vec<MyValue>) -> String {
+pub(crate) fn key_bound(
+    cols: &[String],
+    vals: &[MyValue],
+    op: &str,
+    last_op: &str,
+    params: &mut Vec<MyValue>,
+) -> String {
     let mut terms = Vec::with_capacity(cols.len());
     for k in 0..cols.len().min(vals.len()) {
         let mut parts = Vec::with_capacity(k + 1);
@@ -235,6 +241,33 @@ pub async fn read(
     let _ = conn.disconnect().await;
 }
 
+/// For each result column, the index of the table column it holds.
+pub(crate) fn column_map(table: &Table, columns: &[mysql_async::Column]) -> Vec<Option<usize>> {
+    let by_name: HashMap<String, usize> =
+        table.columns.iter().enumerate().map(|(i, c)| (c.name.to_ascii_lowercase(), i)).collect();
+    columns.iter().map(|c| by_name.get(&c.name_str().to_ascii_lowercase()).copied()).collect()
+}
+
+/// One result row as the table's decoded values (columns the result lacks stay NULL).
+pub(crate) fn row_values(
+    table: &Table,
+    map: &[Option<usize>],
+    raw: Vec<Option<MyValue>>,
+) -> Result<Vec<Value>, SnapshotError> {
+    let mut values = vec![Value::Null; table.columns.len()];
+    for (j, v) in raw.into_iter().enumerate() {
+        if let (Some(Some(i)), Some(v)) = (map.get(j), v) {
+            let col = &table.columns[*i];
+            values[*i] = snapshot_value(table, col, v).map_err(|reason| SnapshotError::Decode {
+                table: table.id.to_string(),
+                column: col.name.clone(),
+                message: reason.to_string(),
+            })?;
+        }
+    }
+    Ok(values)
+}
+
 /// Stream one chunk; Ok(false) when the consumer is gone.
 async fn read_chunk(
     conn: &mut Conn,
@@ -248,24 +281,10 @@ async fn read_chunk(
         |e: mysql_async::Error| SnapshotError::Select { table: table.id.to_string(), message: e.to_string() };
     let (sql, p) = chunk_sql(t, chunk);
     let mut result = conn.exec_iter(sql.as_str(), params(p)).await.map_err(select_err)?;
-    let by_name: HashMap<String, usize> =
-        table.columns.iter().enumerate().map(|(i, c)| (c.name.to_ascii_lowercase(), i)).collect();
-    let map: Vec<Option<usize>> =
-        result.columns_ref().iter().map(|c| by_name.get(&c.name_str().to_ascii_lowercase()).copied()).collect();
+    let map = column_map(table, result.columns_ref());
     let mut rows = Vec::with_capacity(batch);
     while let Some(row) = result.next().await.map_err(select_err)? {
-        let mut values = vec![Value::Null; table.columns.len()];
-        for (j, v) in row.unwrap_raw().into_iter().enumerate() {
-            if let (Some(Some(i)), Some(v)) = (map.get(j), v) {
-                let col = &table.columns[*i];
-                values[*i] = snapshot_value(table, col, v).map_err(|reason| SnapshotError::Decode {
-                    table: table.id.to_string(),
-                    column: col.name.clone(),
-                    message: reason.to_string(),
-                })?;
-            }
-        }
-        rows.push(values);
+        rows.push(row_values(table, &map, row.unwrap_raw())?);
         if rows.len() >= batch {
             let full = std::mem::replace(&mut rows, Vec::with_capacity(batch));
             if msgs.send(Msg::Rows { table: chunk.table, rows: full }).await.is_err() {

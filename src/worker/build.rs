@@ -73,8 +73,19 @@ pub fn pipeline_config(
             key_columns: connector.message_key_columns.clone(),
             transforms: connector.types.column_transforms.clone(),
             propagate: connector.types.column_propagate_source_type.clone(),
+            propagate_types: connector.types.datatype_propagate_source_type.clone(),
             options: schema_options(&connector.types),
         },
+        signal_table: connector
+            .signals
+            .data_collection
+            .as_deref()
+            .filter(|_| connector.signals.enabled_channels.iter().any(|c| c == "source"))
+            .and_then(|name| {
+                let (db, table) = name.split_once('.')?;
+                Some(crate::schema::TableId::new(db.trim_matches('`'), table.trim_matches('`')))
+            }),
+        incremental_chunk_size: connector.signals.incremental_snapshot_chunk_size as usize,
         telemetry,
     })
 }

@@ -49,13 +49,24 @@ pub fn snapshot_then_stream(
     prefix: &str,
     golden: &[crate::golden::GoldenRecord],
 ) -> Vec<crate::services::Consumed> {
+    snapshot_then_stream_sql(svc, setup, prefix, golden, &shared().join("oracle/sql/20-stream.sql"))
+}
+
+/// [`snapshot_then_stream`] with another streaming workload (`stream_sql`).
+pub fn snapshot_then_stream_sql(
+    svc: &crate::services::Services,
+    setup: &crate::connector::Setup,
+    prefix: &str,
+    golden: &[crate::golden::GoldenRecord],
+    stream_sql: &std::path::Path,
+) -> Vec<crate::services::Consumed> {
     let in_snapshot =
         |g: &&crate::golden::GoldenRecord| g.value.as_deref().is_some_and(|v| !v.contains(r#""snapshot":"false""#));
     let snapshot_records = golden.iter().filter(in_snapshot).count();
     let running = setup.start("");
     let got = wait_for_records(&svc.kafka, prefix, snapshot_records, Duration::from_secs(60));
     assert_eq!(got.len(), snapshot_records, "snapshot records");
-    svc.sql_file(&shared().join("oracle/sql/20-stream.sql"));
+    svc.sql_file(stream_sql);
     let ours = wait_for_records(&svc.kafka, prefix, golden.len(), Duration::from_secs(60));
     // Give a late extra record the chance to show up before judging.
     std::thread::sleep(Duration::from_secs(2));
