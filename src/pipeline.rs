@@ -124,6 +124,8 @@ pub struct PipelineConfig {
     /// Column selection, message keys, masking and the handling modes (`decimal.handling.mode`,
     /// `time.precision.mode`, `bigint.unsigned.handling.mode`, `binary.handling.mode`).
     pub columns: crate::columns::ColumnSettings,
+    /// `inconsistent.schema.handling.mode`: rows of a captured table whose schema is unknown.
+    pub inconsistent_schema: crate::config::FailureHandlingMode,
     /// `signal.data.collection` (with the `source` channel enabled): the signal table.
     pub signal_table: Option<TableId>,
     /// `incremental.snapshot.chunk.size`.
@@ -1292,6 +1294,22 @@ impl Streamer {
         };
         if !captured && !signals {
             return Ok(());
+        }
+        if self.catalog.table(&id).is_none() {
+            // A table the schema history never saw created (its DDL kept out of the binlog, a
+            // history that lost it): Debezium's `inconsistent.schema.handling.mode`.
+            use crate::config::FailureHandlingMode as M;
+            match self.cfg.inconsistent_schema {
+                M::Fail => {}
+                M::Warn => {
+                    tracing::warn!(table = %id, file = %self.file, pos, "rows of a table whose schema is not known: skipped (inconsistent.schema.handling.mode=warn)");
+                    return Ok(());
+                }
+                M::Skip | M::Ignore => {
+                    tracing::debug!(table = %id, file = %self.file, pos, "rows of a table whose schema is not known: skipped");
+                    return Ok(());
+                }
+            }
         }
         let (schemas, ids) = self.table_schemas(&id, pos).await?;
         use mysql_common::binlog::events::RowsEventData as R;

@@ -145,6 +145,7 @@ impl ConfigError {
 /// connector starts.
 pub const NOT_YET_IMPLEMENTED: &[&str] = &[
     "include.query",
+    "event.processing.failure.handling.mode",
     "database.ssl.mode",
     "database.initial.statements",
     "gtid.source.includes",

@@ -86,6 +86,7 @@ pub fn pipeline_config(
                 Some(crate::schema::TableId::new(db.trim_matches('`'), table.trim_matches('`')))
             }),
         incremental_chunk_size: connector.signals.incremental_snapshot_chunk_size as usize,
+        inconsistent_schema: connector.streaming.inconsistent_schema_handling_mode,
         telemetry,
     })
 }

@@ -266,3 +266,65 @@ fn incremental_snapshot_under_writes_survives_a_kill_and_ends_with_the_tables_ro
         second_run_reads.iter().filter(|&&id| id <= after).take(5).collect::<Vec<_>>()
     );
 }
+
+/// `pause-snapshot` holds the reads until `resume-snapshot`; `stop-snapshot` ends the snapshot
+/// where it is (no more reads, no incremental fields in later offsets).
+#[test]
+fn pause_resume_and_stop_signals() {
+    let _g = serial();
+    let svc = services();
+    svc.sql(
+        "DROP DATABASE IF EXISTS incp; CREATE DATABASE incp; USE incp;
+         CREATE TABLE debezium_signal (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL);
+         GRANT INSERT, UPDATE, DELETE ON incp.debezium_signal TO 'debezium'@'%';
+         GRANT INSERT, UPDATE, DELETE ON incp.debezium_signal TO 'debezium'@'localhost';
+         CREATE TABLE items (id BIGINT PRIMARY KEY, v BIGINT);
+         INSERT INTO items SELECT seq, seq FROM seq_1_to_5000;",
+    );
+    let prefix = unique("incp");
+    let setup = signal_setup(&prefix, &svc, "10", "incp");
+    let topic = format!("{prefix}.incp.items");
+    let reads = || {
+        read_topics(&svc.kafka, &prefix)
+            .iter()
+            .filter(|c| {
+                c.topic == topic && c.value.as_ref().is_some_and(|v| String::from_utf8_lossy(v).contains(r#""op":"r""#))
+            })
+            .count()
+    };
+    let signal = |id: &str, kind: &str, data: &str| {
+        svc.sql(&format!("INSERT INTO incp.debezium_signal VALUES ('{id}', '{kind}', '{data}');"));
+    };
+    let mut running = setup.start("");
+    signal("go", "execute-snapshot", r#"{"data-collections": ["incp.items"]}"#);
+    signal("hold", "pause-snapshot", "");
+    running.wait_for_log("incremental snapshot paused", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(1));
+    let paused_at = reads();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(reads(), paused_at, "no reads while paused");
+    assert!(paused_at < 5_000, "paused before the end: {paused_at}");
+    signal("more", "resume-snapshot", "");
+    running.wait_for_log("incremental snapshot complete", Duration::from_secs(120));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reads() < 5_000 {
+        assert!(Instant::now() < deadline, "all 5,000 rows read after resume-snapshot: {}", reads());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(reads(), 5_000, "each row read once");
+
+    signal("again", "execute-snapshot", r#"{"data-collections": ["incp.items"]}"#);
+    signal("halt", "stop-snapshot", r#"{"type": "incremental"}"#);
+    running.wait_for_log("incremental snapshot stopped", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    let after_stop = reads();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(reads(), after_stop, "no reads after stop-snapshot");
+    assert!(after_stop < 10_000, "the second snapshot stopped before the end: {after_stop}");
+    svc.sql("INSERT INTO incp.items VALUES (99999, 0);");
+    wait_for_records(&svc.kafka, &prefix, 0, Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(1));
+    running.stop();
+    let stored = setup.stored().expect("a committed offset");
+    assert!(stored.extra.iter().all(|(k, _)| !k.starts_with("incremental_snapshot")), "{stored:?}");
+}

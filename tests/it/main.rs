@@ -9,6 +9,7 @@ mod compose;
 mod connector;
 mod crash;
 mod debezium_from_ours;
+mod failmodes;
 mod fixtures;
 mod golden;
 mod heartbeat;
