@@ -221,17 +221,21 @@ impl Streamer {
         Ok(())
     }
 
-    /// The rows of a closed window, as `op: r` records.
+    /// The rows of a closed window, as `op: r` records. The offsets of all but the last row keep
+    /// the progress from before the window (a restart reads the window again: duplicates, never a
+    /// gap); the last row's offset carries the window's last key. So a chunk costs two sets of
+    /// offset fields, not one per row.
     async fn emit_window(&mut self, w: Window, pos: u64, ts: u32, point: Point) -> Result<(), PipelineError> {
         if w.rows.is_empty() {
             return Ok(());
         }
         let (schemas, ids) = self.table_schemas(&w.table, pos).await?;
-        for (parts, key, values) in w.rows {
-            let now_ms = crate::history::now_ms();
+        let before = self.incremental.as_ref().and_then(Incremental::entries);
+        let n = w.rows.len();
+        for (i, (parts, key, values)) in w.rows.into_iter().enumerate() {
             let source = SourceInfo {
                 server_name: &self.cfg.prefix,
-                ts_ms: now_ms,
+                ts_ms: crate::history::now_ms(),
                 snapshot: "incremental",
                 db: &w.table.db,
                 table: Some(&w.table.table),
@@ -253,16 +257,22 @@ impl Streamer {
                 tx: None,
             };
             let emitted = self.emit_change(change, source, &w.table, pos).await?;
-            let Some(inc) = self.incremental.as_mut() else { return Ok(()) };
-            inc.progress.last_sent = Some(parts);
+            let last = i + 1 == n;
+            if last {
+                if let Some(inc) = self.incremental.as_mut() {
+                    inc.progress.last_sent = Some(parts);
+                    inc.refresh();
+                }
+            }
             if let Some(seq) = emitted {
                 let mut offset: PendingOffset = self.offset_after(seq, ts, point.event, point.row);
                 offset.snapshot = Some("INCREMENTAL");
-                offset.inc = self.incremental.as_ref().map(|i| Arc::new(i.progress.offset_entries(None)));
+                if !last {
+                    offset.inc = before.clone();
+                }
                 self.pending.push_back(offset);
             }
         }
-        inc_refresh(self);
         Ok(())
     }
 
