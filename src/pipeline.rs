@@ -772,6 +772,26 @@ impl Streamer {
         }
     }
 
+    /// `source` of a change read at binlog position `pos` (row `row` of its event): streamed
+    /// changes and truncates (`marker` "false"), incremental-snapshot rows ("incremental").
+    fn binlog_source(&self, marker: &str, ts_ms: i64, id: &TableId, pos: u64, row: i32) -> Value {
+        SourceInfo {
+            server_name: &self.cfg.prefix,
+            ts_ms,
+            snapshot: marker,
+            db: &id.db,
+            table: Some(&id.table),
+            server_id: self.server_id,
+            gtid: self.gtid.as_deref(),
+            file: &self.file,
+            pos: pos as i64,
+            row,
+            thread: None,
+            query: None,
+        }
+        .to_value()
+    }
+
     fn snapshot_source(&self, ts_ms: i64, marker: &str, db: &str, table: Option<&str>) -> Value {
         SourceInfo {
             server_name: &self.cfg.prefix,
@@ -999,21 +1019,7 @@ impl Streamer {
                 continue;
             }
             let (schemas, ids) = self.table_schemas(&id, pos).await?;
-            let source = SourceInfo {
-                server_name: &self.cfg.prefix,
-                ts_ms: ts as i64 * 1000,
-                snapshot: "false",
-                db: &id.db,
-                table: Some(&id.table),
-                server_id: self.server_id,
-                gtid: self.gtid.as_deref(),
-                file: &self.file,
-                pos: pos as i64,
-                row: 0,
-                thread: None,
-                query: None,
-            }
-            .to_value();
+            let source = self.binlog_source("false", ts as i64 * 1000, &id, pos, 0);
             let change = Change {
                 schemas: &schemas,
                 ids,
@@ -1363,21 +1369,7 @@ impl Streamer {
             if !captured || skipped {
                 continue;
             }
-            let source_v = SourceInfo {
-                server_name: &self.cfg.prefix,
-                ts_ms: ts as i64 * 1000,
-                snapshot: "false",
-                db: &id.db,
-                table: Some(&id.table),
-                server_id: self.server_id,
-                gtid: self.gtid.as_deref(),
-                file: &self.file,
-                pos: pos as i64,
-                row: row_idx as i32,
-                thread: None,
-                query: None,
-            }
-            .to_value();
+            let source_v = self.binlog_source("false", ts as i64 * 1000, &id, pos, row_idx as i32);
             self.cfg.telemetry.event_seen(ts);
             // The transaction's counts are lent to the change while it is encoded.
             let mut current = self.tx.current.take();

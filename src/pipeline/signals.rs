@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use super::{PendingOffset, PipelineError, Streamer};
 use crate::connect::Value;
-use crate::envelope::{Op, SourceInfo};
+use crate::envelope::Op;
 use crate::incremental::{self, Collection, Progress, Signal};
 use crate::java_ser::KeyPart;
 use crate::record::Change;
@@ -233,21 +233,7 @@ impl Streamer {
         let before = self.incremental.as_ref().and_then(Incremental::entries);
         let n = w.rows.len();
         for (i, (parts, key, values)) in w.rows.into_iter().enumerate() {
-            let source = SourceInfo {
-                server_name: &self.cfg.prefix,
-                ts_ms: crate::history::now_ms(),
-                snapshot: "incremental",
-                db: &w.table.db,
-                table: Some(&w.table.table),
-                server_id: self.server_id,
-                gtid: self.gtid.as_deref(),
-                file: &self.file,
-                pos: pos as i64,
-                row: 0,
-                thread: None,
-                query: None,
-            }
-            .to_value();
+            let source = self.binlog_source("incremental", crate::history::now_ms(), &w.table, pos, 0);
             let change = Change {
                 schemas: &schemas,
                 ids,

@@ -31,6 +31,18 @@ fn normalize(s: &str) -> String {
     instant.replace_all(&uuid.replace_all(s, "WINDOW-$1"), "INSTANT").into_owned()
 }
 
+/// A fresh database `db` with a signal table the connector user may write (watermarks), then
+/// `tables_sql`.
+fn signal_db(svc: &crate::services::Services, db: &str, tables_sql: &str) {
+    svc.sql(&format!(
+        "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}; USE {db};
+         CREATE TABLE debezium_signal (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL);
+         GRANT INSERT, UPDATE, DELETE ON {db}.debezium_signal TO 'debezium'@'%';
+         GRANT INSERT, UPDATE, DELETE ON {db}.debezium_signal TO 'debezium'@'localhost';
+         {tables_sql}"
+    ));
+}
+
 fn signal_setup(prefix: &str, svc: &crate::services::Services, chunk: &str, db: &str) -> Setup {
     Setup::new(
         svc,
@@ -147,12 +159,10 @@ fn run_id(c: &Consumed) -> Vec<u8> {
 fn incremental_snapshot_under_writes_survives_a_kill_and_ends_with_the_tables_rows() {
     let _g = serial();
     let svc = services();
-    svc.sql(
-        "DROP DATABASE IF EXISTS incw; CREATE DATABASE incw; USE incw;
-         CREATE TABLE debezium_signal (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL);
-         GRANT INSERT, UPDATE, DELETE ON incw.debezium_signal TO 'debezium'@'%';
-         GRANT INSERT, UPDATE, DELETE ON incw.debezium_signal TO 'debezium'@'localhost';
-         CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(20), qty BIGINT);
+    signal_db(
+        &svc,
+        "incw",
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(20), qty BIGINT);
          INSERT INTO items SELECT seq, CONCAT('n', seq), seq FROM seq_1_to_20000;",
     );
     let prefix = unique("incw");
@@ -273,12 +283,10 @@ fn incremental_snapshot_under_writes_survives_a_kill_and_ends_with_the_tables_ro
 fn pause_resume_and_stop_signals() {
     let _g = serial();
     let svc = services();
-    svc.sql(
-        "DROP DATABASE IF EXISTS incp; CREATE DATABASE incp; USE incp;
-         CREATE TABLE debezium_signal (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data TEXT NULL);
-         GRANT INSERT, UPDATE, DELETE ON incp.debezium_signal TO 'debezium'@'%';
-         GRANT INSERT, UPDATE, DELETE ON incp.debezium_signal TO 'debezium'@'localhost';
-         CREATE TABLE items (id BIGINT PRIMARY KEY, v BIGINT);
+    signal_db(
+        &svc,
+        "incp",
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, v BIGINT);
          INSERT INTO items SELECT seq, seq FROM seq_1_to_5000;",
     );
     let prefix = unique("incp");
