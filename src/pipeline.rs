@@ -35,6 +35,7 @@ use crate::encode::registry_client::RegistryError;
 use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::history::startup::{self, OffsetOrigin, Start};
 use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
+use crate::incremental::PositionTarget;
 use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 use crate::record::{self, Change, ChangeRecords, SchemaIds, TxOrder};
 use crate::schema::{table_changes, Catalog, TableId};
@@ -126,6 +127,13 @@ pub struct PipelineConfig {
     pub columns: crate::columns::ColumnSettings,
     /// `inconsistent.schema.handling.mode`: rows of a captured table whose schema is unknown.
     pub inconsistent_schema: crate::config::FailureHandlingMode,
+    /// `gtid.source.includes`/`excludes` (None: every source): a GTID start skips the
+    /// transactions of other sources, and their row changes are skipped when
+    /// `gtid_filter_dml_events` (`gtid.source.filter.dml.events`).
+    pub gtid_sources: Option<Arc<crate::config::IncludeExclude>>,
+    /// `event.processing.failure.handling.mode`: a rows event whose bytes do not parse.
+    pub event_failure: crate::config::FailureHandlingMode,
+    pub gtid_filter_dml_events: bool,
     /// `signal.data.collection` (with the `source` channel enabled): the signal table.
     pub signal_table: Option<TableId>,
     /// `incremental.snapshot.chunk.size`.
@@ -205,12 +213,25 @@ pub enum PipelineError {
     IncrementalOffset(String),
 }
 
+/// Offset key of the MariaDB GTID position (`d-s-n,...`: the last transaction completed per
+/// domain). Not Debezium's `gtids`: Debezium's MySQL connector, finding `gtids` in an offset,
+/// asks a MariaDB server for MySQL's GTID set, gets none and refuses to resume; under its own key
+/// the position is ours to use (a resume whose binlog file is gone goes on by GTID) and invisible
+/// to Debezium. A `gtids` in MariaDB's form (Debezium's MariaDB connector writes one) is read too.
+pub const MARIADB_GTIDS_KEY: &str = "mariadb_gtids";
+
+/// Offset key of the GTID of the MariaDB transaction an offset is inside of: a restart there
+/// resumes at a statement of the transaction, after its GTID event, and still knows its GTID
+/// (`source.gtid` of the changes read again, the completed set at its end).
+pub const MARIADB_GTID_KEY: &str = "mariadb_gtid";
+
 /// Offset key prefix of a transaction's per-table event count (Debezium's `TransactionContext`).
 const TX_ORDER_PREFIX: &str = "transaction_data_collection_order_";
 
 /// Pending offset: becomes committable once record `seq` is acknowledged.
 /// Kept per record until Kafka acknowledges it; turned into a `SourceOffset` only when
 /// flushed, so the hot path copies a few integers and one `Arc`.
+#[derive(Clone)]
 struct PendingOffset {
     seq: Seq,
     file: Arc<str>,
@@ -227,6 +248,10 @@ struct PendingOffset {
     tx: Option<Arc<TxOffset>>,
     /// An incremental snapshot in progress: its offset fields.
     inc: Option<Arc<Vec<(String, serde_json::Value)>>>,
+    /// The GTIDs of the transactions completed before this record's (`Streamer::gtids_text`).
+    gtids: Option<Arc<str>>,
+    /// MariaDB, inside a transaction: its GTID (`MARIADB_GTID_KEY`).
+    open_gtid: Option<Arc<str>>,
 }
 
 /// The transaction part of an offset.
@@ -247,6 +272,8 @@ impl PendingOffset {
             ts_sec: Some(i64::from(self.ts)),
             snapshot: self.snapshot.map(str::to_string),
             transaction_id: self.tx.as_ref().map(|t| t.id.to_string()),
+            // MySQL's set under Debezium's key; MariaDB's under our own (see `MARIADB_GTIDS_KEY`).
+            gtids: self.gtids.as_ref().filter(|g| g.contains(':')).map(|g| g.to_string()),
             extra: self
                 .tx
                 .iter()
@@ -254,6 +281,17 @@ impl PendingOffset {
                     t.counts.iter().map(|(k, n)| (format!("{TX_ORDER_PREFIX}{k}"), serde_json::Value::from(*n)))
                 })
                 .chain(self.inc.iter().flat_map(|e| e.iter().cloned()))
+                .chain(
+                    self.gtids
+                        .as_ref()
+                        .filter(|g| !g.contains(':'))
+                        .map(|g| (MARIADB_GTIDS_KEY.to_string(), serde_json::Value::from(g.as_ref()))),
+                )
+                .chain(
+                    self.open_gtid
+                        .as_ref()
+                        .map(|g| (MARIADB_GTID_KEY.to_string(), serde_json::Value::from(g.as_ref()))),
+                )
                 .collect(),
             ..SourceOffset::default()
         }
@@ -277,22 +315,45 @@ struct Streamer {
     store: OffsetStore,
     history: SchemaHistory,
     pending: VecDeque<PendingOffset>,
+    /// The offset committed last (`complete_gtid` may amend it).
+    committed: Option<PendingOffset>,
     last_flush: Instant,
     // position state
     file: Arc<str>,
     /// Restart point in `file` (offsets) and what a stored offset still skips.
     restart: Restart,
+    /// The current transaction's GTID (`source.gtid`; MariaDB's `0-1-61` as well).
     gtid: Option<String>,
+    /// The session that wrote the current transaction (`source.thread`: MySQL's `BEGIN` carries
+    /// it; MariaDB's binlog has no thread id for row changes).
+    thread: Option<u32>,
+    /// The GTIDs of the completed transactions, when known in full (from the stored offset, a
+    /// GTID start, the snapshot, or MariaDB's `BINLOG_GTID_POS` at the start position); its text
+    /// is shared by every offset until the next transaction completes.
+    gtids: Option<GtidSet>,
+    gtids_text: Option<Arc<str>>,
+    /// The GTID of the transaction being read, until it completes (its COMMIT/XID, or its one
+    /// statement when `!open_multi`).
+    open_gtid: Option<String>,
+    open_multi: bool,
+    /// `open_gtid` for offsets, while a MariaDB transaction is open.
+    open_gtid_offset: Option<Arc<str>>,
+    /// The current transaction comes from a GTID source `gtid.source.*` leaves out: its row
+    /// changes are skipped.
+    gtid_excluded: bool,
     /// Id of the server that wrote the current event (`source.server_id`).
     server_id: i64,
     // scratch buffers reused across records
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     scratch: Vec<Value>,
+    /// Columns of the row being decoded whose values did not convert (`decode_row_image_lenient`).
+    nulled: Vec<(usize, decode::ValueError)>,
     heartbeat: Heartbeat,
     tx: TxMeta,
     /// Signals and incremental snapshots (`signal.data.collection` set).
     incremental: Option<signals::Incremental>,
+    mariadb: bool,
 }
 
 /// Transaction metadata (`provide.transaction.metadata`): BEGIN/END records on the transaction
@@ -428,6 +489,19 @@ pub async fn run(
             if let (SchemaStart::Resume { offset, .. }, Some(inc)) = (&schema, s.incremental.as_mut()) {
                 inc.resume(&offset.extra).map_err(PipelineError::IncrementalOffset)?;
             }
+            if let SchemaStart::Resume { offset, .. } = &schema {
+                s.set_gtids(stored_gtids(offset, info.is_mariadb));
+                // Inside a MariaDB transaction: its GTID event is not read again.
+                let open = offset.extra.iter().find(|(k, _)| k == MARIADB_GTID_KEY).and_then(|(_, v)| v.as_str());
+                if let (Some(g), None) = (open, &gtid) {
+                    s.gtid = Some(g.to_string());
+                    s.open_gtid = Some(g.to_string());
+                    s.open_multi = true;
+                    s.open_gtid_offset = Some(Arc::from(g));
+                    s.gtid_excluded = s.cfg.gtid_filter_dml_events
+                        && s.cfg.gtid_sources.as_ref().is_some_and(|f| !f.allows(GtidSet::source_of(g)));
+                }
+            }
             if let (SchemaStart::Resume { offset, .. }, Some(_)) = (&schema, &s.cfg.transaction_topic) {
                 if let Some(id) = offset.transaction_id.as_deref() {
                     let id: Arc<str> = Arc::from(id);
@@ -474,6 +548,18 @@ pub async fn run(
             (pos, 0, 0, None)
         }
     };
+    if let Some(set) = &gtid {
+        // A GTID start: the set is what was completed before it.
+        s.set_gtids(Some(set.clone()));
+    } else if s.gtids.is_none() && info.is_mariadb && skip_events == 0 && skip_rows == 0 {
+        // MariaDB tells the GTID position of any transaction boundary.
+        match binlog::gtids_at(&mut conn, &s.cfg.db, info.is_mariadb, &begin, false).await {
+            Ok(set) => s.set_gtids(set),
+            Err(e) => {
+                tracing::warn!(position = %begin, error = %e, "GTID position unknown: offsets carry none until a restart")
+            }
+        }
+    }
     info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
     let heartbeat_ms = s.cfg.heartbeat_ms.max(1000);
     let mut source = match &gtid {
@@ -512,6 +598,16 @@ pub async fn run(
                             r = s.handle(ev, &source) => if let Err(e) = r { break Err(e); },
                         }
                         if let Err(e) = s.maybe_heartbeat().await { break Err(e); }
+                        if let Some(target) = s.due_reposition() {
+                            match s.reposition(source, target, heartbeat_ms).await {
+                                Ok(moved) => source = moved,
+                                Err(e) => {
+                                    let _ = s.drain().await;
+                                    s.cfg.telemetry.disconnected();
+                                    return Err(e);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -575,11 +671,34 @@ async fn start_plan(
         let schema = SchemaStart::Resume { offset: Box::new(offset), recovery: true };
         return Ok(Plan::Stream { begin, skip_events, skip_rows, gtid: None, schema });
     }
-    let available = match &stored {
-        Some(o) if !o.in_snapshot() => binlog::binlog_files(conn, &cfg.db).await?.contains(&o.file),
-        _ => true,
+    let (available, by_gtid) = match &stored {
+        Some(o) if !o.in_snapshot() => {
+            let file = binlog::binlog_files(conn, &cfg.db).await?.contains(&o.file);
+            // Gone (purged, or another server after a failover): resume after the stored GTIDs.
+            let by_gtid = if file { None } else { stored_gtids(o, info.is_mariadb) };
+            (file || by_gtid.is_some(), by_gtid)
+        }
+        _ => (true, None),
     };
     Ok(match snapshot::mode::decide(cfg.snapshot.mode, stored, available) {
+        snapshot::mode::Decision::Resume(offset) if by_gtid.is_some() => {
+            let mut set = by_gtid.expect("checked");
+            if let Some(sources) = &cfg.gtid_sources {
+                // Transactions of left-out sources are skipped: start where the server has them.
+                let end = binlog::current_position(conn, &cfg.db, info).await?;
+                if let Some(server) = binlog::gtids_at(conn, &cfg.db, info.is_mariadb, &end, true).await? {
+                    set = set.with_excluded_from(&server, |source| sources.allows(source));
+                }
+            }
+            tracing::warn!(
+                file = %offset.file,
+                gtids = %set,
+                "the stored offset's binlog file is not on the server (purged, or a failover to another server): resuming after its GTIDs (a transaction the offset was inside of and had not finished is read again from its start)"
+            );
+            let schema = SchemaStart::Resume { offset: Box::new(offset), recovery: false };
+            let begin = BinlogPosition { file: String::new(), pos: 4 };
+            Plan::Stream { begin, skip_events: 0, skip_rows: 0, gtid: Some(set), schema }
+        }
         snapshot::mode::Decision::Resume(offset) => {
             let begin = BinlogPosition { file: offset.file.clone(), pos: offset.pos };
             // A purged file stops here with the error saying what to do.
@@ -594,6 +713,18 @@ async fn start_plan(
         snapshot::mode::Decision::Snapshot { data, stream_after } => Plan::Snapshot { data, stream_after },
         snapshot::mode::Decision::Stop => Plan::Stop,
     })
+}
+
+/// The completed-GTID set of a stored offset, when it holds one of the server's kind: MySQL's in
+/// `gtids`, MariaDB's in `mariadb_gtids` (or in `gtids`, as Debezium's MariaDB connector keeps it).
+fn stored_gtids(offset: &SourceOffset, mariadb: bool) -> Option<GtidSet> {
+    let ours = offset.extra.iter().find(|(k, _)| k == MARIADB_GTIDS_KEY).and_then(|(_, v)| v.as_str());
+    let text = if mariadb { ours.or(offset.gtids.as_deref()) } else { offset.gtids.as_deref() };
+    match GtidSet::parse(text?) {
+        Ok(set @ GtidSet::MariaDb(_)) if mariadb => Some(set),
+        Ok(set @ GtidSet::MySql(_)) if !mariadb => Some(set),
+        _ => None,
+    }
 }
 
 /// Where a GTID start begins: the stream names the file (`""` until then). The set must be of
@@ -650,14 +781,23 @@ impl Streamer {
             store,
             history,
             pending: VecDeque::new(),
+            committed: None,
             last_flush: Instant::now(),
             file: Arc::from(""),
             restart: Restart::new(mariadb),
             gtid: None,
+            thread: None,
+            gtids: None,
+            gtids_text: None,
+            open_gtid: None,
+            open_multi: false,
+            open_gtid_offset: None,
+            gtid_excluded: false,
             server_id: 0,
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             scratch: Vec::new(),
+            nulled: Vec::new(),
             heartbeat: Heartbeat {
                 topic: format!("{}.{}", cfg.heartbeat.topic_prefix, cfg.prefix),
                 key_schema: envelope::heartbeat_key_schema(),
@@ -674,6 +814,7 @@ impl Streamer {
             },
             incremental: cfg.signal_table.clone().map(|t| signals::Incremental::new(t, cfg.incremental_chunk_size)),
             cfg,
+            mariadb,
         }
     }
 
@@ -681,6 +822,102 @@ impl Streamer {
     fn start_at(&mut self, begin: &BinlogPosition, event: u64, row: u64) {
         self.file = Arc::from(begin.file.as_str());
         self.restart.start(begin.pos, Some(event), Some(row));
+    }
+
+    /// The transaction of `open_gtid` is complete: its GTID joins the completed set (offsets
+    /// written from now on carry it).
+    fn complete_gtid(&mut self) {
+        self.gtid_excluded = false;
+        self.open_gtid_offset = None;
+        let Some(g) = self.open_gtid.take() else { return };
+        if let Some(set) = self.gtids.as_mut() {
+            if set.add(&g) {
+                self.gtids_text = Some(Arc::from(set.to_string()));
+            }
+        }
+        // MariaDB: the offset of the transaction's last record now says, in our own GTID keys
+        // only, that the transaction is complete. Debezium's fields still name that record (a
+        // resume by file and position is unchanged); a resume by GTID starts after it instead of
+        // needing it again. An offset already committed is committed once more, amended.
+        let amend = |p: &mut PendingOffset, gtids: &Option<Arc<str>>| {
+            let open = p.open_gtid.as_deref() == Some(g.as_str());
+            if open {
+                p.open_gtid = None;
+                p.gtids = gtids.clone();
+            }
+            open
+        };
+        if let Some(p) = self.pending.back_mut() {
+            amend(p, &self.gtids_text);
+        } else if let Some(mut p) = self.committed.clone() {
+            if amend(&mut p, &self.gtids_text) {
+                self.pending.push_back(p);
+            }
+        }
+    }
+
+    /// The completed-GTID set streaming starts with (None: not known).
+    fn set_gtids(&mut self, set: Option<GtidSet>) {
+        self.gtids_text = set.as_ref().map(|s| Arc::from(s.to_string()));
+        self.gtids = set;
+    }
+
+    /// The target of a `set-binlog-position` signal, once the transaction that carried it ended.
+    fn due_reposition(&mut self) -> Option<PositionTarget> {
+        if self.restart.in_transaction() {
+            return None;
+        }
+        self.incremental.as_mut()?.reposition.take()
+    }
+
+    /// Move the stream to `target` (a `set-binlog-position` signal): what was read so far is
+    /// stored in Kafka and its offset (the target, `offset_after`) committed, then the binlog is
+    /// read again from the target on a new connection. Debezium 3.6.3 only stores the position
+    /// and goes there when the connector is restarted; here the stream moves at once. The table
+    /// schemas stay as they are (as in Debezium: no DDL between the two positions is replayed).
+    async fn reposition(
+        &mut self,
+        source: BinlogSource,
+        target: PositionTarget,
+        heartbeat_ms: u64,
+    ) -> Result<BinlogSource, PipelineError> {
+        self.sink.flush(Duration::from_secs(30)).await?;
+        self.maybe_flush_offsets(true)?;
+        source.close().await;
+        let mut conn = binlog::connect(&self.cfg.db).await?;
+        // The GTID state of the new position (MariaDB tells it for a position; MySQL's is
+        // unknown until a restart after a snapshot or a GTID start).
+        (self.gtid, self.open_gtid, self.open_gtid_offset, self.gtid_excluded) = (None, None, None, false);
+        let (db, server_id) = (&self.cfg.db.clone(), self.cfg.server_id);
+        let (begin, moved) = match target {
+            PositionTarget::File { file, pos } => {
+                let begin = BinlogPosition { file, pos };
+                let gtids = if self.mariadb {
+                    binlog::gtids_at(&mut conn, db, true, &begin, false).await.unwrap_or(None)
+                } else {
+                    None
+                };
+                let moved = BinlogSource::start(conn, db, server_id, &begin, heartbeat_ms).await?;
+                self.set_gtids(gtids);
+                (begin, moved)
+            }
+            PositionTarget::Gtid(set) => {
+                self.set_gtids(Some(set.clone()));
+                let begin = BinlogPosition { file: String::new(), pos: 4 };
+                let moved = match &set {
+                    GtidSet::MariaDb(_) => {
+                        BinlogSource::start_at_mariadb_gtid(conn, db, server_id, &set.to_string(), heartbeat_ms).await?
+                    }
+                    GtidSet::MySql(m) => {
+                        BinlogSource::start_at_mysql_gtid(conn, db, server_id, m, heartbeat_ms).await?
+                    }
+                };
+                (begin, moved)
+            }
+        };
+        info!(position = %begin, "set-binlog-position: streaming from the new position");
+        self.start_at(&begin, 0, 0);
+        Ok(moved)
     }
 
     /// Wait for Kafka, then commit what was acknowledged and close the offset store. The last
@@ -707,6 +944,7 @@ impl Streamer {
         self.schemas.clear();
         let pos = snap.position().clone();
         self.start_at(&pos, 0, 0);
+        self.set_gtids(snap.gtids().cloned());
         // The snapshot's schema is in the history (stored) before any of its records is emitted.
         let ts_sec = crate::history::now_ms() / 1000;
         let position = crate::history::snapshot_position(&pos.file, pos.pos, ts_sec);
@@ -769,6 +1007,8 @@ impl Streamer {
             snapshot: snapshot.then_some("INITIAL"),
             tx: None,
             inc: None,
+            gtids: self.gtids_text.clone(),
+            open_gtid: None,
         }
     }
 
@@ -786,7 +1026,7 @@ impl Streamer {
             file: &self.file,
             pos: pos as i64,
             row,
-            thread: None,
+            thread: self.thread.map(i64::from),
             query: None,
         }
         .to_value()
@@ -863,26 +1103,45 @@ impl Streamer {
                     self.restart.new_file(pos);
                 }
             }
-            SourceEvent::Begin { pos, ts, gtid, standalone } => {
+            SourceEvent::Begin { pos, ts, gtid, standalone, thread } => {
                 // A transaction starts at MySQL's BEGIN query (after its GTID event, if any) or at
                 // MariaDB's (non-standalone) GTID event.
                 let starts = !standalone && gtid.as_deref().is_none_or(|g| !g.contains(':'));
-                if let Some(g) = &gtid {
-                    // Debezium's MySQL connector reports no GTID for MariaDB (it ignores MariaDB's
-                    // GTID event); `source.gtid` stays null there so output matches it byte for byte.
-                    self.gtid = g.contains(':').then(|| g.clone());
+                match &gtid {
+                    Some(g) => {
+                        let mariadb = !g.contains(':');
+                        // (Debezium's MySQL connector ignores MariaDB's GTID event and reports no
+                        // GTID there; we report it, and parity tests compare `source.gtid` with the
+                        // server's binlog instead.)
+                        self.gtid = Some(g.clone());
+                        self.open_gtid = Some(g.clone());
+                        // MariaDB: the GTID event starts a transaction that ends at its XID (a
+                        // standalone one is one statement); MySQL: a BEGIN follows, or one DDL.
+                        self.open_multi = mariadb && !standalone;
+                        self.open_gtid_offset = self.open_multi.then(|| Arc::from(g.as_str()));
+                        if mariadb {
+                            self.thread = None;
+                        }
+                        self.gtid_excluded = self.cfg.gtid_filter_dml_events
+                            && self.cfg.gtid_sources.as_ref().is_some_and(|f| !f.allows(GtidSet::source_of(g)));
+                    }
+                    None => {
+                        self.open_multi = true;
+                        self.thread = thread;
+                    }
                 }
                 if starts && self.cfg.transaction_topic.is_some() {
                     let id = match (&gtid, &self.gtid) {
-                        (Some(mariadb), _) => mariadb.clone(),
-                        (None, Some(mysql)) => mysql.clone(),
-                        (None, None) => format!("file={},pos={pos}", self.file),
+                        (Some(mariadb), _) if !mariadb.contains(':') => mariadb.clone(),
+                        (_, Some(mysql)) if mysql.contains(':') => mysql.clone(),
+                        _ => format!("file={},pos={pos}", self.file),
                     };
                     self.begin_transaction(id, ts, pos).await?;
                 }
             }
             SourceEvent::Commit { end_pos, ts } => {
                 self.cfg.telemetry.transaction_committed();
+                self.complete_gtid();
                 if let Some(tx) = self.tx.current.take() {
                     self.end_transaction(tx, ts, end_pos).await?;
                 }
@@ -891,11 +1150,16 @@ impl Streamer {
                 self.server_id = server_id as i64;
                 self.heartbeat.event_ts = ts;
                 self.handle_ddl(pos, end_pos, ts, &db, &sql).await?;
+                if !self.open_multi {
+                    self.complete_gtid();
+                }
             }
             SourceEvent::Rows { pos, ts, server_id, event, .. } => {
                 self.server_id = server_id as i64;
                 self.heartbeat.event_ts = ts;
-                if let restart::Step::Emit { skip_rows } = step {
+                if self.gtid_excluded {
+                    tracing::trace!(gtid = ?self.gtid, "row changes of a GTID source left out by gtid.source.*: skipped");
+                } else if let restart::Step::Emit { skip_rows } = step {
                     self.handle_rows(pos, ts, &event, source, skip_rows).await?;
                 }
             }
@@ -1176,6 +1440,11 @@ impl Streamer {
         if let Some(query) = self.cfg.heartbeat.action_query.clone() {
             self.heartbeat_action(&query).await?;
         }
+        self.emit_heartbeat().await
+    }
+
+    /// A heartbeat record now, carrying the current offset.
+    async fn emit_heartbeat(&mut self) -> Result<(), PipelineError> {
         let now_ms = ProcessingTime::now().ns / 1_000_000;
         let topic = self.heartbeat.topic.clone();
         let record = Keyed {
@@ -1255,10 +1524,15 @@ impl Streamer {
     /// The offset to commit once record `seq` is stored: the restart point plus the events and
     /// rows to skip after it (`source::restart`).
     fn offset_after(&self, seq: Seq, ts: u32, event: u64, row: u64) -> PendingOffset {
+        // After a `set-binlog-position` signal, until the stream moves: its position (as Debezium).
+        let (file, pos, event, row) = match self.incremental.as_ref().and_then(|i| i.reposition.as_ref()) {
+            Some(PositionTarget::File { file, pos }) => (Arc::from(file.as_str()), *pos, 0, 0),
+            _ => (self.file.clone(), self.restart.pos(), event, row),
+        };
         PendingOffset {
             seq,
-            file: self.file.clone(),
-            pos: self.restart.pos(),
+            file,
+            pos,
             event,
             row,
             server_id: self.server_id,
@@ -1266,6 +1540,8 @@ impl Streamer {
             snapshot: None,
             tx: self.tx.current.as_ref().map(TxState::offset),
             inc: self.incremental.as_ref().and_then(signals::Incremental::entries),
+            gtids: self.gtids_text.clone(),
+            open_gtid: self.open_gtid_offset.clone(),
         }
     }
 
@@ -1277,20 +1553,14 @@ impl Streamer {
         source: &BinlogSource,
         skip_rows: u64,
     ) -> Result<(), PipelineError> {
-        let data = event.read_data().map_err(|e| PipelineError::Decode {
-            table: "?".into(),
-            file: self.file.to_string(),
-            pos,
-            message: e.to_string(),
-        })?;
+        let data = match event.read_data() {
+            Ok(d) => d,
+            Err(e) => return self.undecodable("?".into(), pos, e.to_string()),
+        };
         let Some(EventData::RowsEvent(rows)) = data else { return Ok(()) };
         let Some(tme) = source.table_map(rows.table_id()) else {
-            return Err(PipelineError::Decode {
-                table: format!("table_id {}", rows.table_id()),
-                file: self.file.to_string(),
-                pos,
-                message: "rows event without a preceding TABLE_MAP event".into(),
-            });
+            let message = "rows event without a preceding TABLE_MAP event".into();
+            return self.undecodable(format!("table_id {}", rows.table_id()), pos, message);
         };
         let id = TableId::new(tme.database_name(), tme.table_name());
         let captured = (self.cfg.table_filter)(&id.db, &id.table);
@@ -1336,12 +1606,10 @@ impl Streamer {
             return Ok(());
         }
         for (row_idx, item) in rows.rows(tme).enumerate() {
-            let (before, after) = item.map_err(|e| PipelineError::Decode {
-                table: id.to_string(),
-                file: self.file.to_string(),
-                pos,
-                message: e.to_string(),
-            })?;
+            let (before, after) = match item {
+                Ok(images) => images,
+                Err(e) => return self.undecodable(id.to_string(), pos, format!("row {}: {e}", row_idx + 1)),
+            };
             if (row_idx as u64) < skip_rows {
                 continue;
             }
@@ -1352,9 +1620,29 @@ impl Streamer {
                 pos,
                 message: e.to_string(),
             };
-            let (before_img, after_img) =
-                record::decode_change(table, &schemas, before.as_ref(), after.as_ref(), &mut self.scratch)
-                    .map_err(dec_err)?;
+            let (before_img, after_img) = record::decode_change(
+                table,
+                &schemas,
+                before.as_ref(),
+                after.as_ref(),
+                &mut self.scratch,
+                &mut self.nulled,
+            )
+            .map_err(dec_err)?;
+            for (i, reason) in self.nulled.drain(..) {
+                // As Debezium: the value is left null and the record goes out.
+                let col = &table.columns[i];
+                tracing::warn!(
+                    table = %id,
+                    column = %col.name,
+                    file = %self.file,
+                    pos,
+                    error = %reason,
+                    "Failed to properly convert data value for '{id}.{}' of type {}: left null in the record",
+                    col.name,
+                    col.type_name
+                );
+            }
             let point = self.restart.row(row_idx as u64);
             if dedupe {
                 if let Some(inc) = self.incremental.as_mut() {
@@ -1387,6 +1675,25 @@ impl Streamer {
             }
         }
         Ok(())
+    }
+
+    /// A rows event that cannot be read (its bytes do not parse): Debezium's
+    /// `event.processing.failure.handling.mode` — `fail` stops with the table and position, `warn`
+    /// logs them and skips the rest of the event, `skip` skips it quietly.
+    fn undecodable(&self, table: String, pos: u64, message: String) -> Result<(), PipelineError> {
+        use crate::config::FailureHandlingMode as M;
+        let file = self.file.to_string();
+        match self.cfg.event_failure {
+            M::Fail => Err(PipelineError::Decode { table, file, pos, message }),
+            M::Warn => {
+                tracing::warn!(table, file, pos, error = %message, "a binlog event that cannot be read: skipped (event.processing.failure.handling.mode=warn)");
+                Ok(())
+            }
+            M::Skip | M::Ignore => {
+                tracing::debug!(table, file, pos, error = %message, "a binlog event that cannot be read: skipped");
+                Ok(())
+            }
+        }
     }
 
     async fn emit_change(
@@ -1428,6 +1735,7 @@ impl Streamer {
         if let Some(p) = newest {
             self.store.commit(&self.cfg.connector_name, &self.cfg.prefix, &p.to_offset())?;
             self.cfg.telemetry.offsets_committed(&p.file, p.pos);
+            self.committed = Some(p);
         }
         self.last_flush = Instant::now();
         Ok(())

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use mysql_common::binlog::row::BinlogRow;
 
 use crate::connect::Value;
-use crate::decode::{decode_row, DecodeError};
+use crate::decode::DecodeError;
 use crate::encode::avro::AvroEncodeError;
 use crate::encode::converter::Converter;
 use crate::encode::json::write_header_value;
@@ -39,11 +39,12 @@ pub fn decode_change(
     before: Option<&BinlogRow>,
     after: Option<&BinlogRow>,
     scratch: &mut Vec<Value>,
+    nulled: &mut Vec<(usize, crate::decode::ValueError)>,
 ) -> Result<(Image, Image), DecodeError> {
     let mut image = |row: Option<&BinlogRow>| -> Result<Image, DecodeError> {
         let Some(row) = row else { return Ok((None, None)) };
         scratch.clear();
-        decode_row(table, row, scratch)?;
+        crate::decode::decode_row_image_lenient(table, row, scratch, nulled)?;
         let full = std::mem::replace(scratch, Vec::with_capacity(table.columns.len()));
         let (key, row) = schemas.finish_row(full).map_err(|(index, reason)| DecodeError::Column {
             table: table.id.to_string(),

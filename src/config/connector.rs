@@ -216,6 +216,12 @@ pub struct StreamingConfig {
     pub inconsistent_schema_handling_mode: FailureHandlingMode,
     /// `event.processing.failure.handling.mode`: event that cannot be processed. Default `fail`.
     pub event_processing_failure_handling_mode: FailureHandlingMode,
+    /// `gtid.source.includes` / `gtid.source.excludes`: the GTID sources (MySQL server UUIDs,
+    /// MariaDB `domain-server`) whose transactions count. Default all.
+    pub gtid_sources: IncludeExclude,
+    /// `gtid.source.filter.dml.events`: skip the row changes of transactions of other GTID
+    /// sources. Default true.
+    pub gtid_filter_dml_events: bool,
 }
 
 /// Schema history settings.
@@ -625,6 +631,13 @@ fn read_streaming(r: &mut PropReader) -> Result<StreamingConfig, ConfigError> {
             .enumerated("inconsistent.schema.handling.mode", FailureHandlingMode::Fail)?,
         event_processing_failure_handling_mode: r
             .enumerated("event.processing.failure.handling.mode", FailureHandlingMode::Fail)?,
+        gtid_sources: IncludeExclude::parse(
+            "gtid.source.includes",
+            r.opt_string("gtid.source.includes"),
+            "gtid.source.excludes",
+            r.opt_string("gtid.source.excludes"),
+        )?,
+        gtid_filter_dml_events: r.bool("gtid.source.filter.dml.events", true)?,
     })
 }
 

@@ -247,7 +247,7 @@ fn unknown_properties_are_listed_and_connect_ones_accepted() {
         ("value.converter.schemas.enable", "false"),
     ]))
     .unwrap();
-    assert_eq!(c.unsupported, vec!["database.sslkey", "gtid.source.includes"]);
+    assert_eq!(c.unsupported, vec!["database.sslkey"]);
     assert_eq!(c.topic_creation.partitions, Some(3));
     assert_eq!(c.connect.get("topic.creation.default.cleanup.policy"), Some("compact"));
     assert_eq!(c.converters(None).value, ConverterKind::Json { schemas_enable: false });

@@ -90,6 +90,30 @@ pub fn decode_row_image(
     included: Option<&[bool]>,
     out: &mut Vec<Value>,
 ) -> Result<(), DecodeError> {
+    decode_row_image_into(table, row, included, out, None)
+}
+
+/// [`decode_row_image`], except that a value of an optional column that does not convert to the
+/// column's type (the binlog holds text where the known schema says INT: a schema changed behind
+/// the connector's back) becomes `Value::Null`, with the column and the reason added to
+/// `nulled` — what Debezium does ("Failed to properly convert data value", the field left null).
+/// A required column's value still fails.
+pub fn decode_row_image_lenient(
+    table: &Table,
+    row: &BinlogRow,
+    out: &mut Vec<Value>,
+    nulled: &mut Vec<(usize, ValueError)>,
+) -> Result<(), DecodeError> {
+    decode_row_image_into(table, row, None, out, Some(nulled))
+}
+
+fn decode_row_image_into(
+    table: &Table,
+    row: &BinlogRow,
+    included: Option<&[bool]>,
+    out: &mut Vec<Value>,
+    mut nulled: Option<&mut Vec<(usize, ValueError)>>,
+) -> Result<(), DecodeError> {
     out.clear();
     let n = table.columns.len();
     let present = match included {
@@ -111,6 +135,14 @@ pub fn decode_row_image(
         j += 1;
         match v {
             Ok(v) => out.push(v),
+            Err(reason @ (ValueError::Mismatch { .. } | ValueError::Invalid { .. }))
+                if col.optional && nulled.is_some() =>
+            {
+                out.push(Value::Null);
+                if let Some(n) = nulled.as_mut() {
+                    n.push((i, reason));
+                }
+            }
             Err(reason) => {
                 return Err(DecodeError::Column {
                     table: table.id.to_string(),

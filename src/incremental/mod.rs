@@ -142,8 +142,53 @@ pub enum Signal {
     Log(String),
     WindowOpen(String),
     WindowClose(String),
+    /// `set-binlog-position`: read the binlog from here on.
+    SetPosition(PositionTarget),
     /// Anything else (named in a warning).
     Other(String),
+}
+
+/// Where a `set-binlog-position` signal sends the connector: `{"binlog_filename", "binlog_position"}` or
+/// `{"gtid_set"}` (a MySQL set, or on MariaDB a `domain-server-seq` list).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PositionTarget {
+    File { file: String, pos: u64 },
+    Gtid(crate::source::gtid::GtidSet),
+}
+
+/// The `data` of a `set-binlog-position` signal, checked as Debezium 3.6.3's `SetBinlogPositionSignal` checks it
+/// (its messages), except that a GTID set may also be MariaDB's.
+fn position_target(j: &Json) -> Result<PositionTarget, String> {
+    let text = |k: &str| j.get(k).and_then(Json::as_str).filter(|s| !s.is_empty());
+    let (file, gtid) = (text("binlog_filename"), text("gtid_set"));
+    let pos = match j.get("binlog_position") {
+        None | Some(Json::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or("binlog_position is not a number")?),
+    };
+    let has_file = file.is_some() || pos.is_some();
+    match (has_file, gtid) {
+        (true, Some(_)) => Err("Cannot specify both binlog file/position and GTID set".into()),
+        (false, None) => Err("Must specify either binlog file/position or GTID set".into()),
+        (false, Some(g)) => crate::source::gtid::GtidSet::parse(g)
+            .map(PositionTarget::Gtid)
+            .map_err(|e| format!("Invalid GTID set format: {g} ({e})")),
+        (true, None) => {
+            let file = file.ok_or("Binlog filename must be specified when position is provided")?;
+            let pos = pos.ok_or("Binlog position must be specified when filename is provided")?;
+            let pos = u64::try_from(pos).map_err(|_| "Binlog position must be non-negative")?;
+            // `^[a-zA-Z0-9_-]+\.\d{6}$`, as Debezium checks it
+            let valid = file.split_once('.').is_some_and(|(base, n)| {
+                !base.is_empty()
+                    && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && n.len() == 6
+                    && n.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !valid {
+                return Err(format!("Invalid binlog filename format: {file}"));
+            }
+            Ok(PositionTarget::File { file: file.to_string(), pos })
+        }
+    }
 }
 
 /// `db.table` (Debezium also accepts a quoted or schema-less form; we take `db.table`).
@@ -201,6 +246,13 @@ pub fn parse_signal(id: &str, kind: &str, data: Option<&str>) -> Result<Signal, 
         "pause-snapshot" => Signal::Pause,
         "resume-snapshot" => Signal::Resume,
         "log" => Signal::Log(json()?.get("message").and_then(Json::as_str).unwrap_or_default().to_string()),
+        "set-binlog-position" => {
+            let j = json()?;
+            if j.as_object().is_none_or(|o| o.is_empty()) {
+                return Err("set-binlog-position signal without data".into());
+            }
+            Signal::SetPosition(position_target(&j)?)
+        }
         "snapshot-window-open" => Signal::WindowOpen(id.to_string()),
         "snapshot-window-close" => Signal::WindowClose(id.to_string()),
         other => Signal::Other(other.to_string()),
@@ -341,6 +393,25 @@ mod tests {
             Signal::Stop { collections: None }
         );
         assert!(parse_signal("e", "execute-snapshot", Some("{")).is_err());
+        let set = |d: &str| parse_signal("p", "set-binlog-position", Some(d));
+        assert_eq!(
+            set(r#"{"binlog_filename": "mysql-bin.000003", "binlog_position": 1234}"#).unwrap(),
+            Signal::SetPosition(PositionTarget::File { file: "mysql-bin.000003".into(), pos: 1234 })
+        );
+        assert!(matches!(set(r#"{"gtid_set": "0-1-61"}"#).unwrap(), Signal::SetPosition(PositionTarget::Gtid(_))));
+        for (data, why) in [
+            (r#"{"binlog_filename": "f.000001", "binlog_position": 4, "gtid_set": "0-1-2"}"#, "Cannot specify both"),
+            (r#"{"binlog_position": 4}"#, "Binlog filename must be specified"),
+            (r#"{"binlog_filename": "f.000001"}"#, "Binlog position must be specified"),
+            (r#"{"binlog_filename": "f.000001", "binlog_position": -1}"#, "non-negative"),
+            (r#"{"binlog_filename": "f.1", "binlog_position": 4}"#, "Invalid binlog filename format: f.1"),
+            (r#"{"gtid_set": "x"}"#, "Invalid GTID set format"),
+            (r#"{"other": 1}"#, "Must specify either"),
+            ("{}", "without data"),
+        ] {
+            let e = set(data).unwrap_err();
+            assert!(e.contains(why), "{data}: {e}");
+        }
         assert!(parse_signal("e", "execute-snapshot", Some(r#"{"data-collections": ["nodot"]}"#)).is_err());
     }
 

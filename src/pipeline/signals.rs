@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{PendingOffset, PipelineError, Streamer};
 use crate::connect::Value;
 use crate::envelope::Op;
-use crate::incremental::{self, Collection, Progress, Signal};
+use crate::incremental::{self, Collection, PositionTarget, Progress, Signal};
 use crate::java_ser::KeyPart;
 use crate::record::Change;
 use crate::schema::TableId;
@@ -41,6 +41,12 @@ pub(super) struct Incremental {
     conn: Option<mysql_async::Conn>,
     /// The offset fields of `progress`, shared by every offset until it changes.
     entries: Option<Arc<Vec<(String, serde_json::Value)>>>,
+    /// A `set-binlog-position` signal read in the current transaction: where the stream goes
+    /// once the transaction ends (`Streamer::reposition`).
+    pub(super) reposition: Option<PositionTarget>,
+    /// Binlog places (file, pos, row) of the `set-binlog-position` signals applied: reading one
+    /// again after moving back before it does not move the stream a second time.
+    applied: Vec<(Arc<str>, u64, u64)>,
 }
 
 impl Incremental {
@@ -55,6 +61,8 @@ impl Incremental {
             kick: false,
             conn: None,
             entries: None,
+            reposition: None,
+            applied: Vec::new(),
         }
     }
 
@@ -216,9 +224,60 @@ impl Streamer {
                     self.read_next_chunk().await?;
                 }
             }
+            Signal::SetPosition(target) => {
+                let at = (self.file.clone(), pos, point.row);
+                if inc.applied.contains(&at) {
+                    info!(signal = %id, file = %self.file, pos, "set-binlog-position signal read again after moving to its position: not applied twice");
+                    return Ok(());
+                }
+                if let Err(why) = self.check_position_target(&target).await {
+                    warn!(signal = %id, error = %why, "set-binlog-position signal ignored; streaming goes on where it is");
+                    return Ok(());
+                }
+                info!(signal = %id, target = ?target, "set-binlog-position: the stream moves there once this transaction ends");
+                if let Some(inc) = self.incremental.as_mut() {
+                    inc.applied.push(at);
+                    inc.reposition = Some(target);
+                }
+                // As Debezium: a heartbeat carries the new position at once (when heartbeats are on).
+                if self.cfg.heartbeat.interval.is_some() {
+                    self.emit_heartbeat().await?;
+                }
+            }
             Signal::Other(kind) => warn!(signal = %id, kind, "signal type not supported; ignored"),
         }
         Ok(())
+    }
+
+    /// Whether the stream can go to `target`: its binlog file is on the server, its GTID set is of
+    /// the server's kind.
+    async fn check_position_target(&self, target: &PositionTarget) -> Result<(), String> {
+        match target {
+            PositionTarget::File { file, pos } => {
+                let mut conn = crate::source::binlog::connect(&self.cfg.db).await.map_err(|e| e.to_string())?;
+                let at = crate::source::binlog::BinlogPosition { file: file.clone(), pos: *pos };
+                let checked = crate::source::binlog::check_available(
+                    &mut conn,
+                    &self.cfg.db,
+                    &at,
+                    "the set-binlog-position signal",
+                )
+                .await;
+                let _ = conn.disconnect().await;
+                checked.map_err(|e| e.to_string())
+            }
+            PositionTarget::Gtid(set) => match (set, self.mariadb) {
+                (crate::source::gtid::GtidSet::MariaDb(_), true) | (crate::source::gtid::GtidSet::MySql(_), false) => {
+                    Ok(())
+                }
+                (crate::source::gtid::GtidSet::MariaDb(_), false) => {
+                    Err(format!("{set} is a MariaDB GTID set, but the server is MySQL"))
+                }
+                (crate::source::gtid::GtidSet::MySql(_), true) => {
+                    Err(format!("{set} is a MySQL GTID set, but the server is MariaDB"))
+                }
+            },
+        }
     }
 
     /// The rows of a closed window, as `op: r` records. The offsets of all but the last row keep

@@ -122,6 +122,8 @@ pub enum SnapshotItem {
 /// A running snapshot: the position and schemas are read, readers are streaming rows.
 pub struct Snapshot {
     position: BinlogPosition,
+    /// MySQL's executed GTID set at `position` (read under the lock; None: not known).
+    gtids: Option<crate::source::gtid::GtidSet>,
     schema: VecDeque<SchemaEvent>,
     tables: Arc<[TableRead]>,
     msgs: Option<mpsc::Receiver<Msg>>,
@@ -152,7 +154,7 @@ impl Snapshot {
             what: "reading the binlog position".into(),
             message: e.to_string(),
         };
-        let (position, events, catalog) = if locking {
+        let (position, gtids, events, catalog) = if locking {
             let held = lock::lock(&mut control, &opts.db.user, &tables).await?;
             let locked_at = Instant::now();
             let inner = async {
@@ -160,8 +162,13 @@ impl Snapshot {
                     lock::begin_snapshot(r).await?;
                 }
                 let position = binlog::current_position(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?;
+                let gtids = if opts.server.is_mariadb {
+                    None
+                } else {
+                    binlog::gtids_at(&mut control, &opts.db, false, &position, true).await.map_err(pos_err)?
+                };
                 let (events, catalog) = schema::read_schema(&mut control, &tables).await?;
-                Ok::<_, SnapshotError>((position, events, catalog))
+                Ok::<_, SnapshotError>((position, gtids, events, catalog))
             }
             .await;
             let unlocked = lock::unlock(&mut control).await;
@@ -190,7 +197,7 @@ impl Snapshot {
                 None => binlog::current_position(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?,
             };
             let (events, catalog) = schema::read_schema(&mut control, &tables).await?;
-            (position, events, catalog)
+            (position, None, events, catalog)
         };
         tracing::info!(position = %position, tables = tables.len(), threads, "snapshot position read");
 
@@ -234,6 +241,7 @@ impl Snapshot {
         Ok((
             Snapshot {
                 position,
+                gtids,
                 schema: events.into(),
                 markers: markers::Markers::new(n),
                 ready: VecDeque::new(),
@@ -257,6 +265,11 @@ impl Snapshot {
     /// The binlog position every snapshot record carries; streaming starts there.
     pub fn position(&self) -> &BinlogPosition {
         &self.position
+    }
+
+    /// The GTID set at [`Snapshot::position`] when it was read under the lock (MySQL).
+    pub fn gtids(&self) -> Option<&crate::source::gtid::GtidSet> {
+        self.gtids.as_ref()
     }
 
     /// The next record: schema events first, then rows; None when the snapshot is complete.

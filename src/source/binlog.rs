@@ -213,6 +213,40 @@ pub async fn current_position(
     }
 }
 
+/// The GTID position at binlog position `pos`: MariaDB's `BINLOG_GTID_POS(file, pos)` (None when
+/// the server cannot tell, e.g. no transaction was ever logged), MySQL's `@@GLOBAL.gtid_executed`
+/// when `pos` is the current end of the binlog (`at_end`; otherwise None: MySQL cannot tell the
+/// set at an older position).
+pub async fn gtids_at(
+    conn: &mut Conn,
+    opts: &ConnectOptions,
+    mariadb: bool,
+    pos: &BinlogPosition,
+    at_end: bool,
+) -> Result<Option<crate::source::gtid::GtidSet>, SourceError> {
+    let q = |e: mysql_async::Error| SourceError::Query { addr: opts.addr(), message: e.to_string() };
+    // NULL: unknown; '': no transaction yet (an empty set, known)
+    let text: Option<Option<String>> = if mariadb {
+        conn.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (pos.file.as_str(), pos.pos)).await.map_err(q)?
+    } else if at_end {
+        let mode = variable(conn, &opts.addr(), "gtid_mode").await?.unwrap_or_default();
+        if !mode.eq_ignore_ascii_case("ON") {
+            return Ok(None);
+        }
+        conn.query_first("SELECT @@GLOBAL.gtid_executed").await.map_err(q)?
+    } else {
+        return Ok(None);
+    };
+    use crate::source::gtid::GtidSet;
+    Ok(match text.flatten() {
+        None => None,
+        Some(t) if t.trim().is_empty() => {
+            Some(if mariadb { GtidSet::MariaDb(Vec::new()) } else { GtidSet::MySql(Default::default()) })
+        }
+        Some(t) => GtidSet::parse(&t).ok(),
+    })
+}
+
 /// The binlog files the server still has (`SHOW BINARY LOGS`), oldest first.
 pub async fn binlog_files(conn: &mut Conn, opts: &ConnectOptions) -> Result<Vec<String>, SourceError> {
     let rows: Vec<mysql_async::Row> = conn
@@ -258,8 +292,9 @@ pub async fn check_available(
 /// One interpreted binlog event.
 #[derive(Debug)]
 pub enum SourceEvent {
-    /// A transaction starts (MariaDB GTID event, MySQL GTID event or `BEGIN` query).
-    Begin { pos: u64, ts: u32, gtid: Option<String>, standalone: bool },
+    /// A transaction starts (MariaDB GTID event, MySQL GTID event or `BEGIN` query; `thread`:
+    /// the id of the session that wrote it, which only the `BEGIN` query carries).
+    Begin { pos: u64, ts: u32, gtid: Option<String>, standalone: bool, thread: Option<u32> },
     /// A statement (DDL or other non-transactional query).
     Query { pos: u64, end_pos: u64, ts: u32, server_id: u32, db: String, sql: String, thread: u32 },
     /// A TABLE_MAP event (the stream keeps the map; `table_id` identifies it).
@@ -281,6 +316,9 @@ pub struct BinlogSource {
     file: String,
     last_pos: u64,
     seen_fde: bool,
+    /// Started after this GTID set (`addr`, set): until the server names a file, a refusal to
+    /// send is about the set.
+    gtid_start: Option<(String, String)>,
 }
 
 /// A MySQL GTID set as COM_BINLOG_DUMP_GTID's SID blocks: the text form's inclusive `a-b`
@@ -318,7 +356,7 @@ impl BinlogSource {
             .get_binlog_stream(req)
             .await
             .map_err(|e| classify_stream_error(e, &start.file, start.pos, &opts.user))?;
-        Ok(BinlogSource { stream, file: start.file.clone(), last_pos: start.pos, seen_fde: false })
+        Ok(BinlogSource { stream, file: start.file.clone(), last_pos: start.pos, seen_fde: false, gtid_start: None })
     }
 
     /// Request the binlog after the MariaDB GTID position `gtids` (`d-s-n[,...]`, the last
@@ -374,7 +412,8 @@ impl BinlogSource {
             }
             _ => classify_stream_error(e, "", 4, &opts.user),
         })?;
-        Ok(BinlogSource { stream, file: String::new(), last_pos: 4, seen_fde: false })
+        let gtid_start = Some((opts.addr(), gtids.to_string()));
+        Ok(BinlogSource { stream, file: String::new(), last_pos: 4, seen_fde: false, gtid_start })
     }
 
     /// The file currently being read.
@@ -391,7 +430,14 @@ impl BinlogSource {
     pub async fn next(&mut self, user: &str) -> Result<Option<SourceEvent>, SourceError> {
         let event = match self.stream.next().await {
             None => return Ok(None),
-            Some(Err(e)) => return Err(classify_stream_error(e, &self.file, self.last_pos, user)),
+            Some(Err(e)) => {
+                return Err(match (&self.gtid_start, server_error_code(&e)) {
+                    (Some((addr, gtid)), Some((ER_MASTER_FATAL_READING_BINLOG, m))) if self.file.is_empty() => {
+                        SourceError::GtidNotFound { addr: addr.clone(), gtid: gtid.clone(), detail: m }
+                    }
+                    _ => classify_stream_error(e, &self.file, self.last_pos, user),
+                })
+            }
             Some(Ok(ev)) => ev,
         };
         let header = event.header();
@@ -409,7 +455,7 @@ impl BinlogSource {
             MARIADB_GTID => {
                 let gtid = parse_mariadb_gtid(event.data(), header.server_id())
                     .ok_or_else(|| at("malformed MariaDB GTID event".into()))?;
-                return Ok(Some(SourceEvent::Begin { pos, ts, gtid: Some(gtid.0), standalone: gtid.1 }));
+                return Ok(Some(SourceEvent::Begin { pos, ts, gtid: Some(gtid.0), standalone: gtid.1, thread: None }));
             }
             MARIADB_ANNOTATE_ROWS | MARIADB_BINLOG_CHECKPOINT | MARIADB_GTID_LIST => {
                 return Ok(Some(SourceEvent::Other { end_pos }))
@@ -457,7 +503,7 @@ impl BinlogSource {
                 let sql = q.query();
                 let trimmed = sql.trim();
                 if trimmed.eq_ignore_ascii_case("BEGIN") {
-                    SourceEvent::Begin { pos, ts, gtid: None, standalone: false }
+                    SourceEvent::Begin { pos, ts, gtid: None, standalone: false, thread: Some(q.thread_id()) }
                 } else if trimmed.eq_ignore_ascii_case("COMMIT") {
                     SourceEvent::Commit { end_pos, ts }
                 } else {
@@ -484,7 +530,7 @@ impl BinlogSource {
             }
             Some(EventData::GtidEvent(g)) => {
                 let gtid = format_mysql_gtid(&g);
-                SourceEvent::Begin { pos, ts, gtid: Some(gtid), standalone: false }
+                SourceEvent::Begin { pos, ts, gtid: Some(gtid), standalone: false, thread: None }
             }
             _ => SourceEvent::Other { end_pos },
         };

@@ -70,6 +70,92 @@ impl GtidSet {
     }
 }
 
+impl GtidSet {
+    /// A set of one transaction's GTID as the binlog names it (MariaDB `d-s-n`, MySQL
+    /// `uuid[:tag]:n`); None when it is neither.
+    pub fn of(gtid: &str) -> Option<GtidSet> {
+        GtidSet::parse(gtid).ok()
+    }
+
+    /// Add one transaction (`gtid` as the binlog names it). MariaDB keeps one GTID per domain:
+    /// the newer one replaces the domain's entry (`@@gtid_binlog_pos`). A GTID of the other
+    /// flavour, or one that does not parse, leaves the set as it is and returns false.
+    pub fn add(&mut self, gtid: &str) -> bool {
+        match (self, GtidSet::of(gtid)) {
+            (GtidSet::MariaDb(items), Some(GtidSet::MariaDb(new))) => {
+                for g in new {
+                    match items.iter_mut().find(|i| i.domain == g.domain) {
+                        Some(i) => *i = g,
+                        None => {
+                            items.push(g);
+                            items.sort_by_key(|i| i.domain);
+                        }
+                    }
+                }
+                true
+            }
+            (GtidSet::MySql(sources), Some(GtidSet::MySql(new))) => {
+                for (source, ints) in new {
+                    let have = sources.entry(source).or_default();
+                    have.extend(ints);
+                    merge_intervals(have);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The source of a transaction's GTID, as `gtid.source.includes`/`excludes` patterns match
+    /// it (Debezium): MySQL's server UUID, MariaDB's `domain-server`.
+    pub fn source_of(gtid: &str) -> &str {
+        match gtid.split_once(':') {
+            Some((uuid, _)) => uuid,
+            None => gtid.rsplit_once('-').map_or(gtid, |(source, _)| source),
+        }
+    }
+
+    /// Where a GTID start begins under `gtid.source.*` filters (Debezium's `filterGtidSet`):
+    /// transactions of included sources as `self` (the stored offset) has them, those of other
+    /// sources as the server has them (`server`: they are skipped, never read).
+    pub fn with_excluded_from(&self, server: &GtidSet, included: impl Fn(&str) -> bool) -> GtidSet {
+        match (self, server) {
+            (GtidSet::MariaDb(mine), GtidSet::MariaDb(theirs)) => {
+                let source = |g: &MariaDbGtid| format!("{}-{}", g.domain, g.server);
+                let mut out: Vec<MariaDbGtid> = mine.iter().filter(|g| included(&source(g))).copied().collect();
+                for g in theirs.iter().filter(|g| !included(&source(g))) {
+                    if !out.iter().any(|o| o.domain == g.domain) {
+                        out.push(*g);
+                    }
+                }
+                out.sort_by_key(|g| g.domain);
+                GtidSet::MariaDb(out)
+            }
+            (GtidSet::MySql(mine), GtidSet::MySql(theirs)) => {
+                let mut out: MySqlIntervals =
+                    mine.iter().filter(|((uuid, _), _)| included(uuid)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                for ((uuid, tag), ints) in theirs.iter().filter(|((uuid, _), _)| !included(uuid)) {
+                    out.insert((uuid.clone(), tag.clone()), ints.clone());
+                }
+                GtidSet::MySql(out)
+            }
+            _ => self.clone(),
+        }
+    }
+}
+
+fn merge_intervals(intervals: &mut Vec<(u64, u64)>) {
+    intervals.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(intervals.len());
+    for &(lo, hi) in intervals.iter() {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    *intervals = merged;
+}
+
 impl fmt::Display for GtidSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -151,15 +237,7 @@ fn parse_mysql(items: &[&str]) -> Result<GtidSet, String> {
         sources.entry((uuid.to_ascii_lowercase(), tag)).or_default().extend(intervals);
     }
     for intervals in sources.values_mut() {
-        intervals.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(intervals.len());
-        for &(lo, hi) in intervals.iter() {
-            match merged.last_mut() {
-                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                _ => merged.push((lo, hi)),
-            }
-        }
-        *intervals = merged;
+        merge_intervals(intervals);
     }
     Ok(GtidSet::MySql(sources))
 }
@@ -190,6 +268,34 @@ mod tests {
         for bad in [U.to_string(), format!("{U}:0"), format!("{U}:5-1"), "zz:1".to_string()] {
             assert!(GtidSet::parse(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn transactions_are_added() {
+        let mut m = GtidSet::parse("0-1-5,2-1-9").unwrap();
+        assert!(m.add("0-1-6") && m.add("1-3-1") && m.add("0-2-7"));
+        assert_eq!(m.to_string(), "0-2-7,1-3-1,2-1-9", "one GTID per domain, the newest");
+        assert!(!m.add(&format!("{U}:3")), "a MySQL GTID is not added to a MariaDB set");
+        let mut s = GtidSet::parse(&format!("{U}:1-5")).unwrap();
+        assert!(
+            s.add(&format!("{U}:6")) && s.add(&format!("{U}:8")) && s.add("a1b2c3d4-0000-0000-0000-000000000001:1")
+        );
+        assert_eq!(s.to_string(), format!("{U}:1-6:8,a1b2c3d4-0000-0000-0000-000000000001:1"), "sources in order");
+        assert!(!s.add("0-1-2") && !s.add("junk"));
+        assert_eq!(GtidSet::source_of("0-12-345"), "0-12");
+        assert_eq!(GtidSet::source_of(&format!("{U}:77")), U);
+    }
+
+    #[test]
+    fn excluded_sources_start_where_the_server_is() {
+        let offset = GtidSet::parse("0-1-10,1-7-3").unwrap();
+        let server = GtidSet::parse("0-1-20,1-7-9,2-5-4").unwrap();
+        let only_server_1 = |s: &str| s.ends_with("-1");
+        assert_eq!(offset.with_excluded_from(&server, only_server_1).to_string(), "0-1-10,1-7-9,2-5-4");
+        let other = "a1b2c3d4-0000-0000-0000-000000000001";
+        let offset = GtidSet::parse(&format!("{U}:1-5,{other}:1-2")).unwrap();
+        let server = GtidSet::parse(&format!("{U}:1-9,{other}:1-4")).unwrap();
+        assert_eq!(offset.with_excluded_from(&server, |s| s == U).to_string(), format!("{U}:1-5,{other}:1-4"));
     }
 
     #[test]

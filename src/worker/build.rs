@@ -87,6 +87,12 @@ pub fn pipeline_config(
             }),
         incremental_chunk_size: connector.signals.incremental_snapshot_chunk_size as usize,
         inconsistent_schema: connector.streaming.inconsistent_schema_handling_mode,
+        gtid_sources: match &connector.streaming.gtid_sources {
+            crate::config::IncludeExclude::All => None,
+            other => Some(Arc::new(other.clone())),
+        },
+        gtid_filter_dml_events: connector.streaming.gtid_filter_dml_events,
+        event_failure: connector.streaming.event_processing_failure_handling_mode,
         telemetry,
     })
 }

@@ -150,12 +150,24 @@ fn substitute_prefix(v: &mut Avro, prefix: &str) {
     }
 }
 
-/// Copies the `ts_*` values of `from` into `into` (same shape), wherever they are.
+/// A `source.gtid` that only one side has, in MariaDB's form (`0-1-61`): Debezium's MySQL connector
+/// leaves it null on MariaDB, we fill it (checked against the server's binlog in `txmeta::…`).
+fn mariadb_gtid_vs_null(a: &Avro, b: &Avro) -> bool {
+    let is_mariadb_gtid = |v: &Avro| {
+        matches!(v, Avro::Union(_, s) if matches!(&**s, Avro::String(t)
+            if t.split('-').count() == 3 && t.split('-').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))))
+    };
+    let is_null = |v: &Avro| matches!(v, Avro::Union(_, n) if matches!(&**n, Avro::Null));
+    (is_mariadb_gtid(a) && is_null(b)) || (is_null(a) && is_mariadb_gtid(b))
+}
+
+/// Copies the `ts_*` values of `from` into `into` (same shape), wherever they are, and a MariaDB
+/// `gtid` where the other side has null (`mariadb_gtid_vs_null`).
 fn take_ts(into: &mut Avro, from: &Avro) {
     match (into, from) {
         (Avro::Record(a), Avro::Record(b)) => {
             for ((name, x), (_, y)) in a.iter_mut().zip(b.iter()) {
-                if is_ts(name) {
+                if is_ts(name) || (name == "gtid" && mariadb_gtid_vs_null(x, y)) {
                     *x = y.clone();
                 } else {
                     take_ts(x, y);
@@ -212,7 +224,7 @@ fn compare_side(
         let ctx = |s: &str| s.get(at.saturating_sub(200)..(at + 200).min(s.len())).unwrap_or("").to_string();
         return Some(format!("{what}: datum differs\n  golden: …{}…\n  ours:   …{}…", ctx(&g), ctx(&o)));
     }
-    // Our bytes are the golden bytes with our timestamps (and prefix) in place of the golden's.
+    // Our bytes are the golden bytes with our timestamps (prefix, MariaDB GTID) in place of the golden's.
     let golden_with_our_ts = {
         let mut g = golden_datum.clone();
         take_ts(&mut g, &ours_datum);

@@ -245,6 +245,12 @@ impl Running {
         panic!("cdc-connector did not stop within 30 s of SIGTERM");
     }
 
+    /// SIGTERM, wait, and return the whole log.
+    pub fn stop_with_log(self) -> String {
+        unsafe_kill(self.child.id(), "TERM");
+        self.wait_exit(Duration::from_secs(30)).1
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub fn kill9(mut self) {
         let _ = self.child.kill();

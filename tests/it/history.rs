@@ -245,6 +245,8 @@ fn purged_binlog_stops_with_a_clear_error() {
         svc.sql("PURGE BINARY LOGS TO 'mysql-bin.000002';");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // An offset without a GTID position (ours has one: `gtid::resume_by_gtid_…` resumes by it).
+    crate::gtid::strip_gtids(&setup, &setup);
     let (code, out) = setup.run_failing("resume");
     assert_ne!(code, 0, "{out}");
     for needle in

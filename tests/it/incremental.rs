@@ -74,7 +74,7 @@ fn incremental_snapshots_and_signals_match_debezium() {
     let schema_records = 12;
     let got = wait_for_records(&svc.kafka, &prefix, schema_records, Duration::from_secs(60));
     assert_eq!(got.len(), schema_records, "schema records of the no_data snapshot");
-    svc.sql_file(&repo().join("tests/oracle/sql/run-incsnap-stream.sql"));
+    svc.sql_file_as_is(&repo().join("tests/oracle/sql/run-incsnap-stream.sql"));
     wait_for_records(&svc.kafka, &prefix, golden.len(), Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
     running.stop();
@@ -335,4 +335,94 @@ fn pause_resume_and_stop_signals() {
     running.stop();
     let stored = setup.stored().expect("a committed offset");
     assert!(stored.extra.iter().all(|(k, _)| !k.starts_with("incremental_snapshot")), "{stored:?}");
+}
+
+/// `set-binlog-position` (oracle run `setpos`, workload tests/oracle/sql/run-setpos-*.sql, heartbeats on): rows
+/// 2-5, then a signal naming the start of row 5's transaction, then row 6. Up to the signal row every record equals
+/// Debezium's. Debezium 3.6.3 only stores the position (a heartbeat carries it) and goes there when restarted; we
+/// go there at once, once the signal's transaction has ended: row 5 and the signal row are read a second time (the
+/// signal is not applied twice), then row 6. A restart resumes after row 6 and emits nothing; a signal naming a
+/// binlog file the server does not have is ignored with a warning and the stream goes on where it was.
+#[test]
+fn set_binlog_position_signal_moves_the_stream() {
+    let _g = serial();
+    let svc = services();
+    svc.sql("DROP DATABASE IF EXISTS sp; RESET MASTER;");
+    svc.sql_file(&repo().join("tests/oracle/sql/run-setpos-seed.sql"));
+    let prefix = unique("setpos");
+    let setup = Setup::new(
+        &svc,
+        &prefix,
+        &[
+            ("database.include.list", "sp"),
+            ("signal.data.collection", "sp.debezium_signal"),
+            ("heartbeat.interval.ms", "1000"),
+        ],
+    );
+    let golden: Vec<golden::GoldenRecord> = golden::load_path(&repo().join("tests/data/golden/setpos.json.jsonl"))
+        .into_iter()
+        .filter(|g| !g.topic.starts_with("__debezium-heartbeat"))
+        .collect();
+    assert_eq!(golden.len(), 15, "the golden run's data and schema records");
+    let mut running = setup.start("");
+    let snapshot_records = 9;
+    let got = wait_for_records(&svc.kafka, &prefix, snapshot_records, Duration::from_secs(60));
+    assert_eq!(got.len(), snapshot_records, "records of the initial snapshot");
+    svc.sql_file_as_is(&repo().join("tests/oracle/sql/run-setpos-stream.sql"));
+    // The workload's position is the start of row 5's transaction on this server too.
+    let events = svc.query_rows("SHOW BINLOG EVENTS IN 'mysql-bin.000001'");
+    let annotate = events.iter().position(|e| e[5].contains("VALUES (5, 'five')")).expect("row 5's statement");
+    let gtid_of_row5 =
+        events[..annotate].iter().rev().find(|e| e[2] == "Gtid").map(|e| e[1].clone()).expect("its GTID");
+    assert_eq!(gtid_of_row5, "1697", "the signal's position is where row 5's transaction starts");
+    // golden + row 5 and the signal row once more
+    let expected = golden.len() + 2;
+    let ours = wait_for_records(&svc.kafka, &prefix, expected, Duration::from_secs(60));
+    running.wait_for_log("set-binlog-position: streaming from the new position", Duration::from_secs(10));
+
+    // Debezium's records, with the two read again after the move where they come.
+    let mut want = golden.clone();
+    let row5 = golden
+        .iter()
+        .position(|g| {
+            g.topic.ends_with(".sp.t") && g.value.as_deref().is_some_and(|v| v.contains(r#""after":{"id":5"#))
+        })
+        .expect("row 5");
+    let signal = golden.iter().position(|g| g.topic.ends_with(".debezium_signal")).expect("signal row");
+    let row6 = golden
+        .iter()
+        .position(|g| g.value.as_deref().is_some_and(|v| v.contains(r#""after":{"id":6"#)))
+        .expect("row 6");
+    assert!(row5 < signal && signal < row6);
+    want.insert(row6, golden[signal].clone());
+    want.insert(row6, golden[row5].clone());
+    let diffs = golden::compare(&want, &ours, &prefix);
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert_eq!(ours.len(), expected);
+    let beats = read_topics(&svc.kafka, &format!("__debezium-heartbeat.{prefix}"));
+    assert!(!beats.is_empty(), "heartbeats (one carries the new position)");
+
+    // A signal naming a file the server does not have: ignored, the stream goes on.
+    svc.sql(
+        r#"INSERT INTO sp.debezium_signal VALUES ('pos-2', 'set-binlog-position',
+             '{"binlog_filename": "mysql-bin.000099", "binlog_position": 4}');
+           INSERT INTO sp.t VALUES (7, 'seven');"#,
+    );
+    running.wait_for_log("set-binlog-position signal ignored", Duration::from_secs(20));
+    let ours = wait_for_records(&svc.kafka, &prefix, expected + 2, Duration::from_secs(30));
+    assert_eq!(ours.len(), expected + 2, "the ignored signal's row and row 7, once each");
+    std::thread::sleep(Duration::from_secs(2));
+    running.stop();
+    let stored = setup.stored().expect("a committed offset");
+    assert!(stored.pos > 1697, "the committed offset is after the last row read: {stored:?}");
+
+    // A restart goes on from there: nothing is read again, no signal applied again.
+    let mut again = setup.start("");
+    again.wait_for_log("binlog stream started", Duration::from_secs(30));
+    svc.sql("INSERT INTO sp.t VALUES (8, 'eight');");
+    let ours = wait_for_records(&svc.kafka, &prefix, expected + 3, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    again.stop();
+    let ours_now = read_topics(&svc.kafka, &prefix);
+    assert_eq!(ours_now.len(), expected + 3, "only row 8 after the restart: {}", ours.len());
 }

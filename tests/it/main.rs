@@ -12,6 +12,7 @@ mod debezium_from_ours;
 mod failmodes;
 mod fixtures;
 mod golden;
+mod gtid;
 mod heartbeat;
 mod history;
 mod hudi;

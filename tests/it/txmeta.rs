@@ -146,12 +146,16 @@ fn transaction_metadata_follows_debeziums_mysql_behaviour_on_mariadb() {
         let ours: Vec<_> = ours_with_blocks.iter().filter(|c| c.topic == topic.replace("dbserver1", &prefix)).collect();
         let theirs: Vec<_> = golden.iter().filter(|g| g.topic == topic).collect();
         for (o, g) in ours.iter().zip(theirs) {
-            let block =
-                o.value.as_ref().map(|v| json(std::str::from_utf8(v).unwrap())["payload"]["transaction"].clone());
+            let payload = o.value.as_ref().map(|v| json(std::str::from_utf8(v).unwrap())["payload"].clone());
+            let block = payload.as_ref().map(|p| p["transaction"].clone());
             match expected_block.get(&g.seq) {
                 Some((id, total, dc)) => {
                     let want = serde_json::json!({"id": id, "total_order": total, "data_collection_order": dc});
                     assert_eq!(block.as_ref(), Some(&want), "golden seq {} ({topic})", g.seq);
+                    // `source.gtid`: the server's GTID of the transaction (Debezium leaves it null
+                    // on MariaDB; its MySQL connector fills it with the transaction's GTID).
+                    let gtid = &payload.as_ref().expect("value")["source"]["gtid"];
+                    assert_eq!(gtid.as_str(), Some(id.as_str()), "golden seq {} ({topic}) source.gtid", g.seq);
                     blocks += 1;
                 }
                 None => assert!(block.is_none_or(|b| b.is_null()), "golden seq {} ({topic}) has no block", g.seq),
@@ -193,9 +197,12 @@ fn transaction_metadata_follows_debeziums_mysql_behaviour_on_mariadb() {
     }
     // Multi-statement and multi-table transactions are part of the workload.
     assert!(totals.iter().any(|&n| n > 1) && per_table.iter().any(|t| t.len() > 1), "{totals:?}");
-    // At the end no transaction is open: the committed offset carries none.
+    // At the end no transaction is open: the committed offset carries none, and its MariaDB GTID
+    // position is the server's (`mariadb_gtids`; Debezium's `gtids` stays unset on MariaDB).
     let last = setup.stored().expect("offset");
-    assert!(last.transaction_id.is_none() && last.extra.is_empty(), "{last:?}");
+    let gtid_pos = svc.query("SELECT @@gtid_binlog_pos");
+    assert!(last.transaction_id.is_none() && last.gtids.is_none(), "{last:?}");
+    assert_eq!(last.extra, vec![("mariadb_gtids".to_string(), Json::from(gtid_pos))], "{last:?}");
 }
 
 /// A restart from an offset inside a transaction (Debezium's `transaction_id` and
