@@ -135,7 +135,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let start: Option<StartPosition> =
         args.binlog_pos.as_deref().map(str::parse).transpose().map_err(|e: String| anyhow::anyhow!(e))?;
     let worker = WorkerConfig::from_properties_file(&worker_path)?;
-    let connector = ConnectorConfig::from_file(&connector_path)?;
+    let connector = ConnectorConfig::from_file_with(&connector_path, &worker.providers)?;
     let raw = read_config_file(&connector_path)?;
     for w in build::warnings(&connector, &raw.props) {
         warn!("{w}");

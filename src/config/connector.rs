@@ -9,6 +9,7 @@ use regex::Regex;
 use super::filters::{ColumnFilter, IncludeExclude, KeyColumns, RegexList, TableFilter};
 use super::modes::*;
 use super::worker::{positive, replication_factor};
+use super::ConfigProviders;
 use super::{
     read_config_file, ConfigError, ConverterSettings, Converters, PropReader, Properties, Secret, WorkerConfig,
 };
@@ -312,8 +313,14 @@ impl ConnectorConfig {
     /// Read a connector config: Connect JSON (`{"name","config"}` or a bare config object) or a
     /// flat `.properties` file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        Self::from_file_with(path, &ConfigProviders::default())
+    }
+
+    /// [`ConnectorConfig::from_file`], with the `${provider:path:key}` references of the worker's
+    /// `providers` resolved.
+    pub fn from_file_with(path: impl AsRef<Path>, providers: &ConfigProviders) -> Result<Self, ConfigError> {
         let raw = read_config_file(path.as_ref())?;
-        let mut config = Self::from_map(raw.props)?;
+        let mut config = Self::from_map(providers.resolve(raw.props)?)?;
         config.unsupported.extend(raw.unsupported_top_level);
         config.unsupported.sort();
         Ok(config)

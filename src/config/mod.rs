@@ -28,6 +28,7 @@ mod connector;
 mod converter;
 mod filters;
 mod modes;
+mod providers;
 mod worker;
 
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub use modes::{
     BigintUnsignedHandlingMode, BinaryHandlingMode, ConnectorClass, DecimalHandlingMode, FailureHandlingMode,
     SchemaHistoryKind, SnapshotLockingMode, SnapshotMode, SslMode, TimePrecisionMode,
 };
+pub use providers::ConfigProviders;
 pub use worker::WorkerConfig;
 
 /// Configuration errors. All are definite: the user must fix the file.

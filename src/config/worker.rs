@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{parse_properties, ConfigError, ConverterSettings, PropReader, Properties, TopicCreationDefaults};
+use super::{
+    parse_properties, ConfigError, ConfigProviders, ConverterSettings, PropReader, Properties, TopicCreationDefaults,
+};
 
 /// A Kafka Connect worker configuration.
 #[derive(Debug, Clone)]
@@ -37,6 +39,9 @@ pub struct WorkerConfig {
     pub topic_creation: TopicCreationDefaults,
     /// Every other property, verbatim (`group.id`, `plugin.path`, `listeners`, ...).
     pub raw: Properties,
+    /// `config.providers`: what `${provider:path:key}` references in this worker's properties
+    /// (already resolved here) and in its connectors' configs resolve with.
+    pub providers: ConfigProviders,
 }
 
 impl WorkerConfig {
@@ -50,7 +55,8 @@ impl WorkerConfig {
     /// Build from a property map (e.g. the embedded-engine properties of a connector file,
     /// [`super::ConnectorConfig::engine`]).
     pub fn from_map(props: BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let mut r = PropReader::new(props);
+        let providers = ConfigProviders::from_worker(&props)?;
+        let mut r = PropReader::new(providers.resolve(props)?);
         let config = WorkerConfig {
             bootstrap_servers: r.string("bootstrap.servers", "localhost:9092"),
             key_converter: ConverterSettings::read(&mut r, "key.converter")?,
@@ -64,6 +70,7 @@ impl WorkerConfig {
             producer: Properties(r.prefixed("producer.")),
             topic_creation: TopicCreationDefaults::read(&mut r)?,
             raw: Properties(r.take_matching(|_| true)),
+            providers,
         };
         Ok(config)
     }

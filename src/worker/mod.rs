@@ -502,7 +502,8 @@ impl Worker {
     async fn apply(&self, ops: &mut Ops, name: &str) {
         self.stop_running(ops, name).await;
         let Some(e) = self.entry(name) else { return };
-        let connector = match ConnectorConfig::from_map(string_map(&e.config)) {
+        let resolved = self.config.providers.resolve(string_map(&e.config));
+        let connector = match resolved.and_then(ConnectorConfig::from_map) {
             Ok(c) => c,
             Err(err) => {
                 error!(connector = name, error = %err, "connector config cannot run");

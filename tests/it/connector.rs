@@ -69,6 +69,12 @@ impl Setup {
         std::fs::write(self.worker(), text.join("\n") + "\n").expect("write worker");
     }
 
+    /// Add a line to the worker properties.
+    pub fn add_worker_property(&self, key: &str, value: &str) {
+        let text = std::fs::read_to_string(self.worker()).expect("read worker");
+        std::fs::write(self.worker(), format!("{text}{key}={value}\n")).expect("write worker");
+    }
+
     /// Set (or with `None` remove) a property of the connector config.
     pub fn set_connector_property(&self, key: &str, value: Option<&str>) {
         let mut json: serde_json::Value =

@@ -27,6 +27,7 @@ mod poller;
 mod registry;
 mod rest;
 mod resume;
+mod secrets;
 mod services;
 mod shapes;
 mod snapshot;
