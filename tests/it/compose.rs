@@ -164,3 +164,19 @@ fn compose_starts_our_binaries_with_flags_they_accept() {
         }
     }
 }
+
+/// The stack's connector files (docker/connector-config/) are read as they are: their `${env:…}` references resolve
+/// through the worker's `EnvVarConfigProvider`, from the environment compose gives the container.
+#[test]
+fn compose_connector_files_resolve_their_env_references() {
+    std::env::set_var("SCHEMA_REGISTRY_URL", "http://schema-registry:8081");
+    std::env::set_var("DEBEZIUM_MYSQL_PASSWORD", "pw-from-the-environment");
+    let dir = repo().join("docker/connector-config");
+    let worker = cdc_connector::config::WorkerConfig::from_properties_file(dir.join("worker.properties")).unwrap();
+    let connector =
+        cdc_connector::config::ConnectorConfig::from_file_with(dir.join("final-flights.json"), &worker.providers)
+            .unwrap();
+    assert_eq!(connector.connection.password.expose(), "pw-from-the-environment");
+    let converters = format!("{:?}", connector.converters(Some(&worker)));
+    assert!(converters.contains("http://schema-registry:8081") && !converters.contains("${env:"), "{converters}");
+}
