@@ -49,15 +49,8 @@ fn check_prefix(run: &str, ours: &[crate::services::Consumed], prefix: &str) {
     assert!(diffs.is_empty(), "{run}: {} differences from Debezium:\n{}", diffs.len(), diffs.join("\n"));
 }
 
-fn after_ids(records: &[crate::services::Consumed]) -> Vec<i64> {
-    records
-        .iter()
-        .filter(|c| c.topic.ends_with(".fm.t1"))
-        .filter_map(|c| {
-            let v: serde_json::Value = serde_json::from_slice(c.value.as_ref()?).ok()?;
-            v["payload"]["after"]["id"].as_i64()
-        })
-        .collect()
+fn t1_ids(records: &[crate::services::Consumed]) -> Vec<i64> {
+    crate::services::after_ids(records, ".fm.t1")
 }
 
 #[test]
@@ -70,7 +63,7 @@ fn unknown_table_stops_the_connector_by_default() {
         "the error names the table and the binlog position:\n{output}"
     );
     check_prefix("failmodes", &records, &prefix);
-    assert_eq!(after_ids(&records), [0, 1], "nothing after the unknown table's rows");
+    assert_eq!(t1_ids(&records), [0, 1], "nothing after the unknown table's rows");
 }
 
 #[test]
@@ -84,7 +77,7 @@ fn unknown_table_is_skipped_with_warn_and_skip_and_an_extra_column_still_stops()
             "{mode}: the error names the table and the binlog position:\n{output}"
         );
         check_prefix(&format!("failmodes_{mode}"), &records, &prefix);
-        assert_eq!(after_ids(&records), [0, 1, 2], "{mode}: the rows before the extra column, none after");
+        assert_eq!(t1_ids(&records), [0, 1, 2], "{mode}: the rows before the extra column, none after");
         let warned = output.lines().any(|l| l.contains("WARN") && l.contains("fm.ghost"));
         assert_eq!(warned, mode == "warn", "{mode}: a warning names the skipped table only with warn:\n{output}");
     }
@@ -149,13 +142,7 @@ fn a_rows_event_that_does_not_parse_stops_or_is_skipped_by_mode() {
     bytes[end - 4..end].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&path, &bytes).expect("write the damaged file");
     let binlog_pos = format!("mysql-bin.000001:{start}");
-    let ids = |prefix: &str| -> Vec<i64> {
-        read_topics(&svc.kafka, prefix)
-            .iter()
-            .filter_map(|c| serde_json::from_slice::<serde_json::Value>(c.value.as_ref()?).ok())
-            .filter_map(|v| v["payload"]["after"]["id"].as_i64())
-            .collect()
-    };
+    let ids = |prefix: &str| crate::services::after_ids(&read_topics(&svc.kafka, prefix), ".fc.t");
     for mode in ["fail", "warn", "skip"] {
         let prefix = unique("failparse");
         let setup = Setup::new(

@@ -16,18 +16,7 @@ use serde_json::Value as Json;
 
 use crate::connector::Setup;
 use crate::parity::wait_for_records;
-use crate::services::{read_topics, serial, services, unique, Consumed};
-
-/// `after.id` of the change records of `topic` (tombstones left out).
-fn ids(records: &[Consumed], topic: &str) -> Vec<i64> {
-    records
-        .iter()
-        .filter(|c| c.topic == topic)
-        .filter_map(|c| c.value.as_ref())
-        .map(|v| serde_json::from_slice::<Json>(v).expect("JSON"))
-        .filter_map(|v| v["payload"]["after"]["id"].as_i64())
-        .collect()
-}
+use crate::services::{after_ids as ids, read_topics, serial, services, unique};
 
 /// Store `setup`'s offset again without our MariaDB GTID keys (as Debezium would have written it).
 pub fn strip_gtids(setup: &Setup, from: &Setup) {

@@ -193,6 +193,18 @@ pub fn read_topics(kafka: &str, prefix: &str) -> Vec<Consumed> {
     out
 }
 
+/// `after.id` of the change records of the topics whose names end with `topic_suffix` (tombstones
+/// and records without an `after.id` left out), in order.
+pub fn after_ids(records: &[Consumed], topic_suffix: &str) -> Vec<i64> {
+    records
+        .iter()
+        .filter(|c| c.topic.ends_with(topic_suffix))
+        .filter_map(|c| c.value.as_ref())
+        .map(|v| serde_json::from_slice::<serde_json::Value>(v).expect("a JSON record value"))
+        .filter_map(|v| v["payload"]["after"]["id"].as_i64())
+        .collect()
+}
+
 /// A unique name for this test run (tansu topics are never deleted, so every run uses new ones).
 pub fn unique(base: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
