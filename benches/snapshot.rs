@@ -204,7 +204,14 @@ fn child(args: &[String]) -> Res<()> {
     let threads: u32 = threads.parse()?;
     let host = std::env::var("MYSQL_HOST").map_err(|_| "MYSQL_HOST is not set")?;
     let port: u16 = std::env::var("MYSQL_PORT").map_err(|_| "MYSQL_PORT is not set")?.parse()?;
-    let db = ConnectOptions { host, port, user: "root".into(), password: String::new(), connect_timeout_ms: 30_000 };
+    let db = ConnectOptions {
+        host,
+        port,
+        user: "root".into(),
+        password: String::new(),
+        connect_timeout_ms: 30_000,
+        tls: Default::default(),
+    };
     // Two runtime threads, as the connector binary runs.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {

@@ -375,6 +375,7 @@ struct Mirror {
     changes: ChangeRecords,
     ids: SchemaIds,
     scratch: Vec<Value>,
+    nulled: Vec<(usize, cdc_connector::decode::ValueError)>,
     records: u64,
     json_bytes: u64,
 }
@@ -461,6 +462,7 @@ fn child(args: &[String]) -> Res<()> {
         changes: ChangeRecords::new(key_conv, value_conv, PREFIX, run_id, true),
         ids,
         scratch: Vec::new(),
+        nulled: Vec::new(),
         records: 0,
         json_bytes: 0,
     };
@@ -483,7 +485,7 @@ fn child(args: &[String]) -> Res<()> {
         for (row_idx, item) in ev.rows.rows(tme).enumerate() {
             let (before, after) = item?;
             let (before_img, after_img) =
-                decode_change(&table, &schemas, before.as_ref(), after.as_ref(), &mut m.scratch)?;
+                decode_change(&table, &schemas, before.as_ref(), after.as_ref(), &mut m.scratch, &mut m.nulled)?;
             let source_v = SourceInfo {
                 server_name: &m.prefix,
                 ts_ms: ts as i64 * 1000,

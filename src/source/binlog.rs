@@ -20,6 +20,8 @@ use mysql_common::binlog::consts::RowsEventFlags;
 use mysql_common::binlog::events::{Event, EventData, TableMapEvent};
 use mysql_common::packets::{GnoInterval, Sid, Tag};
 
+use crate::config::{ConfigEnum, SslMode};
+
 /// Server error codes we translate into plain sentences.
 const ER_ACCESS_DENIED: u16 = 1045;
 const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
@@ -77,6 +79,8 @@ pub struct ConnectOptions {
     pub user: String,
     pub password: String,
     pub connect_timeout_ms: u64,
+    /// `database.ssl.*`.
+    pub tls: super::tls::TlsOptions,
 }
 
 impl ConnectOptions {
@@ -112,26 +116,79 @@ fn server_error_code(e: &mysql_async::Error) -> Option<(u16, String)> {
     }
 }
 
-/// Open a client connection.
+/// Whether a connection error is the TLS handshake's (rustls' errors reach mysql_async as I/O
+/// errors wrapping a `rustls::Error`).
+fn is_tls_failure(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Io(mysql_async::IoError::Tls(_)) => true,
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.get_ref().is_some_and(|i| i.is::<rustls::Error>()),
+        _ => false,
+    }
+}
+
+/// Open a client connection (TLS as `database.ssl.mode` says).
 pub async fn connect(opts: &ConnectOptions) -> Result<Conn, SourceError> {
+    let ssl = opts.tls.ssl_opts();
+    if ssl.is_some() {
+        super::tls::install_crypto_provider();
+    }
+    match connect_with(opts, ssl).await {
+        // `preferred`: the server offers no TLS, so a plain connection.
+        Err(ConnectFailure::NoTls) if opts.tls.mode == SslMode::Preferred => {
+            connect_with(opts, None).await.map_err(|f| f.into_error(opts))
+        }
+        other => other.map_err(|f| f.into_error(opts)),
+    }
+}
+
+enum ConnectFailure {
+    /// The server does not offer TLS (its handshake lacks CLIENT_SSL).
+    NoTls,
+    Other(SourceError),
+}
+
+impl ConnectFailure {
+    fn into_error(self, opts: &ConnectOptions) -> SourceError {
+        match self {
+            ConnectFailure::NoTls => SourceError::Connect {
+                addr: opts.addr(),
+                message: format!(
+                    "the server does not offer TLS, and database.ssl.mode={} requires it (configure ssl_cert/ssl_key on the server, or set database.ssl.mode=preferred)",
+                    opts.tls.mode.as_str()
+                ),
+            },
+            ConnectFailure::Other(e) => e,
+        }
+    }
+}
+
+async fn connect_with(opts: &ConnectOptions, ssl: Option<mysql_async::SslOpts>) -> Result<Conn, ConnectFailure> {
+    let tls = ssl.is_some();
     let builder = OptsBuilder::default()
         .ip_or_hostname(opts.host.clone())
         .tcp_port(opts.port)
         .user(Some(opts.user.clone()))
         .pass(Some(opts.password.clone()))
         .prefer_socket(false)
-        .stmt_cache_size(0);
+        .stmt_cache_size(0)
+        .ssl_opts(ssl);
     let fut = Conn::new(builder);
     let timeout = std::time::Duration::from_millis(opts.connect_timeout_ms.max(1));
+    let fail = |message: String| ConnectFailure::Other(SourceError::Connect { addr: opts.addr(), message });
     match tokio::time::timeout(timeout, fut).await {
-        Err(_) => Err(SourceError::Connect {
-            addr: opts.addr(),
-            message: format!("no answer within {} ms (connect.timeout.ms)", opts.connect_timeout_ms),
-        }),
+        Err(_) => Err(fail(format!("no answer within {} ms (connect.timeout.ms)", opts.connect_timeout_ms))),
         Ok(Ok(c)) => Ok(c),
+        Ok(Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))) => {
+            Err(ConnectFailure::NoTls)
+        }
         Ok(Err(e)) => match server_error_code(&e) {
-            Some((ER_ACCESS_DENIED, _)) => Err(SourceError::Auth { addr: opts.addr(), user: opts.user.clone() }),
-            _ => Err(SourceError::Connect { addr: opts.addr(), message: e.to_string() }),
+            Some((ER_ACCESS_DENIED, _)) => {
+                Err(ConnectFailure::Other(SourceError::Auth { addr: opts.addr(), user: opts.user.clone() }))
+            }
+            _ if tls && is_tls_failure(&e) => {
+                Err(fail(format!("TLS connection failed (database.ssl.mode={}): {e}", opts.tls.mode.as_str())))
+            }
+            _ => Err(fail(e.to_string())),
         },
     }
 }

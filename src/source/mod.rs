@@ -1,3 +1,4 @@
 pub mod binlog;
 pub mod gtid;
 pub mod restart;
+pub mod tls;

@@ -14,6 +14,7 @@ use crate::pipeline::{HeartbeatConfig, PipelineConfig};
 use crate::schema::connect_schema::{BigIntUnsigned, BinaryHandling, DecimalHandling, SchemaOptions, TimePrecision};
 use crate::sink::kafka::SinkConfig;
 use crate::source::binlog::ConnectOptions;
+use crate::source::tls::TlsOptions;
 use crate::telemetry::Telemetry;
 
 /// The pipeline of `connector` on `worker`, its metrics in `telemetry`.
@@ -39,6 +40,11 @@ pub fn pipeline_config(
             user: connector.connection.user.clone(),
             password: connector.connection.password.expose().to_string(),
             connect_timeout_ms: connector.connection.connect_timeout_ms,
+            tls: TlsOptions::load(
+                connector.connection.ssl_mode,
+                connector.connection.ssl_truststore.as_deref(),
+                connector.connection.ssl_keystore.as_deref(),
+            )?,
         },
         server_id: connector.connection.server_id,
         table_filter: Arc::new(move |db, t| tables.is_captured(db, t)),

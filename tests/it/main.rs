@@ -31,5 +31,6 @@ mod secrets;
 mod services;
 mod shapes;
 mod snapshot;
+mod tls;
 mod transforms;
 mod txmeta;

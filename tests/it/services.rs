@@ -283,3 +283,70 @@ impl TopicRecorder {
         self.handle.join().expect("recorder thread")
     }
 }
+
+/// A MariaDB of one test's own (`e2e/services.sh up mysql` on a free port in a temporary
+/// services directory): for server settings the shared one must not have (TLS), and for tests
+/// that stop, freeze or restart the server. Stopped and deleted when dropped.
+pub struct PrivateMariaDb {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    extra_args: String,
+}
+
+impl PrivateMariaDb {
+    /// Start one with `extra_args` added to mariadbd's flags (`MYSQL_EXTRA_ARGS`).
+    pub fn start(extra_args: &str) -> PrivateMariaDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let db = PrivateMariaDb { dir, port, extra_args: extra_args.to_string() };
+        db.script("up");
+        db
+    }
+
+    fn script(&self, cmd: &str) {
+        let out = Command::new(repo().join("e2e/services.sh"))
+            .args([cmd, "mysql"])
+            .env("CDC_SERVICES_DIR", self.dir.path())
+            .env("MYSQL_PORT", self.port.to_string())
+            .env("MYSQL_EXTRA_ARGS", &self.extra_args)
+            .env("SERVICES_TIMEOUT", "60")
+            .output()
+            .expect("run e2e/services.sh");
+        assert!(out.status.success(), "services.sh {cmd} mysql: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Root access to it (the `mariadb` client over TCP), Kafka from the shared services.
+    pub fn services(&self) -> Services {
+        Services { mysql_host: "127.0.0.1".into(), mysql_port: self.port, ..services() }
+    }
+
+    /// mariadbd's process id.
+    pub fn pid(&self) -> i32 {
+        let text = std::fs::read_to_string(self.dir.path().join("mariadb/mariadbd.pid")).expect("mariadbd.pid");
+        text.trim().parse().expect("a pid")
+    }
+
+    /// Stop the server (its data stays), then start it again on the same port.
+    pub fn restart(&self) {
+        self.script("down");
+        self.script("up");
+    }
+
+    pub fn stop(&self) {
+        self.script("down");
+    }
+
+    pub fn up(&self) {
+        self.script("up");
+    }
+}
+
+impl Drop for PrivateMariaDb {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("e2e/services.sh"))
+            .args(["down", "mysql"])
+            .env("CDC_SERVICES_DIR", self.dir.path())
+            .env("MYSQL_PORT", self.port.to_string())
+            .output();
+    }
+}
