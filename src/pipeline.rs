@@ -20,6 +20,7 @@
 //! history (and stored) before anything after it is emitted.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -140,6 +141,33 @@ pub struct PipelineConfig {
     pub incremental_chunk_size: usize,
     /// Metrics and progress lines.
     pub telemetry: Arc<Telemetry>,
+    /// Reconnects after a lost connection (`errors.max.retries`,
+    /// `retriable.restart.connector.wait.ms`).
+    pub retries: RetryPolicy,
+}
+
+/// How often and how patiently the pipeline reconnects after a transient failure.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Consecutive reconnects before giving up (None: no limit).
+    pub max: Option<u32>,
+    /// The longest wait between two; the back-off starts at one second and doubles.
+    pub wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Debezium's defaults: no limit, at most 10 s apart.
+    fn default() -> Self {
+        RetryPolicy { max: None, wait: Duration::from_secs(10) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before reconnect `attempt` (1-based).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(16);
+        Duration::from_secs(1).saturating_mul(1 << exp).min(self.wait).max(Duration::from_millis(100))
+    }
 }
 
 /// Heartbeat records (`<topic.heartbeat.prefix>.<topic.prefix>`, key `ServerNameKey`, value
@@ -211,6 +239,20 @@ pub enum PipelineError {
     Incremental { addr: String, message: String },
     #[error("the stored offset's incremental snapshot cannot be resumed: {0}")]
     IncrementalOffset(String),
+}
+
+impl PipelineError {
+    /// A failure of a connection (to the database server, or Kafka not storing records in
+    /// time), not of the data or the settings: the pipeline starts again from the committed
+    /// offset.
+    pub fn is_transient(&self) -> bool {
+        use crate::sink::kafka::SinkError;
+        match self {
+            PipelineError::Source(e) => e.is_transient(),
+            PipelineError::Sink(SinkError::Delivery { .. } | SinkError::FlushTimeout(_)) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Offset key of the MariaDB GTID position (`d-s-n,...`: the last transaction completed per
@@ -448,12 +490,75 @@ enum SchemaStart {
     Explicit { latest: bool },
 }
 
-/// Run the pipeline (snapshot if needed, then streaming) until the stream ends or `shutdown`
-/// resolves. `start` is `--binlog-pos` (None: the stored offset, else `snapshot.mode`).
+/// Run the pipeline (snapshot if needed, then streaming) until `shutdown` resolves or it fails.
+/// `start` is `--binlog-pos` (None: the stored offset, else `snapshot.mode`).
+///
+/// Once it has streamed, a transient failure (the connection to the server lost, broken,
+/// silent for `connect.keep.alive.interval.ms`, or a server that ended the stream) does not stop
+/// it: what Kafka acknowledged is committed, and after a back-off (one second, doubling up to
+/// `retriable.restart.connector.wait.ms`) it starts again from the committed offset — the way
+/// Kafka Connect restarts a Debezium task after a retriable error, without the restart. Up to
+/// `errors.max.retries` consecutive attempts (-1: no limit); `connect.keep.alive=false` turns
+/// this off. A failure before the first stream started (a wrong host, a refused login) stops
+/// at once.
 pub async fn run(
     cfg: PipelineConfig,
     start: Option<StartPosition>,
     shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), PipelineError> {
+    use futures_util::FutureExt;
+    let shutdown = shutdown.shared();
+    let mut start = start;
+    let mut ever_streamed = false;
+    let mut attempt: u32 = 0;
+    loop {
+        let streamed = AtomicBool::new(false);
+        let err = match run_once(cfg.clone(), start.clone(), shutdown.clone(), &streamed).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if streamed.load(Ordering::Relaxed) {
+            ever_streamed = true;
+            attempt = 0;
+        }
+        if !(ever_streamed && err.is_transient() && cfg.db.keep_alive_ms.is_some()) {
+            return Err(err);
+        }
+        attempt += 1;
+        if cfg.retries.max.is_some_and(|max| attempt > max) {
+            tracing::error!(error = %err, attempts = attempt - 1, "giving up after errors.max.retries reconnects");
+            return Err(err);
+        }
+        let wait = cfg.retries.backoff(attempt);
+        cfg.telemetry.reconnecting();
+        tracing::warn!(attempt, "{err}; reconnecting in {wait:?}");
+        tokio::select! {
+            _ = shutdown.clone() => return Ok(()),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        start = restart_position(&cfg, start).await;
+    }
+}
+
+/// Where a reconnect starts: an explicit `--binlog-pos` holds until an offset was committed;
+/// from then on, the committed offset.
+async fn restart_position(cfg: &PipelineConfig, start: Option<StartPosition>) -> Option<StartPosition> {
+    match start {
+        None | Some(StartPosition::Resume) => start,
+        explicit => match OffsetStore::open(&cfg.offsets).await.map(|s| s.get(&cfg.connector_name, &cfg.prefix)) {
+            Ok(Ok(Some(_))) => Some(StartPosition::Resume),
+            _ => explicit,
+        },
+    }
+}
+
+/// One run of the pipeline: connect, snapshot or resume, stream until `shutdown` or an error.
+/// `streamed` is set once the binlog stream started.
+async fn run_once(
+    cfg: PipelineConfig,
+    start: Option<StartPosition>,
+    shutdown: impl std::future::Future<Output = ()>,
+    streamed: &AtomicBool,
 ) -> Result<(), PipelineError> {
     snapshot::mode::validate(&cfg.snapshot)?;
     // Schema-change records and row changes each get their own key and value converters (JSON
@@ -573,6 +678,7 @@ pub async fn run(
         None => BinlogSource::start(conn, &s.cfg.db, s.cfg.server_id, &begin, heartbeat_ms).await?,
     };
     info!(file = %begin.file, pos = begin.pos, "binlog stream started");
+    streamed.store(true, Ordering::Relaxed);
     s.start_at(&begin, skip_events, skip_rows);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let result = loop {
@@ -587,7 +693,11 @@ pub async fn run(
             ev = source.next(&s.cfg.db.user) => {
                 match ev {
                     Err(e) => break Err(e.into()),
-                    Ok(None) => break Ok(()),
+                    Ok(None) => break Err(PipelineError::Source(binlog::SourceError::Lost {
+                        file: s.file.to_string(),
+                        pos: s.restart.pos(),
+                        message: format!("the server ended the binlog stream (it shut down, or another replica connected with database.server.id={})", s.cfg.server_id),
+                    })),
                     Ok(Some(ev)) => {
                         // Handling can wait a long time (a schema registry that is down is
                         // retried forever); a shutdown interrupts it. Offsets only ever cover
@@ -1748,5 +1858,40 @@ fn strip_leading_create(sql: &str) -> &str {
     match t.get(..6) {
         Some(w) if w.eq_ignore_ascii_case("CREATE") => t[6..].trim_start(),
         _ => sql,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_backoff_doubles_up_to_the_configured_wait() {
+        let p = RetryPolicy { max: None, wait: Duration::from_secs(10) };
+        let waits: Vec<u64> = (1..=6).map(|a| p.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(p.backoff(u32::MAX), Duration::from_secs(10));
+        let short = RetryPolicy { max: Some(3), wait: Duration::from_millis(50) };
+        assert_eq!(short.backoff(1), Duration::from_millis(100), "never a busy loop");
+    }
+
+    #[test]
+    fn only_connection_failures_are_transient() {
+        use binlog::SourceError;
+        let lost = SourceError::Lost { file: "f".into(), pos: 4, message: "gone".into() };
+        assert!(PipelineError::Source(lost).is_transient());
+        let refused = SourceError::Connect { addr: "h:1".into(), message: "Connection refused".into() };
+        assert!(PipelineError::Source(refused).is_transient());
+        let untrusted = SourceError::Connect {
+            addr: "h:1".into(),
+            message: "TLS connection failed (database.ssl.mode=verify_ca): UnknownIssuer".into(),
+        };
+        assert!(!PipelineError::Source(untrusted).is_transient());
+        let auth = SourceError::Auth { addr: "h:1".into(), user: "u".into() };
+        assert!(!PipelineError::Source(auth).is_transient());
+        let bad = SourceError::Stream { file: "f".into(), pos: 4, message: "cannot parse".into() };
+        assert!(!PipelineError::Source(bad).is_transient());
+        let purged = SourceError::Purged { file: "f".into(), pos: 4, detail: "x".into() };
+        assert!(!PipelineError::Source(purged).is_transient());
     }
 }

@@ -36,6 +36,7 @@ pub struct Telemetry {
     transactions: Counter,
     records: Counter,
     offset_commits: Counter,
+    reconnects: Counter,
     events_total: AtomicU64,
     last_progress: std::sync::Mutex<Instant>,
 }
@@ -78,6 +79,10 @@ impl Telemetry {
             transactions: counter("debezium_metrics_NumberOfCommittedTransactions", "Transactions committed"),
             records: counter("cdc_connector_records_produced_total", "Records handed to the Kafka producer"),
             offset_commits: counter("cdc_connector_offset_commits_total", "Offset commits written"),
+            reconnects: counter(
+                "cdc_connector_reconnects_total",
+                "Restarts from the committed offset after a lost connection",
+            ),
             recorder,
             server_name: server_name.to_string(),
             connector,
@@ -141,6 +146,12 @@ impl Telemetry {
 
     pub fn disconnected(&self) {
         self.connected.set(0.0);
+    }
+
+    /// The pipeline starts again after a transient failure.
+    pub fn reconnecting(&self) {
+        self.connected.set(0.0);
+        self.reconnects.increment(1);
     }
 
     /// A row change event with binlog timestamp `ts` (seconds) was processed.

@@ -92,6 +92,12 @@ pub struct ConnectionConfig {
     pub keep_alive: bool,
     /// `connect.keep.alive.interval.ms`: keep-alive check interval. Default 60000.
     pub keep_alive_interval_ms: u64,
+    /// `errors.max.retries`: reconnects after a transient failure (a lost connection) before the
+    /// connector stops; -1 = no limit, 0 = none. Default -1.
+    pub max_retries: i64,
+    /// `retriable.restart.connector.wait.ms`: the longest wait between reconnects (the back-off
+    /// starts at one second and doubles up to it). Default 10000.
+    pub retry_wait_ms: u64,
     /// `database.initial.statements`: SQL run on every new connection, `;`-separated (`;;` is a
     /// literal `;`). Default none.
     pub initial_statements: Vec<String>,
@@ -472,6 +478,8 @@ fn read_connection(r: &mut PropReader) -> Result<ConnectionConfig, ConfigError> 
         connect_timeout_ms: r.int("connect.timeout.ms", 30_000)?,
         keep_alive: r.bool("connect.keep.alive", true)?,
         keep_alive_interval_ms: r.int("connect.keep.alive.interval.ms", 60_000)?,
+        max_retries: r.int("errors.max.retries", -1)?,
+        retry_wait_ms: r.int("retriable.restart.connector.wait.ms", 10_000)?,
         initial_statements,
     })
 }

@@ -27,6 +27,9 @@ const ER_ACCESS_DENIED: u16 = 1045;
 const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
 const ER_MASTER_FATAL_READING_BINLOG: u16 = 1236;
 const ER_DBACCESS_DENIED: u16 = 1044;
+const ER_SERVER_SHUTDOWN: u16 = 1053;
+const ER_QUERY_INTERRUPTED: u16 = 1317;
+const ER_CONNECTION_KILLED: u16 = 1927;
 
 /// MariaDB event type codes (not known to mysql_common).
 const MARIADB_ANNOTATE_ROWS: u8 = 160;
@@ -63,12 +66,29 @@ pub enum SourceError {
     InvalidGtid { gtid: String, detail: String },
     #[error("binlog stream error at {file}:{pos}: {message}")]
     Stream { file: String, pos: u64, message: String },
+    /// The connection broke, the server ended the stream or went silent: transient, the pipeline
+    /// reconnects (`connect.keep.alive`).
+    #[error("connection to the database server lost at binlog {file}:{pos}: {message}")]
+    Lost { file: String, pos: u64, message: String },
     #[error(
         "unsupported binlog event type {code} at {file}:{pos} ({what}); the connector stops rather than skip data"
     )]
     Unsupported { code: u8, file: String, pos: u64, what: &'static str },
     #[error("query failed on MySQL at {addr}: {message}")]
     Query { addr: String, message: String },
+}
+
+impl SourceError {
+    /// A failure of the connection rather than of the data or the configuration: worth a
+    /// reconnect (the stored offset says where to go on).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Lost { .. } | SourceError::Query { .. } => true,
+            // Refused, timed out, reset — not a certificate the connector does not trust.
+            SourceError::Connect { message, .. } => !message.contains("database.ssl.mode"),
+            _ => false,
+        }
+    }
 }
 
 /// How to reach the server.
@@ -81,6 +101,9 @@ pub struct ConnectOptions {
     pub connect_timeout_ms: u64,
     /// `database.ssl.*`.
     pub tls: super::tls::TlsOptions,
+    /// `connect.keep.alive.interval.ms` when `connect.keep.alive` is on: the binlog connection is
+    /// taken for dead when nothing — no event, no server heartbeat — arrives for this long.
+    pub keep_alive_ms: Option<u64>,
 }
 
 impl ConnectOptions {
@@ -376,6 +399,10 @@ pub struct BinlogSource {
     /// Started after this GTID set (`addr`, set): until the server names a file, a refusal to
     /// send is about the set.
     gtid_start: Option<(String, String)>,
+    /// `ConnectOptions::keep_alive_ms`.
+    read_timeout: Option<std::time::Duration>,
+    /// When the last event (or server heartbeat) arrived.
+    last_event: tokio::time::Instant,
 }
 
 /// A MySQL GTID set as COM_BINLOG_DUMP_GTID's SID blocks: the text form's inclusive `a-b`
@@ -413,7 +440,15 @@ impl BinlogSource {
             .get_binlog_stream(req)
             .await
             .map_err(|e| classify_stream_error(e, &start.file, start.pos, &opts.user))?;
-        Ok(BinlogSource { stream, file: start.file.clone(), last_pos: start.pos, seen_fde: false, gtid_start: None })
+        Ok(BinlogSource {
+            stream,
+            file: start.file.clone(),
+            last_pos: start.pos,
+            seen_fde: false,
+            gtid_start: None,
+            read_timeout: read_timeout(opts),
+            last_event: tokio::time::Instant::now(),
+        })
     }
 
     /// Request the binlog after the MariaDB GTID position `gtids` (`d-s-n[,...]`, the last
@@ -470,7 +505,15 @@ impl BinlogSource {
             _ => classify_stream_error(e, "", 4, &opts.user),
         })?;
         let gtid_start = Some((opts.addr(), gtids.to_string()));
-        Ok(BinlogSource { stream, file: String::new(), last_pos: 4, seen_fde: false, gtid_start })
+        Ok(BinlogSource {
+            stream,
+            file: String::new(),
+            last_pos: 4,
+            seen_fde: false,
+            gtid_start,
+            read_timeout: read_timeout(opts),
+            last_event: tokio::time::Instant::now(),
+        })
     }
 
     /// The file currently being read.
@@ -485,7 +528,28 @@ impl BinlogSource {
 
     /// The next event, or `None` when the server ended the stream.
     pub async fn next(&mut self, user: &str) -> Result<Option<SourceEvent>, SourceError> {
-        let event = match self.stream.next().await {
+        let next = match self.read_timeout {
+            None => self.stream.next().await,
+            // Measured from the last event received, not from this call: the pipeline's loop
+            // drops and re-makes this future at every tick.
+            Some(limit) => match tokio::time::timeout_at(self.last_event + limit, self.stream.next()).await {
+                Ok(next) => {
+                    self.last_event = tokio::time::Instant::now();
+                    next
+                }
+                Err(_) => {
+                    return Err(SourceError::Lost {
+                        file: self.file.clone(),
+                        pos: self.last_pos,
+                        message: format!(
+                            "no event and no heartbeat from the server within {} ms (connect.keep.alive.interval.ms): the connection is half-dead or the server is frozen",
+                            limit.as_millis()
+                        ),
+                    })
+                }
+            },
+        };
+        let event = match next {
             None => return Ok(None),
             Some(Err(e)) => {
                 return Err(match (&self.gtid_start, server_error_code(&e)) {
@@ -595,9 +659,16 @@ impl BinlogSource {
     }
 
     /// Close the replica connection.
+    /// Say goodbye to the server; a connection that is already dead (or a frozen server) gets
+    /// two seconds.
     pub async fn close(self) {
-        let _ = self.stream.close().await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.stream.close()).await;
     }
+}
+
+/// The binlog read timeout of `opts` (none without `connect.keep.alive`).
+fn read_timeout(opts: &ConnectOptions) -> Option<std::time::Duration> {
+    opts.keep_alive_ms.map(|ms| std::time::Duration::from_millis(ms.max(300)))
 }
 
 /// Session settings every binlog dump needs (see the module doc).
@@ -605,7 +676,13 @@ async fn prepare_dump(conn: &mut Conn, opts: &ConnectOptions, heartbeat_ms: u64)
     let addr = opts.addr();
     let q = |e: mysql_async::Error| SourceError::Query { addr: addr.clone(), message: e.to_string() };
     conn.query_drop("SET @mariadb_slave_capability=4").await.map_err(q)?;
-    conn.query_drop(format!("SET @master_heartbeat_period={}", heartbeat_ms.max(1) * 1_000_000)).await.map_err(q)?;
+    // The server's heartbeats on an idle stream come three times per read timeout, so only a
+    // dead connection or a frozen server stays silent for a whole one.
+    let period_ms = match read_timeout(opts) {
+        Some(t) => heartbeat_ms.min(t.as_millis() as u64 / 3).max(100),
+        None => heartbeat_ms.max(1),
+    };
+    conn.query_drop(format!("SET @master_heartbeat_period={}", period_ms * 1_000_000)).await.map_err(q)?;
     // MySQL ≥ 8.0.26 reads the source_ spelling; unknown user variables are harmless on MariaDB.
     conn.query_drop("SET @source_binlog_checksum='ALL'").await.map_err(q)?;
     Ok(())
@@ -633,6 +710,17 @@ fn classify_stream_error(e: mysql_async::Error, file: &str, pos: u64, user: &str
         Some((ER_MASTER_FATAL_READING_BINLOG, m)) => SourceError::Purged { file: file.to_string(), pos, detail: m },
         Some((ER_SPECIFIC_ACCESS_DENIED | ER_ACCESS_DENIED | ER_DBACCESS_DENIED, m)) => {
             SourceError::Privilege { user: user.to_string(), detail: m }
+        }
+        // The server went away (shutdown, killed connection) or the network did.
+        Some((ER_SERVER_SHUTDOWN | ER_CONNECTION_KILLED | ER_QUERY_INTERRUPTED, m)) => {
+            SourceError::Lost { file: file.to_string(), pos, message: m }
+        }
+        _ if matches!(
+            e,
+            mysql_async::Error::Io(_) | mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed)
+        ) =>
+        {
+            SourceError::Lost { file: file.to_string(), pos, message: e.to_string() }
         }
         _ => SourceError::Stream { file: file.to_string(), pos, message: e.to_string() },
     }

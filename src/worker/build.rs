@@ -10,7 +10,7 @@ use crate::columns::ColumnSettings;
 use crate::config::{ConfigError, ConnectorConfig, WorkerConfig, NOT_YET_IMPLEMENTED};
 use crate::history::{HistoryConfig, HistoryStorage};
 use crate::offsets::OffsetStorage;
-use crate::pipeline::{HeartbeatConfig, PipelineConfig};
+use crate::pipeline::{HeartbeatConfig, PipelineConfig, RetryPolicy};
 use crate::schema::connect_schema::{BigIntUnsigned, BinaryHandling, DecimalHandling, SchemaOptions, TimePrecision};
 use crate::sink::kafka::SinkConfig;
 use crate::source::binlog::ConnectOptions;
@@ -45,6 +45,11 @@ pub fn pipeline_config(
                 connector.connection.ssl_truststore.as_deref(),
                 connector.connection.ssl_keystore.as_deref(),
             )?,
+            keep_alive_ms: connector.connection.keep_alive.then_some(connector.connection.keep_alive_interval_ms),
+        },
+        retries: RetryPolicy {
+            max: u32::try_from(connector.connection.max_retries).ok(),
+            wait: Duration::from_millis(connector.connection.retry_wait_ms),
         },
         server_id: connector.connection.server_id,
         table_filter: Arc::new(move |db, t| tables.is_captured(db, t)),

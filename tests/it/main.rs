@@ -21,6 +21,7 @@ mod mdbtypes;
 mod modes;
 mod offsets_topic;
 mod one_command;
+mod outages;
 mod parity;
 mod partitioning;
 mod poller;

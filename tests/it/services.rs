@@ -331,14 +331,6 @@ impl PrivateMariaDb {
         self.script("down");
         self.script("up");
     }
-
-    pub fn stop(&self) {
-        self.script("down");
-    }
-
-    pub fn up(&self) {
-        self.script("up");
-    }
 }
 
 impl Drop for PrivateMariaDb {
