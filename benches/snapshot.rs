@@ -212,6 +212,7 @@ fn child(args: &[String]) -> Res<()> {
         connect_timeout_ms: 30_000,
         tls: Default::default(),
         keep_alive_ms: None,
+        annotate_rows: false,
     };
     // Two runtime threads, as the connector binary runs.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

@@ -103,6 +103,10 @@ pub struct PipelineConfig {
     pub db_filter: TableFilterFn,
     pub include_schema_changes: bool,
     pub tombstones_on_delete: bool,
+    /// `include.query`: each change's `source.query` is the statement that made it (MariaDB's
+    /// annotate event, asked for in the dump; MySQL's ROWS_QUERY event, which the server writes
+    /// with `binlog_rows_query_log_events=ON`).
+    pub include_query: bool,
     /// Key and value converters (JsonConverter or AvroConverter + registry).
     pub converters: Converters,
     pub sink: SinkConfig,
@@ -369,6 +373,9 @@ struct Streamer {
     /// The session that wrote the current transaction (`source.thread`: MySQL's `BEGIN` carries
     /// it; MariaDB's binlog has no thread id for row changes).
     thread: Option<u32>,
+    /// The statement of the rows events being read (`include.query`), until the next statement or
+    /// the transaction's end.
+    query: Option<String>,
     /// The GTIDs of the completed transactions, when known in full (from the stored offset, a
     /// GTID start, the snapshot, or MariaDB's `BINLOG_GTID_POS` at the start position); its text
     /// is shared by every offset until the next transaction completes.
@@ -572,6 +579,8 @@ async fn run_once(
     let mut conn = binlog::connect(&cfg.db).await?;
     let info = binlog::check_server(&mut conn, &cfg.db).await?;
     cfg.telemetry.connected(&info.version, info.is_mariadb);
+    let mut cfg = cfg;
+    cfg.db.annotate_rows = cfg.include_query && info.is_mariadb;
     let store = OffsetStore::open(&cfg.offsets).await?;
     let plan = start_plan(&mut conn, &cfg, &info, &store, start.as_ref()).await?;
     let history = SchemaHistory::new(cfg.history.clone(), &cfg.prefix, cfg.table_filter.clone(), cfg.db_filter.clone());
@@ -897,6 +906,7 @@ impl Streamer {
             restart: Restart::new(mariadb),
             gtid: None,
             thread: None,
+            query: None,
             gtids: None,
             gtids_text: None,
             open_gtid: None,
@@ -1137,7 +1147,7 @@ impl Streamer {
             pos: pos as i64,
             row,
             thread: self.thread.map(i64::from),
-            query: None,
+            query: self.query.as_deref(),
         }
         .to_value()
     }
@@ -1214,6 +1224,7 @@ impl Streamer {
                 }
             }
             SourceEvent::Begin { pos, ts, gtid, standalone, thread } => {
+                self.query = None;
                 // A transaction starts at MySQL's BEGIN query (after its GTID event, if any) or at
                 // MariaDB's (non-standalone) GTID event.
                 let starts = !standalone && gtid.as_deref().is_none_or(|g| !g.contains(':'));
@@ -1250,6 +1261,7 @@ impl Streamer {
                 }
             }
             SourceEvent::Commit { end_pos, ts } => {
+                self.query = None;
                 self.cfg.telemetry.transaction_committed();
                 self.complete_gtid();
                 if let Some(tx) = self.tx.current.take() {
@@ -1271,6 +1283,11 @@ impl Streamer {
                     tracing::trace!(gtid = ?self.gtid, "row changes of a GTID source left out by gtid.source.*: skipped");
                 } else if let restart::Step::Emit { skip_rows } = step {
                     self.handle_rows(pos, ts, &event, source, skip_rows).await?;
+                }
+            }
+            SourceEvent::RowsQuery { sql, .. } => {
+                if self.cfg.include_query {
+                    self.query = Some(sql);
                 }
             }
             SourceEvent::TableMap { .. } | SourceEvent::Other { .. } => {}

@@ -101,6 +101,9 @@ pub struct ConnectOptions {
     pub connect_timeout_ms: u64,
     /// `database.ssl.*`.
     pub tls: super::tls::TlsOptions,
+    /// Ask the server for the statement text of row events (MariaDB's annotate events;
+    /// `include.query` on MariaDB). Only binlog dumps read it.
+    pub annotate_rows: bool,
     /// `connect.keep.alive.interval.ms` when `connect.keep.alive` is on: the binlog connection is
     /// taken for dead when nothing — no event, no server heartbeat — arrives for this long.
     pub keep_alive_ms: Option<u64>,
@@ -386,7 +389,11 @@ pub enum SourceEvent {
     Commit { end_pos: u64, ts: u32 },
     /// The server switched to another binlog file.
     Rotate { file: String, pos: u64 },
-    /// Anything else (format description, heartbeats, annotate rows, checkpoints...).
+    /// The statement text of the rows events that follow (MariaDB's ANNOTATE_ROWS event, sent
+    /// when the dump asked for it; MySQL's ROWS_QUERY event, written with
+    /// `binlog_rows_query_log_events=ON`): `include.query`.
+    RowsQuery { end_pos: u64, sql: String },
+    /// Anything else (format description, heartbeats, checkpoints...).
     Other { end_pos: u64 },
 }
 
@@ -436,6 +443,7 @@ impl BinlogSource {
     ) -> Result<BinlogSource, SourceError> {
         prepare_dump(&mut conn, opts, heartbeat_ms).await?;
         let req = BinlogStreamRequest::new(server_id).with_filename(start.file.as_bytes()).with_pos(start.pos);
+        let req = with_annotate(req, opts);
         let stream = conn
             .get_binlog_stream(req)
             .await
@@ -469,7 +477,7 @@ impl BinlogSource {
         conn.query_drop(format!("SET @slave_connect_state='{gtids}'")).await.map_err(q)?;
         conn.query_drop("SET @slave_gtid_strict_mode=1").await.map_err(q)?;
         conn.query_drop("SET @slave_gtid_ignore_duplicates=0").await.map_err(q)?;
-        let req = BinlogStreamRequest::new(server_id).with_filename(b"").with_pos(4u64);
+        let req = with_annotate(BinlogStreamRequest::new(server_id).with_filename(b"").with_pos(4u64), opts);
         Self::start_gtid_stream(conn, opts, req, gtids).await
     }
 
@@ -578,9 +586,11 @@ impl BinlogSource {
                     .ok_or_else(|| at("malformed MariaDB GTID event".into()))?;
                 return Ok(Some(SourceEvent::Begin { pos, ts, gtid: Some(gtid.0), standalone: gtid.1, thread: None }));
             }
-            MARIADB_ANNOTATE_ROWS | MARIADB_BINLOG_CHECKPOINT | MARIADB_GTID_LIST => {
-                return Ok(Some(SourceEvent::Other { end_pos }))
+            MARIADB_ANNOTATE_ROWS => {
+                let sql = String::from_utf8_lossy(event.data()).into_owned();
+                return Ok(Some(SourceEvent::RowsQuery { end_pos, sql }));
             }
+            MARIADB_BINLOG_CHECKPOINT | MARIADB_GTID_LIST => return Ok(Some(SourceEvent::Other { end_pos })),
             c if (MARIADB_START_ENCRYPTION..=MARIADB_LAST_UNSUPPORTED).contains(&c) => {
                 return Err(SourceError::Unsupported {
                     code: c,
@@ -639,6 +649,7 @@ impl BinlogSource {
                     }
                 }
             }
+            Some(EventData::RowsQueryEvent(q)) => SourceEvent::RowsQuery { end_pos, sql: q.query().into_owned() },
             Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos, ts },
             Some(EventData::TableMapEvent(t)) => SourceEvent::TableMap { table_id: t.table_id() },
             Some(EventData::RowsEvent(r)) => {
@@ -663,6 +674,16 @@ impl BinlogSource {
     /// two seconds.
     pub async fn close(self) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.stream.close()).await;
+    }
+}
+
+/// MariaDB's BINLOG_SEND_ANNOTATE_ROWS_EVENT (0x02 of COM_BINLOG_DUMP's flags, which
+/// mysql_common names after MySQL's GTID-dump flag of the same value) when `opts` asks for it.
+fn with_annotate<'a>(req: BinlogStreamRequest<'a>, opts: &ConnectOptions) -> BinlogStreamRequest<'a> {
+    if opts.annotate_rows {
+        req.with_flags(mysql_common::packets::BinlogDumpFlags::BINLOG_THROUGH_POSITION)
+    } else {
+        req
     }
 }
 
@@ -714,6 +735,10 @@ fn classify_stream_error(e: mysql_async::Error, file: &str, pos: u64, user: &str
         // The server went away (shutdown, killed connection) or the network did.
         Some((ER_SERVER_SHUTDOWN | ER_CONNECTION_KILLED | ER_QUERY_INTERRUPTED, m)) => {
             SourceError::Lost { file: file.to_string(), pos, message: m }
+        }
+        // Bytes that do not parse (`InvalidData`) are the data's problem, not the connection's.
+        _ if matches!(&e, mysql_async::Error::Io(mysql_async::IoError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData) => {
+            SourceError::Stream { file: file.to_string(), pos, message: e.to_string() }
         }
         _ if matches!(
             e,

@@ -75,7 +75,9 @@ impl From<&SourceEvent> for Kind {
             SourceEvent::Query { end_pos, .. } => Kind::Query { end_pos: *end_pos },
             SourceEvent::Rows { end_pos, stmt_end, .. } => Kind::Rows { end_pos: *end_pos, stmt_end: *stmt_end },
             SourceEvent::TableMap { .. } => Kind::TableMap,
-            SourceEvent::Other { end_pos } => Kind::Other { end_pos: *end_pos },
+            SourceEvent::Other { end_pos } | SourceEvent::RowsQuery { end_pos, .. } => {
+                Kind::Other { end_pos: *end_pos }
+            }
         }
     }
 }

@@ -46,6 +46,7 @@ pub fn pipeline_config(
                 connector.connection.ssl_keystore.as_deref(),
             )?,
             keep_alive_ms: connector.connection.keep_alive.then_some(connector.connection.keep_alive_interval_ms),
+            annotate_rows: false,
         },
         retries: RetryPolicy {
             max: u32::try_from(connector.connection.max_retries).ok(),
@@ -56,6 +57,7 @@ pub fn pipeline_config(
         db_filter: Arc::new(move |db, _| tables_db.is_database_captured(db)),
         include_schema_changes: connector.streaming.include_schema_changes,
         tombstones_on_delete: connector.streaming.tombstones_on_delete,
+        include_query: connector.streaming.include_query,
         converters,
         sink: SinkConfig {
             bootstrap_servers: worker.bootstrap_servers.clone(),

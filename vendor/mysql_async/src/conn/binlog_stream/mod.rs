@@ -166,10 +166,25 @@ impl futures_core::stream::Stream for BinlogStream {
                 Ok(Some(event)) => {
                     if event.header().event_type_raw() == EventType::TRANSACTION_PAYLOAD_EVENT as u8
                     {
-                        #[allow(clippy::single_match)]
-                        match event.read_event::<TransactionPayloadEvent<'_>>() {
-                            Ok(e) => self.tpe = Some(Cursor::new(e.danger_decompress())),
-                            Err(_) => (/* TODO: Log the error */),
+                        // cdc-connector patch: a payload event that does not parse is an error
+                        // of the stream. Upstream dropped it silently (its events, a whole
+                        // transaction, were lost), and mysql_common's parser panics on some
+                        // malformed headers (an unknown compression type), caught here.
+                        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            event
+                                .read_event::<TransactionPayloadEvent<'_>>()
+                                .map(|e| e.danger_decompress())
+                        }));
+                        match parsed {
+                            Ok(Ok(decompressed)) => self.tpe = Some(Cursor::new(decompressed)),
+                            Ok(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                            Err(_) => {
+                                return Poll::Ready(Some(Err(std::io::Error::new(
+                                    std::io::ErrorKind::InvalidData,
+                                    "malformed TRANSACTION_PAYLOAD event header",
+                                )
+                                .into())))
+                            }
                         }
                     }
                     Poll::Ready(Some(Ok(event)))

@@ -31,6 +31,13 @@ impl<'a> BinlogStreamRequest<'a> {
         self
     }
 
+    /// cdc-connector patch: sets the dump request's flags (MariaDB reads 0x02 in
+    /// COM_BINLOG_DUMP as BINLOG_SEND_ANNOTATE_ROWS_EVENT: send the statement text of row events).
+    pub fn with_flags(mut self, flags: BinlogDumpFlags) -> Self {
+        self.binlog_request = self.binlog_request.with_flags(flags);
+        self
+    }
+
     /// Sets the filename of the binlog on the master (try `SHOW BINARY LOGS`).
     pub fn with_filename(mut self, filename: &'a [u8]) -> Self {
         self.binlog_request = self.binlog_request.with_filename(filename);
