@@ -4,7 +4,9 @@
 # (and schemas/) for `ddl`. Exit non-zero, printing the input, if a target crashes; the crash file stays in
 # $FUZZ_DIR/artifacts/<target>/ — fix the bug and keep the input as a regression test (tests/it/fuzzed.rs).
 #
-# Settings: FUZZ_SECONDS (60 per target), FUZZ_TARGETS ("binlog_events ddl"), FUZZ_DIR (work directory: corpora and
+# Settings: FUZZ_NEW_FINDS (fail: exit non-zero on a crash, the default; warn: report it and exit 0 — CI's setting
+# while the targets are young, so that a find the fuzzer makes by chance does not block an unrelated change; the
+# regression inputs in tests/data/fuzz/ fail the tests either way), FUZZ_SECONDS (60 per target), FUZZ_TARGETS ("binlog_events ddl"), FUZZ_DIR (work directory: corpora and
 # artifacts; default ${TMPDIR:-/tmp}/cdc-fuzz), CARGO_TARGET_DIR (default <repo>/target/fuzz).
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). The machine's stable toolchain builds the sanitizer-instrumented
 # targets with RUSTC_BOOTSTRAP=1 (it ships the AddressSanitizer runtime; no nightly is installed here or in CI).
@@ -59,8 +61,8 @@ for target in $TARGETS; do
   if ! cargo fuzz run --fuzz-dir fuzz -O "$target" "$corpus" -- \
       -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$artifacts/" \
       -print_final_stats=1 >"$WORK/$target.log" 2>&1; then
-    rc=1
-    log "$target FAILED; the end of its log ($WORK/$target.log):"
+    if [ "${FUZZ_NEW_FINDS:-fail}" = fail ]; then rc=1; fi
+    log "$target FOUND A CRASH (FUZZ_NEW_FINDS=${FUZZ_NEW_FINDS:-fail}); the end of its log ($WORK/$target.log):"
     tail -60 "$WORK/$target.log" >&2
     for f in "$artifacts"/*; do
       [ -f "$f" ] && log "input $f (base64): $(base64 -w0 "$f")"

@@ -369,6 +369,7 @@ pub fn inspect_reader(
                 absent.push(i);
             }
         }
+        crate::source::binlog::check_row_images(ev.rows)?;
         for row in ev.rows.rows(tme) {
             let (before, after) = row?;
             let before = before.map(|r| row_json(tme, &r, before_bits.as_deref())).transpose()?;

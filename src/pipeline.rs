@@ -1732,6 +1732,9 @@ impl Streamer {
         if skipped && !signals && !dedupe {
             return Ok(());
         }
+        if let Err(e) = binlog::check_row_images(&rows) {
+            return self.undecodable(id.to_string(), pos, e);
+        }
         for (row_idx, item) in rows.rows(tme).enumerate() {
             let (before, after) = match item {
                 Ok(images) => images,

@@ -31,5 +31,6 @@ fn binlog_inputs_that_crashed_the_decoder_are_errors() {
         let got = inspect_reader(&bytes[..], "fuzzed", &opts, |_| Ok(()));
         let e = got.expect_err(&format!("{} decodes as a binlog", path.display()));
         assert!(e.to_string().starts_with("fuzzed:"), "the error names file:pos: {e}");
+        eprintln!("{}: {e}", path.display());
     }
 }

@@ -60,7 +60,18 @@ impl super::Conn {
 
     async fn request_binlog(&mut self, request: BinlogStreamRequest<'_>) -> crate::Result<()> {
         self.register_as_slave(request.register_slave).await?;
-        self.write_command(&request.binlog_request.as_cmd()).await?;
+        let req = &request.binlog_request;
+        if req.use_gtid() {
+            self.write_command(&req.as_cmd()).await?;
+        } else {
+            // cdc-connector patch: mysql_common's `as_cmd` keeps only NON_BLOCK of a
+            // COM_BINLOG_DUMP's flags; MariaDB's BINLOG_SEND_ANNOTATE_ROWS_EVENT (0x02) is sent too.
+            let cmd = mysql_common::packets::ComBinlogDump::new(req.server_id())
+                .with_pos(req.pos() as u32)
+                .with_filename(req.filename_raw())
+                .with_flags(req.flags());
+            self.write_command(&cmd).await?;
+        }
         Ok(())
     }
 }
