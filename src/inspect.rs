@@ -528,8 +528,9 @@ impl FrameError {
 
 /// Checks the header of a TRANSACTION_PAYLOAD event body (MySQL's `Transaction_payload_event`:
 /// length-encoded field type, field length and value triples up to an end mark of 0, then the
-/// payload) before `mysql_common` parses it: its parser panics on an unknown compression type
-/// or an unknown field longer than the event (found by the `binlog_events` fuzz target). Hand
+/// payload) before `mysql_common` parses it: its parser panics on an unknown compression type,
+/// an unknown field longer than the event or a field type above 255 (found by the
+/// `binlog_events` fuzz target). Hand
 /// written because the parser is that crate's; the check accepts exactly what it parses safely.
 pub fn check_payload_header(mut data: &[u8]) -> Result<(), String> {
     fn lenenc(d: &mut &[u8]) -> Option<u64> {
@@ -554,6 +555,10 @@ pub fn check_payload_header(mut data: &[u8]) -> Result<(), String> {
         let Some(field) = lenenc(&mut data) else { return bad("it ends before its end mark") };
         if field == 0 {
             break;
+        }
+        if field > 255 {
+            // mysql_common keeps an unknown field's type in a u8 (and panics on a larger one)
+            return bad(&format!("field type {field}"));
         }
         let Some(len) = lenenc(&mut data) else { return bad("a field length runs past the event") };
         match field {
