@@ -1902,7 +1902,7 @@ mod tests {
         assert!(PipelineError::Source(lost).is_transient());
         let refused = SourceError::Connect { addr: "h:1".into(), message: "Connection refused".into() };
         assert!(PipelineError::Source(refused).is_transient());
-        let untrusted = SourceError::Connect {
+        let untrusted = SourceError::Tls {
             addr: "h:1".into(),
             message: "TLS connection failed (database.ssl.mode=verify_ca): UnknownIssuer".into(),
         };

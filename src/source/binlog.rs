@@ -44,6 +44,10 @@ const MARIADB_LAST_UNSUPPORTED: u8 = 171;
 pub enum SourceError {
     #[error("cannot connect to MySQL at {addr}: {message}")]
     Connect { addr: String, message: String },
+    /// TLS as `database.ssl.mode` asks cannot be had: the server offers none, or its certificate
+    /// does not verify.
+    #[error("cannot connect to MySQL at {addr}: {message}")]
+    Tls { addr: String, message: String },
     #[error(
         "MySQL at {addr} rejected user '{user}': wrong user name or password (check database.user / database.password)"
     )]
@@ -83,9 +87,8 @@ impl SourceError {
     /// reconnect (the stored offset says where to go on).
     pub fn is_transient(&self) -> bool {
         match self {
-            SourceError::Lost { .. } | SourceError::Query { .. } => true,
-            // Refused, timed out, reset — not a certificate the connector does not trust.
-            SourceError::Connect { message, .. } => !message.contains("database.ssl.mode"),
+            // Refused, timed out, reset — not a certificate the connector does not trust (`Tls`).
+            SourceError::Lost { .. } | SourceError::Query { .. } | SourceError::Connect { .. } => true,
             _ => false,
         }
     }
@@ -176,7 +179,7 @@ enum ConnectFailure {
 impl ConnectFailure {
     fn into_error(self, opts: &ConnectOptions) -> SourceError {
         match self {
-            ConnectFailure::NoTls => SourceError::Connect {
+            ConnectFailure::NoTls => SourceError::Tls {
                 addr: opts.addr(),
                 message: format!(
                     "the server does not offer TLS, and database.ssl.mode={} requires it (configure ssl_cert/ssl_key on the server, or set database.ssl.mode=preferred)",
@@ -211,9 +214,10 @@ async fn connect_with(opts: &ConnectOptions, ssl: Option<mysql_async::SslOpts>) 
             Some((ER_ACCESS_DENIED, _)) => {
                 Err(ConnectFailure::Other(SourceError::Auth { addr: opts.addr(), user: opts.user.clone() }))
             }
-            _ if tls && is_tls_failure(&e) => {
-                Err(fail(format!("TLS connection failed (database.ssl.mode={}): {e}", opts.tls.mode.as_str())))
-            }
+            _ if tls && is_tls_failure(&e) => Err(ConnectFailure::Other(SourceError::Tls {
+                addr: opts.addr(),
+                message: format!("TLS connection failed (database.ssl.mode={}): {e}", opts.tls.mode.as_str()),
+            })),
             _ => Err(fail(e.to_string())),
         },
     }
