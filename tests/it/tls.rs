@@ -74,6 +74,17 @@ fn session_tls(o: &ConnectOptions) -> Result<bool, String> {
     })
 }
 
+/// A private MariaDB serving `server`'s certificate, trusting the CAs in `trusted` for client
+/// certificates.
+fn tls_server(server: &Pki, trusted: &Path) -> PrivateMariaDb {
+    PrivateMariaDb::start(&format!(
+        "--ssl-ca={} --ssl-cert={} --ssl-key={}",
+        trusted.display(),
+        server.cert.display(),
+        server.key.display()
+    ))
+}
+
 fn tls(mode: SslMode, ca: Option<&Path>, keystore: Option<&Path>) -> TlsOptions {
     TlsOptions::load(mode, ca, keystore).unwrap()
 }
@@ -84,12 +95,7 @@ fn each_ssl_mode_behaves_as_named() {
     let dir = tempfile::tempdir().unwrap();
     let server = pki(dir.path(), "server", &["localhost"]);
     let other = pki(dir.path(), "other", &["localhost"]);
-    let db = PrivateMariaDb::start(&format!(
-        "--ssl-ca={} --ssl-cert={} --ssl-key={}",
-        server.ca.display(),
-        server.cert.display(),
-        server.key.display()
-    ));
+    let db = tls_server(&server, &server.ca);
     let port = db.port;
     let plain =
         |mode, ca: Option<&Path>, host: &str| session_tls(&opts(host, port, "debezium", "dbz", tls(mode, ca, None)));
@@ -141,12 +147,7 @@ fn the_connector_snapshots_and_streams_over_verified_tls_with_a_client_certifica
     let cas = dir.path().join("server-trusts.pem");
     let both = std::fs::read_to_string(&server.ca).unwrap() + &std::fs::read_to_string(&client.ca).unwrap();
     std::fs::write(&cas, both).unwrap();
-    let db = PrivateMariaDb::start(&format!(
-        "--ssl-ca={} --ssl-cert={} --ssl-key={}",
-        cas.display(),
-        server.cert.display(),
-        server.key.display()
-    ));
+    let db = tls_server(&server, &cas);
     let svc = db.services();
     svc.sql(
         "CREATE DATABASE tlsdb; CREATE TABLE tlsdb.t (id INT PRIMARY KEY, v VARCHAR(20));
