@@ -23,6 +23,7 @@ pub mod history;
 pub mod incremental;
 pub mod inspect;
 pub mod java_ser;
+pub mod kafka_client;
 pub mod logging;
 pub mod metrics_http;
 pub mod offsets;

@@ -23,6 +23,16 @@ pub struct RunArgs {
     /// (e.g. `^dbserver1\.final\..*`).
     #[arg(long)]
     pub topics: String,
+    /// Kafka client properties file (repeatable), Java names as in Kafka's client.properties:
+    /// security.protocol, sasl.mechanism (PLAIN, SCRAM-SHA-256/512, AWS_MSK_IAM),
+    /// sasl.jaas.config, ssl.truststore.location (PEM), ssl.keystore.location (PEM or PKCS12), ...;
+    /// librdkafka's own names are accepted too. `config.providers` in the file resolves
+    /// ${env:NAME} and ${file:PATH:KEY} references.
+    #[arg(long = "kafka-config", value_name = "FILE")]
+    pub kafka_config: Vec<std::path::PathBuf>,
+    /// One Kafka client property (repeatable; wins over --kafka-config).
+    #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    pub kafka_properties: Vec<(String, String)>,
     /// Consumer group id (offsets committed after each Hudi commit, for lag monitoring only).
     #[arg(long, default_value = "hudi-sink")]
     pub group_id: String,

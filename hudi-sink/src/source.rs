@@ -10,14 +10,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cdc_connector::kafka_client::{self, KafkaAuth};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{RunArgs, TopicSelection};
 
 pub struct Source {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<KafkaAuth>,
     selection: TopicSelection,
 }
 
@@ -33,16 +34,20 @@ impl Source {
     pub fn new(args: &RunArgs) -> Result<Source, SourceError> {
         let selection =
             args.topic_selection().map_err(|e| SourceError(format!("--topics is not a valid regex: {e}")))?;
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &args.bootstrap_servers)
+        let client =
+            kafka_client::from_command_line(&args.kafka_config, &args.kafka_properties, &args.bootstrap_servers)
+                .map_err(kerr)?;
+        let consumer: StreamConsumer<KafkaAuth> = client
+            .client_config(&args.bootstrap_servers)
             .set("group.id", &args.group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
             .set("client.id", "hudi-sink")
-            .create()
+            .create_with_context(client.context())
             .map_err(kerr)?;
+        client.prime(consumer.client()).map_err(SourceError)?;
         Ok(Source { consumer, selection })
     }
 

@@ -189,10 +189,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             anyhow::anyhow!("--rest-host {} --rest-port {}: cannot listen: {e}", args.rest_host, args.rest_port)
         })?;
         let bound = listener.local_addr()?;
-        let client = KafkaClient {
-            bootstrap_servers: worker.bootstrap_servers.clone(),
-            overrides: worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        };
+        let client =
+            KafkaClient { bootstrap_servers: worker.bootstrap_servers.clone(), settings: worker.internal_client()? };
         let cluster_id = match client.cluster_id().await {
             Ok(id) => id,
             Err(e) => {

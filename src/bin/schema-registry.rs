@@ -36,7 +36,14 @@ struct Cli {
     /// The compacted topic storing schemas and configuration (Confluent's `kafkastore.topic`).
     #[arg(long, value_name = "NAME", default_value = "_schemas")]
     topic: String,
-    /// Extra librdkafka property for the Kafka clients (repeatable), e.g. security.protocol=SSL.
+    /// Kafka client properties file (repeatable), Java names as in Kafka's client.properties or
+    /// Confluent's kafkastore.* without the prefix: security.protocol, sasl.mechanism (PLAIN,
+    /// SCRAM-SHA-256/512, AWS_MSK_IAM), sasl.jaas.config, ssl.truststore.location (PEM),
+    /// ssl.keystore.location (PEM or PKCS12), ...; librdkafka's own names are accepted too.
+    /// `config.providers` in the file resolves ${env:NAME} and ${file:PATH:KEY} references.
+    #[arg(long = "kafka-config", value_name = "FILE")]
+    kafka_config: Vec<std::path::PathBuf>,
+    /// One Kafka client property (repeatable; wins over --kafka-config), e.g. security.protocol=SSL.
     #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = parse_kv)]
     kafka_properties: Vec<(String, String)>,
     /// Time limit for one write or read-to-end of the topic, in milliseconds (then the request fails with 50002).
@@ -78,7 +85,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = StoreConfig {
         bootstrap_servers: cli.bootstrap_servers.clone(),
         topic: cli.topic.clone(),
-        client_properties: cli.kafka_properties,
+        client: cdc_connector::kafka_client::from_command_line(
+            &cli.kafka_config,
+            &cli.kafka_properties,
+            &cli.bootstrap_servers,
+        )?,
         operation_timeout: Duration::from_millis(cli.timeout_ms.max(1)),
         startup_timeout: Duration::from_millis(cli.startup_timeout_ms),
     };

@@ -257,7 +257,7 @@ pub fn read_config_file(path: &Path) -> Result<RawConfig, ConfigError> {
 }
 
 /// Parse Java properties (ISO-8859-1, as `Properties.load(InputStream)`); later keys win.
-pub(crate) fn parse_properties(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
+pub fn parse_properties(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut map = BTreeMap::new();
     java_properties::PropertiesIter::new(bytes)
         .read_into(|k, v| {

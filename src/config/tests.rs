@@ -400,7 +400,7 @@ fn worker_properties_and_converter_override() {
          offset.storage.file.filename=/tmp/connect.offsets\n\
          offset.flush.interval.ms=10000\n\
          producer.compression.type=lz4\n\
-         producer.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required password=\"topsecret\";\n\
+         producer.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"cdc\" password=\"topsecret\";\n\
          topic.creation.default.replication.factor=1\n\
          plugin.path=/usr/share/java\n",
     );

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::kafka_client::{security_properties, ClientSettings};
+
 use super::{
     parse_properties, ConfigError, ConfigProviders, ConverterSettings, PropReader, Properties, TopicCreationDefaults,
 };
@@ -32,7 +34,8 @@ pub struct WorkerConfig {
     /// `offset.flush.timeout.ms`: how long a flush may wait for delivery. Default 5000.
     pub offset_flush_timeout_ms: u64,
     /// `producer.*`: producer overrides with the prefix removed, verbatim; the Java producer's
-    /// names, which librdkafka mostly shares (the sink translates or rejects the rest).
+    /// names, which librdkafka mostly shares ([`crate::kafka_client`] translates or rejects the
+    /// rest).
     pub producer: Properties,
     /// `topic.creation.default.*` (Connect reads these per connector; accepted here too, the
     /// connector's values win).
@@ -72,7 +75,29 @@ impl WorkerConfig {
             raw: Properties(r.take_matching(|_| true)),
             providers,
         };
+        config.producer_client()?;
+        config.internal_client()?;
         Ok(config)
+    }
+
+    /// The top-level security properties (`security.protocol`, `sasl.*`, `ssl.*`): in Kafka
+    /// Connect they configure the worker's own clients; here they are also the base every other
+    /// client's prefixed settings (`producer.*`, `schema.history.internal.producer.*`, ...) go over.
+    pub fn security(&self) -> Result<ClientSettings, ConfigError> {
+        ClientSettings::from_properties(security_properties(self.raw.iter()), "", &self.bootstrap_servers)
+    }
+
+    /// The source connectors' producer: `producer.*` over [`Self::security`].
+    pub fn producer_client(&self) -> Result<ClientSettings, ConfigError> {
+        let producer = ClientSettings::from_properties(self.producer.iter(), "producer.", &self.bootstrap_servers)?;
+        Ok(producer.over(&self.security()?))
+    }
+
+    /// The worker's own clients (offsets and config topics, topic creation): the top-level
+    /// security properties, completed by the producer's connection settings when only those
+    /// are given.
+    pub fn internal_client(&self) -> Result<ClientSettings, ConfigError> {
+        Ok(self.security()?.over(&self.producer_client()?.connection_only()))
     }
 }
 

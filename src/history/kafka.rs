@@ -13,11 +13,9 @@
 //! the partition had when reading began; null values are skipped with a warning (as Debezium
 //! does) and a value that is not a record stops the connector with the topic and offset.
 
-use rdkafka::producer::FutureProducer;
-
 use super::record::HistoryRecord;
 use super::HistoryError;
-use crate::sink::topics::{self, KafkaClient, TopicError, TopicSpec};
+use crate::sink::topics::{self, InternalProducer, KafkaClient, TopicError, TopicSpec};
 
 const PROPERTY: &str = "schema.history.internal.kafka.topic";
 
@@ -28,7 +26,7 @@ pub const RETENTION_MS: &str = "9223372036854775807";
 pub struct KafkaHistory {
     client: KafkaClient,
     topic: String,
-    producer: Option<FutureProducer>,
+    producer: Option<InternalProducer>,
 }
 
 fn kafka_err(e: TopicError) -> HistoryError {

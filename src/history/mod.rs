@@ -42,7 +42,8 @@ use std::sync::Arc;
 pub use record::{at_or_before, HistoryRecord};
 pub use startup::SchemaEvent;
 
-use crate::config::{SchemaHistoryConfig, SchemaHistoryKind};
+use crate::config::{ConfigError, SchemaHistoryConfig, SchemaHistoryKind};
+use crate::kafka_client::ClientSettings;
 use crate::offsets::SourceOffset;
 use crate::schema::ddl::{self, Statement};
 use crate::schema::{DdlError, SchemaChange};
@@ -97,24 +98,35 @@ pub struct HistoryConfig {
 
 impl HistoryConfig {
     /// From the connector's `schema.history.internal*` properties. The Kafka history without
-    /// `...kafka.bootstrap.servers` uses the worker's `bootstrap.servers`.
-    pub fn from_connector(h: &SchemaHistoryConfig, worker_bootstrap: &str) -> HistoryConfig {
+    /// `...kafka.bootstrap.servers` uses the worker's `bootstrap.servers`; its clients use
+    /// `schema.history.internal.producer.*` over `...consumer.*` over the worker's top-level
+    /// security settings (`base`).
+    pub fn from_connector(
+        h: &SchemaHistoryConfig,
+        worker_bootstrap: &str,
+        base: &ClientSettings,
+    ) -> Result<HistoryConfig, ConfigError> {
         let storage = match (h.kind, &h.kafka_topic, &h.file_filename) {
             (SchemaHistoryKind::File, _, Some(path)) => HistoryStorage::File(path.clone()),
             (SchemaHistoryKind::Kafka, Some(topic), _) => {
-                let overrides = h.kafka_producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 let bootstrap_servers =
                     h.kafka_bootstrap_servers.clone().unwrap_or_else(|| worker_bootstrap.to_string());
-                HistoryStorage::Kafka { client: KafkaClient { bootstrap_servers, overrides }, topic: topic.clone() }
+                let settings = |props: &crate::config::Properties, prefix: &str| {
+                    ClientSettings::from_properties(props.iter(), prefix, &bootstrap_servers)
+                };
+                let settings = settings(&h.kafka_producer, "schema.history.internal.producer.")?
+                    .over(&settings(&h.kafka_consumer, "schema.history.internal.consumer.")?)
+                    .over(base);
+                HistoryStorage::Kafka { client: KafkaClient { bootstrap_servers, settings }, topic: topic.clone() }
             }
             _ => HistoryStorage::None,
         };
-        HistoryConfig {
+        Ok(HistoryConfig {
             storage,
             skip_unparseable_ddl: h.skip_unparseable_ddl,
             store_only_captured_tables_ddl: h.store_only_captured_tables_ddl,
             store_only_captured_databases_ddl: h.store_only_captured_databases_ddl,
-        }
+        })
     }
 }
 

@@ -25,10 +25,10 @@
 use std::collections::HashMap;
 
 use futures_util::FutureExt;
-use rdkafka::producer::{DeliveryFuture, FutureProducer};
+use rdkafka::producer::DeliveryFuture;
 
 use super::{offset_key_json, parse_offset_key, OffsetError, SourceOffset};
-use crate::sink::topics::{self, KafkaClient, TopicError, TopicSpec};
+use crate::sink::topics::{self, InternalProducer, KafkaClient, TopicError, TopicSpec};
 
 /// Where the offsets topic is and how to create it.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ pub struct KafkaOffsetConfig {
 pub struct KafkaOffsetStore {
     topic: String,
     partitions: i32,
-    producer: FutureProducer,
+    producer: InternalProducer,
     /// Last value per key, as read at start and updated by commits.
     data: HashMap<Vec<u8>, Option<Vec<u8>>>,
     in_flight: Vec<DeliveryFuture>,

@@ -32,19 +32,17 @@ pub enum OffsetStorage {
 }
 
 impl OffsetStorage {
-    /// The store the worker properties name (module doc); `overrides` are the client settings
-    /// (security) for the offsets topic.
-    pub fn from_worker(worker: &WorkerConfig, overrides: Vec<(String, String)>) -> Result<Self, ConfigError> {
+    /// The store the worker properties name (module doc); the offsets topic is reached with the
+    /// worker's own client settings ([`WorkerConfig::internal_client`]).
+    pub fn from_worker(worker: &WorkerConfig) -> Result<Self, ConfigError> {
         const FILE: &str = "offset.storage.file.filename";
         const TOPIC: &str = "offset.storage.topic";
         let file = worker.offset_storage_file_filename.clone();
         let topic = worker.offset_storage_topic.clone();
+        let settings = worker.internal_client()?;
         let kafka = |topic: String| {
             OffsetStorage::Kafka(KafkaOffsetConfig {
-                client: KafkaClient {
-                    bootstrap_servers: worker.bootstrap_servers.clone(),
-                    overrides: overrides.clone(),
-                },
+                client: KafkaClient { bootstrap_servers: worker.bootstrap_servers.clone(), settings: settings.clone() },
                 topic,
                 partitions: worker.offset_storage_partitions,
                 replication_factor: worker.offset_storage_replication_factor,

@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
@@ -38,6 +38,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::state::State;
+use crate::kafka_client::{ClientSettings, KafkaAuth};
 
 /// A record key of the topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +151,7 @@ pub struct StoreConfig {
     /// The topic (Confluent's default: `_schemas`).
     pub topic: String,
     /// Extra librdkafka properties for every client (security settings…).
-    pub client_properties: Vec<(String, String)>,
+    pub client: ClientSettings,
     /// Bound on one produce / one read-to-end.
     pub operation_timeout: Duration,
     /// How long start-up keeps retrying while Kafka is unreachable.
@@ -173,7 +174,7 @@ pub enum StoreError {
 /// The topic-backed store: a producer plus a tailer thread folding records into the state.
 pub struct KafkaStore {
     cfg: StoreConfig,
-    producer: FutureProducer,
+    producer: FutureProducer<KafkaAuth>,
     state: Arc<RwLock<State>>,
     /// next offset the tailer will apply
     applied: watch::Receiver<i64>,
@@ -182,12 +183,7 @@ pub struct KafkaStore {
 }
 
 fn client_config(cfg: &StoreConfig) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &cfg.bootstrap_servers);
-    for (k, v) in &cfg.client_properties {
-        c.set(k, v);
-    }
-    c
+    cfg.client.client_config(&cfg.bootstrap_servers)
 }
 
 impl KafkaStore {
@@ -206,14 +202,15 @@ impl KafkaStore {
                 Err(e) => return Err(e),
             }
         }
-        let producer: FutureProducer = client_config(&cfg)
+        let producer: FutureProducer<KafkaAuth> = client_config(&cfg)
             .set("acks", "all")
             .set("linger.ms", "0")
             .set("compression.type", "none")
             .set("message.timeout.ms", cfg.operation_timeout.as_millis().to_string())
             .set("client.id", "schema-registry")
-            .create()
+            .create_with_context(cfg.client.context())
             .map_err(|e| StoreError::Client(e.to_string()))?;
+        cfg.client.prime(producer.client()).map_err(StoreError::Client)?;
         let consumer: BaseConsumer<ReaderContext> = client_config(&cfg)
             .set("group.id", format!("schema-registry-{}", uuid::Uuid::now_v7()))
             .set("enable.auto.commit", "false")
@@ -221,8 +218,9 @@ impl KafkaStore {
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "50")
             .set("client.id", "schema-registry-reader")
-            .create_with_context(ReaderContext)
+            .create_with_context(ReaderContext { auth: cfg.client.context() })
             .map_err(|e| StoreError::Client(e.to_string()))?;
+        cfg.client.prime(consumer.client()).map_err(StoreError::Client)?;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&cfg.topic, 0, Offset::Beginning).map_err(|e| StoreError::Client(e.to_string()))?;
         consumer.assign(&tpl).map_err(|e| StoreError::Client(e.to_string()))?;
@@ -323,8 +321,9 @@ impl Drop for KafkaStore {
 }
 
 async fn ensure_topic(cfg: &StoreConfig) -> Result<(), StoreError> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(cfg).create().map_err(|e| StoreError::Client(e.to_string()))?;
+    let admin: AdminClient<KafkaAuth> =
+        client_config(cfg).create_with_context(cfg.client.context()).map_err(|e| StoreError::Client(e.to_string()))?;
+    cfg.client.prime(admin.inner()).map_err(StoreError::Client)?;
     let new = NewTopic::new(&cfg.topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
     let opts =
         AdminOptions::new().operation_timeout(Some(cfg.operation_timeout)).request_timeout(Some(cfg.operation_timeout));
@@ -344,9 +343,18 @@ async fn ensure_topic(cfg: &StoreConfig) -> Result<(), StoreError> {
 
 /// The reader's client context: end-of-partition is expected (it is how the tailer learns it has
 /// caught up), so it is not logged as an error; other client errors are warnings (librdkafka retries).
-struct ReaderContext;
+/// It refreshes MSK IAM tokens too.
+struct ReaderContext {
+    auth: KafkaAuth,
+}
 
 impl ClientContext for ReaderContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        self.auth.oauth_token()
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         // librdkafka reports it as a partition error or, through the client callback, as a global one.
         let eof = matches!(error, KafkaError::PartitionEOF(_))

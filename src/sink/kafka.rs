@@ -56,17 +56,19 @@
 //! wait for the previous one's acknowledgement: keep `linger.ms` at a few ms. The gate is off
 //! when `producer.enable.idempotence=false` (librdkafka pipelines then and does not spin).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::OAuthToken;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
+
+use crate::kafka_client::{ClientSettings, KafkaAuth};
 use tokio::sync::Notify;
 
 /// Production order number of a record.
@@ -164,12 +166,19 @@ impl AckTracker {
     }
 }
 
-/// librdkafka context reporting deliveries to the tracker.
+/// librdkafka context reporting deliveries to the tracker (and refreshing MSK IAM tokens).
 pub struct AckContext {
     tracker: AckTracker,
+    auth: KafkaAuth,
 }
 
-impl ClientContext for AckContext {}
+impl ClientContext for AckContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        self.auth.oauth_token()
+    }
+}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = usize;
@@ -189,8 +198,8 @@ impl ProducerContext for AckContext {
 #[derive(Debug, Clone)]
 pub struct SinkConfig {
     pub bootstrap_servers: String,
-    /// Extra librdkafka properties (the worker's `producer.*` with the prefix removed).
-    pub overrides: Vec<(String, String)>,
+    /// The producer's client settings (the worker's `producer.*` over its security settings).
+    pub client: ClientSettings,
     /// Partitions for topics the connector creates (`topic.creation.default.partitions`).
     pub default_partitions: i32,
     /// Replication factor for created topics (`topic.creation.default.replication.factor`).
@@ -210,7 +219,7 @@ pub struct OutRecord<'a> {
 /// The Kafka sink.
 pub struct KafkaSink {
     producer: ThreadedProducer<AckContext>,
-    admin: AdminClient<DefaultClientContext>,
+    admin: AdminClient<KafkaAuth>,
     tracker: AckTracker,
     next_seq: Seq,
     known_topics: HashSet<String>,
@@ -295,16 +304,15 @@ const JAVA_ONLY: &[&str] =
     &["key.serializer", "value.serializer", "buffer.memory", "max.block.ms", "interceptor.classes"];
 
 fn client_config(cfg: &SinkConfig) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &cfg.bootstrap_servers);
+    let mut c = cfg.client.connection_only().client_config(&cfg.bootstrap_servers);
     c.set("partitioner", "murmur2_random");
     c.set("enable.idempotence", "true");
     c.set("acks", "all");
     c.set("linger.ms", "5");
     c.set("compression.type", "none");
     c.set("client.id", "cdc-connector");
-    for (k, v) in &cfg.overrides {
-        if !JAVA_ONLY.contains(&k.as_str()) {
+    for (k, v) in cfg.client.iter() {
+        if !JAVA_ONLY.contains(&k) {
             c.set(k, v);
         }
     }
@@ -317,17 +325,11 @@ impl KafkaSink {
         let tracker = AckTracker::default();
         let client_cfg = client_config(&cfg);
         let gate = InflightGate::new(&client_cfg);
-        let producer = client_cfg
-            .create_with_context(AckContext { tracker: tracker.clone() })
+        let producer: ThreadedProducer<AckContext> = client_cfg
+            .create_with_context(AckContext { tracker: tracker.clone(), auth: cfg.client.context() })
             .map_err(|e| SinkError::Config(e.to_string()))?;
-        let mut admin_cfg = ClientConfig::new();
-        admin_cfg.set("bootstrap.servers", &cfg.bootstrap_servers);
-        for (k, v) in &cfg.overrides {
-            if k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl.") {
-                admin_cfg.set(k, v);
-            }
-        }
-        let admin = admin_cfg.create().map_err(|e| SinkError::Config(e.to_string()))?;
+        cfg.client.prime(producer.client()).map_err(SinkError::Config)?;
+        let admin = admin_client(&cfg)?;
         Ok(KafkaSink { producer, admin, tracker, next_seq: 0, known_topics: HashSet::new(), config: cfg, gate })
     }
 
@@ -345,6 +347,11 @@ impl KafkaSink {
     pub async fn ensure_topic(&mut self, topic: &str, partitions: Option<i32>) -> Result<(), SinkError> {
         if self.known_topics.contains(topic) {
             return Ok(());
+        }
+        if self.config.client.uses_msk_iam() {
+            // an admin client's OAUTHBEARER token is not refreshed (nothing polls its main
+            // queue): a fresh one for each topic created (rare)
+            self.admin = admin_client(&self.config)?;
         }
         let parts = partitions.unwrap_or(self.config.default_partitions).max(1);
         let rf = self.config.default_replication_factor.max(1);
@@ -453,12 +460,15 @@ impl KafkaSink {
     }
 }
 
-/// Split the worker's `producer.*` properties into librdkafka overrides.
-pub fn producer_overrides(props: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> =
-        props.iter().filter_map(|(k, v)| k.strip_prefix("producer.").map(|k| (k.to_string(), v.clone()))).collect();
-    v.sort();
-    v
+/// The admin client creating the connector's topics (the producer's connection settings).
+fn admin_client(cfg: &SinkConfig) -> Result<AdminClient<KafkaAuth>, SinkError> {
+    let settings = cfg.client.connection_only();
+    let admin: AdminClient<KafkaAuth> = settings
+        .client_config(&cfg.bootstrap_servers)
+        .create_with_context(settings.context())
+        .map_err(|e| SinkError::Config(e.to_string()))?;
+    settings.prime(admin.inner()).map_err(SinkError::Config)?;
+    Ok(admin)
 }
 
 #[cfg(test)]
@@ -468,7 +478,7 @@ mod tests {
     fn gate(props: &[(&str, &str)]) -> InflightGate {
         let cfg = SinkConfig {
             bootstrap_servers: "127.0.0.1:9".into(),
-            overrides: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            client: ClientSettings::from_properties(props.iter().copied(), "producer.", "127.0.0.1:9").unwrap(),
             default_partitions: 1,
             default_replication_factor: 1,
         };

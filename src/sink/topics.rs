@@ -13,14 +13,16 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, FromClientConfigAndContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::Message;
+use rdkafka::producer::Producer;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
+
+use crate::kafka_client::{ClientSettings, KafkaAuth};
 
 /// How long one metadata, watermark or admin request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,12 +38,12 @@ fn kafka_err(topic: &str, message: impl std::fmt::Display) -> TopicError {
     TopicError::Kafka { topic: topic.to_string(), message: message.to_string() }
 }
 
-/// Where the brokers are and the client settings to use (security settings only; librdkafka
-/// names).
+/// Where the brokers are and how to reach them (only the connection and security settings of
+/// `settings` are used).
 #[derive(Debug, Clone)]
 pub struct KafkaClient {
     pub bootstrap_servers: String,
-    pub overrides: Vec<(String, String)>,
+    pub settings: ClientSettings,
 }
 
 /// One record of an internal topic.
@@ -65,22 +67,23 @@ pub struct TopicSpec<'a> {
 
 impl KafkaClient {
     fn config(&self) -> ClientConfig {
-        let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap_servers);
-        for (k, v) in &self.overrides {
-            if k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl.") {
-                c.set(k, v);
-            }
-        }
-        c
+        self.settings.connection_only().client_config(&self.bootstrap_servers)
+    }
+
+    /// Create a client of type `T` from `cfg`, with its first MSK IAM token when one is needed.
+    fn client<T: Created>(&self, cfg: &ClientConfig, topic: &str) -> Result<T, TopicError> {
+        let client: T = cfg.create_with_context(self.settings.context()).map_err(|e| kafka_err(topic, e))?;
+        client.prime(&self.settings).map_err(|e| kafka_err(topic, e))?;
+        Ok(client)
     }
 
     /// Partitions of `topic`; `None` when the topic does not exist.
     pub async fn partitions(&self, topic: &str) -> Result<Option<Vec<i32>>, TopicError> {
         let cfg = self.config();
         let name = topic.to_string();
+        let this = self.clone();
         blocking(topic, move || {
-            let consumer: BaseConsumer = cfg.create().map_err(|e| kafka_err(&name, e))?;
+            let consumer: BaseConsumer<KafkaAuth> = this.client(&cfg, &name)?;
             partitions_of(&consumer, &name)
         })
         .await
@@ -91,7 +94,7 @@ impl KafkaClient {
         if self.partitions(topic).await?.is_some() {
             return Ok(false);
         }
-        let admin: AdminClient<DefaultClientContext> = self.config().create().map_err(|e| kafka_err(topic, e))?;
+        let admin: AdminClient<KafkaAuth> = self.client(&self.config(), topic)?;
         let replication = TopicReplication::Fixed(spec.replication_factor);
         let mut new = NewTopic::new(topic, spec.partitions, replication);
         for (k, v) in spec.configs {
@@ -118,8 +121,9 @@ impl KafkaClient {
             .set("enable.partition.eof", "false")
             .set("auto.offset.reset", "earliest");
         let name = topic.to_string();
+        let this = self.clone();
         blocking(topic, move || {
-            let consumer: BaseConsumer = cfg.create().map_err(|e| kafka_err(&name, e))?;
+            let consumer: BaseConsumer<KafkaAuth> = this.client(&cfg, &name)?;
             let Some(partitions) = partitions_of(&consumer, &name)? else { return Ok(None) };
             read_partitions(&consumer, &name, &partitions).map(Some)
         })
@@ -129,26 +133,53 @@ impl KafkaClient {
     /// The cluster id the brokers report; `None` when they report none.
     pub async fn cluster_id(&self) -> Result<Option<String>, TopicError> {
         let cfg = self.config();
+        let this = self.clone();
         blocking("(cluster metadata)", move || {
-            let consumer: BaseConsumer = cfg.create().map_err(|e| kafka_err("(cluster metadata)", e))?;
+            let consumer: BaseConsumer<KafkaAuth> = this.client(&cfg, "(cluster metadata)")?;
             Ok(consumer.client().fetch_cluster_id(REQUEST_TIMEOUT))
         })
         .await
     }
 
     /// A producer for internal records: `acks=all`, idempotent, sent at once.
-    pub fn producer(&self, topic: &str) -> Result<FutureProducer, TopicError> {
+    pub fn producer(&self, topic: &str) -> Result<InternalProducer, TopicError> {
         let mut cfg = self.config();
         cfg.set("acks", "all").set("enable.idempotence", "true").set("linger.ms", "0");
         cfg.set("client.id", "cdc-connector-internal");
-        cfg.create().map_err(|e| kafka_err(topic, e))
+        self.client(&cfg, topic)
+    }
+}
+
+/// The producer of internal records.
+pub type InternalProducer = FutureProducer<KafkaAuth>;
+
+/// A librdkafka client type built with [`KafkaAuth`]: gets its first MSK IAM token at once.
+trait Created: FromClientConfigAndContext<KafkaAuth> {
+    fn prime(&self, settings: &ClientSettings) -> Result<(), String>;
+}
+
+impl Created for BaseConsumer<KafkaAuth> {
+    fn prime(&self, settings: &ClientSettings) -> Result<(), String> {
+        settings.prime(self.client())
+    }
+}
+
+impl Created for AdminClient<KafkaAuth> {
+    fn prime(&self, settings: &ClientSettings) -> Result<(), String> {
+        settings.prime(self.inner())
+    }
+}
+
+impl Created for FutureProducer<KafkaAuth> {
+    fn prime(&self, settings: &ClientSettings) -> Result<(), String> {
+        settings.prime(self.client())
     }
 }
 
 /// Hand a record to `producer` for `partition` of `topic`; the returned future resolves when
 /// Kafka acknowledged (or refused) it. Internal records are few: a full local queue is an error.
 pub fn send(
-    producer: &FutureProducer,
+    producer: &InternalProducer,
     topic: &str,
     partition: i32,
     key: Option<&[u8]>,
@@ -180,7 +211,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| kafka_err(topic, format!("reader task failed: {e}")))?
 }
 
-fn partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Option<Vec<i32>>, TopicError> {
+fn partitions_of(consumer: &BaseConsumer<KafkaAuth>, topic: &str) -> Result<Option<Vec<i32>>, TopicError> {
     let md = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT).map_err(|e| kafka_err(topic, e))?;
     let Some(t) = md.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
     match t.error() {
@@ -196,7 +227,11 @@ fn partitions_of(consumer: &BaseConsumer, topic: &str) -> Result<Option<Vec<i32>
     Ok(Some(ids))
 }
 
-fn read_partitions(consumer: &BaseConsumer, topic: &str, partitions: &[i32]) -> Result<Vec<TopicRecord>, TopicError> {
+fn read_partitions(
+    consumer: &BaseConsumer<KafkaAuth>,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<Vec<TopicRecord>, TopicError> {
     let mut tpl = TopicPartitionList::new();
     let mut ends = Vec::new();
     for &p in partitions {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::columns::ColumnSettings;
-use crate::config::{ConfigError, ConnectorConfig, WorkerConfig, NOT_YET_IMPLEMENTED};
-use crate::history::{HistoryConfig, HistoryStorage};
+use crate::config::{ConfigError, ConnectorConfig, SchemaHistoryKind, WorkerConfig, NOT_YET_IMPLEMENTED};
+use crate::history::HistoryConfig;
 use crate::offsets::OffsetStorage;
 use crate::pipeline::{HeartbeatConfig, PipelineConfig, RetryPolicy};
 use crate::schema::connect_schema::{BigIntUnsigned, BinaryHandling, DecimalHandling, SchemaOptions, TimePrecision};
@@ -25,10 +25,9 @@ pub fn pipeline_config(
 ) -> Result<PipelineConfig, ConfigError> {
     let converters = connector.converters(Some(worker));
     let topics = connector.topic_creation(Some(worker));
-    let overrides: Vec<(String, String)> =
-        worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let offsets = OffsetStorage::from_worker(worker, overrides.clone())?;
-    let history = HistoryConfig::from_connector(&connector.history, &worker.bootstrap_servers);
+    let producer = worker.producer_client()?;
+    let offsets = OffsetStorage::from_worker(worker)?;
+    let history = HistoryConfig::from_connector(&connector.history, &worker.bootstrap_servers, &worker.security()?)?;
     let tables = Arc::new(connector.tables.clone());
     let tables_db = tables.clone();
     Ok(PipelineConfig {
@@ -61,7 +60,7 @@ pub fn pipeline_config(
         converters,
         sink: SinkConfig {
             bootstrap_servers: worker.bootstrap_servers.clone(),
-            overrides,
+            client: producer,
             default_partitions: topics.partitions.filter(|p| *p > 0).unwrap_or(1),
             default_replication_factor: topics.replication_factor.filter(|r| *r > 0).map(i32::from).unwrap_or(1),
         },
@@ -150,8 +149,12 @@ pub fn warnings(connector: &ConnectorConfig, props: &BTreeMap<String, String>) -
     for p in props.keys().filter(|k| NOT_YET_IMPLEMENTED.contains(&k.as_str())) {
         out.push(format!("property '{p}' is accepted but not implemented yet; it has no effect"));
     }
-    let history = HistoryConfig::from_connector(&connector.history, "");
-    if matches!(history.storage, HistoryStorage::None) {
+    let h = &connector.history;
+    let has_history = matches!(
+        (h.kind, &h.kafka_topic, &h.file_filename),
+        (SchemaHistoryKind::File, _, Some(_)) | (SchemaHistoryKind::Kafka, Some(_), _)
+    );
+    if !has_history {
         out.push("no schema history (schema.history.internal.kafka.topic is not set): table schemas are read from the server at every start, so after a restart, changes made before a later ALTER TABLE decode with the new schema".into());
     }
     out

@@ -159,7 +159,7 @@ impl Worker {
     ) -> Result<Arc<Worker>, String> {
         let storage = ConfigStorage::from_worker(&config).map_err(|e| e.to_string())?;
         // The offsets store must be valid for any connector to run: check it once, up front.
-        crate::offsets::OffsetStorage::from_worker(&config, Vec::new()).map_err(|e| e.to_string())?;
+        crate::offsets::OffsetStorage::from_worker(&config).map_err(|e| e.to_string())?;
         let (store, stored) = ConfigStore::open(&storage).await.map_err(|e| e.to_string())?;
         info!(store = %storage.describe(), connectors = stored.len(), "connector configs loaded");
         let worker = Arc::new(Worker {

@@ -15,9 +15,7 @@ use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 impl Worker {
     /// The offsets store, opened for one request.
     async fn open_offsets(&self) -> Result<OffsetStore, WorkerError> {
-        let overrides = self.config.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let storage =
-            OffsetStorage::from_worker(&self.config, overrides).map_err(|e| WorkerError::Internal(e.to_string()))?;
+        let storage = OffsetStorage::from_worker(&self.config).map_err(|e| WorkerError::Internal(e.to_string()))?;
         OffsetStore::open(&storage).await.map_err(|e| WorkerError::Internal(e.to_string()))
     }
 

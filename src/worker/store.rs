@@ -22,13 +22,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use rdkafka::producer::FutureProducer;
 use serde_json::{json, Map, Value};
 
 use super::entities::ConfigMap;
 use crate::config::{ConfigError, WorkerConfig};
 use crate::offsets::file::write_atomically;
-use crate::sink::topics::{self, KafkaClient, TopicSpec};
+use crate::sink::topics::{self, InternalProducer, KafkaClient, TopicSpec};
 
 /// What a connector is asked to be (Connect's `TargetState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +114,7 @@ impl ConfigStorage {
             };
             let client = KafkaClient {
                 bootstrap_servers: worker.bootstrap_servers.clone(),
-                overrides: worker.producer.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                settings: worker.internal_client()?,
             };
             return Ok(ConfigStorage::Kafka { client, topic: topic.to_string(), replication_factor });
         }
@@ -152,7 +151,7 @@ pub enum ConfigStore {
 /// The config topic and what it holds.
 pub struct KafkaConfigStore {
     topic: String,
-    producer: FutureProducer,
+    producer: InternalProducer,
     connectors: BTreeMap<String, StoredConnector>,
 }
 

@@ -29,7 +29,7 @@ fn partition_count(kafka: &str, topic: &str) -> usize {
 /// Write an offset record into `topic` the way Kafka Connect does (creating the topic with 25
 /// partitions, as a Connect worker would): Java's partition for the key, no headers.
 pub fn put_connect_record(kafka: &str, topic: &str, name: &str, prefix: &str, value: &[u8]) {
-    let client = KafkaClient { bootstrap_servers: kafka.to_string(), overrides: Vec::new() };
+    let client = KafkaClient { bootstrap_servers: kafka.to_string(), settings: Default::default() };
     let spec =
         TopicSpec { partitions: PARTITIONS as i32, replication_factor: 1, configs: &[("cleanup.policy", "compact")] };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
