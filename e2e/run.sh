@@ -63,6 +63,9 @@ mkdir -p "$logs"
 missing=()
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 [ -f /usr/include/google/protobuf/empty.proto ] || missing+=(libprotobuf-dev)
+# librdkafka is built against the system OpenSSL (Kafka SSL/SASL)
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them with apt (root needed)"

@@ -44,7 +44,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::client::{Client, OAuthToken};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::ConsumerContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::ClientContext;
 
 use crate::config::{is_sensitive, ConfigError};
@@ -335,6 +335,37 @@ impl ClientSettings {
         self.auth.msk_iam.is_some()
     }
 
+    /// Connect to the brokers and read the cluster's metadata within `timeout`. librdkafka
+    /// retries a refused login or TLS handshake forever and reports it only on a client's main
+    /// queue (which admin clients never read), so a failing request says just "timed out":
+    /// this probe polls that queue while it waits and tells a refusal (authentication, TLS,
+    /// a SASL mechanism the brokers do not offer) from brokers that are merely unreachable.
+    pub fn probe(&self, bootstrap_servers: &str, timeout: Duration) -> Result<(), ProbeError> {
+        let context = ProbeContext { auth: self.auth.clone(), refusals: Mutex::new(Vec::new()) };
+        let consumer: BaseConsumer<ProbeContext> = self
+            .connection_only()
+            .client_config(bootstrap_servers)
+            .set("group.id", "cdc-connector-probe")
+            .set("client.id", "cdc-connector-probe")
+            .create_with_context(context)
+            .map_err(|e| ProbeError::Unreachable(e.to_string()))?;
+        self.prime(consumer.client()).map_err(ProbeError::Refused)?;
+        let deadline = std::time::Instant::now() + timeout;
+        let fetched = std::thread::scope(|s| {
+            let fetch = s.spawn(|| consumer.client().fetch_metadata(None, timeout).map(|_| ()));
+            while !fetch.is_finished() && std::time::Instant::now() < deadline + Duration::from_secs(1) {
+                let _ = consumer.poll(Duration::from_millis(100));
+            }
+            fetch.join().unwrap_or_else(|_| Err(rdkafka::error::KafkaError::Canceled))
+        });
+        let refusals = std::mem::take(&mut *consumer.context().refusals.lock().unwrap_or_else(|p| p.into_inner()));
+        match fetched {
+            Ok(()) => Ok(()),
+            Err(_) if !refusals.is_empty() => Err(ProbeError::Refused(refusals.join("; "))),
+            Err(e) => Err(ProbeError::Unreachable(e.to_string())),
+        }
+    }
+
     /// Give a newly created client its first MSK IAM token (nothing to do without MSK IAM).
     /// librdkafka holds every broker connection until a token is set; producers and consumers
     /// get later ones through [`KafkaAuth`] when they poll.
@@ -362,6 +393,49 @@ pub fn from_command_line(
     props.extend(pairs.iter().cloned());
     ClientSettings::from_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str())), "", bootstrap_servers)
 }
+
+/// Why [`ClientSettings::probe`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The brokers answered and refused this client (librdkafka's reason): retrying cannot help.
+    #[error("the Kafka brokers refused the connection (check security.protocol, sasl.*, ssl.*): {0}")]
+    Refused(String),
+    /// No broker answered in time.
+    #[error("no Kafka broker answered: {0}")]
+    Unreachable(String),
+}
+
+/// The probe's context: keeps the refusals librdkafka reports.
+struct ProbeContext {
+    auth: KafkaAuth,
+    refusals: Mutex<Vec<String>>,
+}
+
+impl ClientContext for ProbeContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn StdError>> {
+        self.auth.oauth_token()
+    }
+
+    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _message: &str) {}
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        let refused = matches!(
+            error.rdkafka_error_code(),
+            Some(Code::Authentication | Code::SaslAuthenticationFailed | Code::SSL | Code::UnsupportedSASLMechanism)
+        );
+        if refused {
+            let mut r = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+            if !r.iter().any(|x| x == reason) {
+                r.push(reason.to_string());
+            }
+        }
+    }
+}
+
+impl ConsumerContext for ProbeContext {}
 
 /// Whether a librdkafka setting is about reaching and authenticating to the brokers.
 pub fn is_connection_setting(k: &str) -> bool {

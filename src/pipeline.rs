@@ -37,6 +37,7 @@ use crate::envelope::{self, Op, ProcessingTime, SourceInfo, TableSchemas};
 use crate::history::startup::{self, OffsetOrigin, Start};
 use crate::history::{HistoryConfig, OnDdlError, SchemaHistory};
 use crate::incremental::PositionTarget;
+use crate::kafka_client::ProbeError;
 use crate::offsets::{OffsetStorage, OffsetStore, SourceOffset};
 use crate::record::{self, Change, ChangeRecords, SchemaIds, TxOrder};
 use crate::schema::{table_changes, Catalog, TableId};
@@ -514,6 +515,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
     use futures_util::FutureExt;
+    probe_kafka(&cfg).await?;
     let shutdown = shutdown.shared();
     let mut start = start;
     let mut ever_streamed = false;
@@ -544,6 +546,22 @@ pub async fn run(
             _ = tokio::time::sleep(wait) => {}
         }
         start = restart_position(&cfg, start).await;
+    }
+}
+
+/// Brokers that refuse the producer's login or TLS handshake stop the start with librdkafka's
+/// reason (otherwise every Kafka request would just time out); unreachable ones are only
+/// reported, the run goes on as before (librdkafka keeps trying).
+async fn probe_kafka(cfg: &PipelineConfig) -> Result<(), PipelineError> {
+    let (client, bootstrap) = (cfg.sink.client.clone(), cfg.sink.bootstrap_servers.clone());
+    let probed = tokio::task::spawn_blocking(move || client.probe(&bootstrap, Duration::from_secs(10))).await;
+    match probed {
+        Ok(Err(e @ ProbeError::Refused(_))) => Err(crate::sink::kafka::SinkError::Config(e.to_string()).into()),
+        Ok(Err(e)) => {
+            tracing::warn!(bootstrap = %cfg.sink.bootstrap_servers, "{e}");
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::state::State;
-use crate::kafka_client::{ClientSettings, KafkaAuth};
+use crate::kafka_client::{ClientSettings, KafkaAuth, ProbeError};
 
 /// A record key of the topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +192,20 @@ impl KafkaStore {
         let deadline = Instant::now() + cfg.startup_timeout;
         let mut delay = Duration::from_millis(200);
         loop {
-            match ensure_topic(&cfg).await {
+            let probed = {
+                let (client, bootstrap, timeout) =
+                    (cfg.client.clone(), cfg.bootstrap_servers.clone(), cfg.operation_timeout);
+                tokio::task::spawn_blocking(move || client.probe(&bootstrap, timeout))
+                    .await
+                    .map_err(|e| StoreError::Client(e.to_string()))?
+            };
+            let attempt = match probed {
+                // a refused login or TLS handshake does not heal by waiting
+                Err(e @ ProbeError::Refused(_)) => return Err(StoreError::Client(e.to_string())),
+                Err(e) => Err(StoreError::Client(e.to_string())),
+                Ok(()) => ensure_topic(&cfg).await,
+            };
+            match attempt {
                 Ok(()) => break,
                 Err(e) if Instant::now() + delay < deadline => {
                     tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "schemas topic not ready; retrying");

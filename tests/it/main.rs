@@ -19,6 +19,7 @@ mod history;
 mod hudi;
 mod include_query;
 mod incremental;
+mod kafka_security;
 mod mdbtypes;
 mod modes;
 mod offsets_topic;

@@ -28,19 +28,47 @@ impl RegistryProc {
 
     /// A registry on `port`.
     pub fn start_on(topic: &str, port: u16) -> RegistryProc {
-        let dir = std::env::temp_dir().join("cdc-it-registry");
-        std::fs::create_dir_all(&dir).expect("log dir");
-        let log = dir.join(format!("{topic}-{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
-            .args(["--bootstrap-servers", &services().kafka, "--topic", topic, "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("CDC_LOG_FORMAT", "json")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start schema-registry");
-        let mut r = RegistryProc { child, port, log };
+        RegistryProc::start_against(&services().kafka, topic, &[]).on_port(port).wait_ready()
+    }
+
+    /// A registry on a free port, on the brokers at `kafka` with extra command-line `args`, not
+    /// waited for.
+    pub fn start_against(kafka: &str, topic: &str, args: &[&str]) -> RegistryStarting {
+        RegistryStarting {
+            kafka: kafka.to_string(),
+            topic: topic.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            port: free_port(),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A registry about to start ([`RegistryProc::start_against`]).
+pub(crate) struct RegistryStarting {
+    kafka: String,
+    topic: String,
+    args: Vec<String>,
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl RegistryStarting {
+    fn on_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Set an environment variable of the process.
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    /// Start it and wait until it answers.
+    pub fn wait_ready(self) -> RegistryProc {
+        let mut r = self.spawn();
+        let port = r.port;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(st)) = r.child.try_wait() {
@@ -54,11 +82,46 @@ impl RegistryProc {
         }
     }
 
+    /// Start it and wait for it to exit (a start that must fail): its exit status and log.
+    pub fn run_to_exit(self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let mut r = self.spawn();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = r.child.try_wait() {
+                return (st, r.log_text());
+            }
+            assert!(Instant::now() < deadline, "schema-registry still running after {timeout:?}:\n{}", r.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn spawn(self) -> RegistryProc {
+        let port = self.port;
+        let topic = &self.topic;
+        let dir = std::env::temp_dir().join("cdc-it-registry");
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let log = dir.join(format!("{topic}-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+            .args(["--bootstrap-servers", &self.kafka, "--topic", topic, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("CDC_LOG_FORMAT", "json")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start schema-registry");
+        RegistryProc { child, port, log }
+    }
+}
+
+impl RegistryProc {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn log_text(&self) -> String {
+    pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
