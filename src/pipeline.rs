@@ -48,6 +48,7 @@ use crate::source::gtid::GtidSet;
 use crate::source::restart::{self, Restart};
 use crate::telemetry::Telemetry;
 
+pub mod preflight;
 mod signals;
 
 /// Where streaming starts (`--binlog-pos`).

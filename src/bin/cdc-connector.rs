@@ -50,7 +50,10 @@ struct RunArgs {
     /// stored offset, or (none stored) what snapshot.mode says (initial: snapshot, then stream).
     #[arg(long, value_name = "POS")]
     binlog_pos: Option<String>,
-    /// Validate the configuration, report unsupported properties, and exit.
+    /// Check everything a start needs and exit: the configuration, then (one report, every problem
+    /// at once) Kafka's brokers and login, the database connection, binlog settings, privileges,
+    /// a database.server.id clash with a connected replica, GTID mode and whether the stored
+    /// offset's binlog file is still on the server. Exit status 1 if anything would stop the start.
     #[arg(long)]
     check: bool,
     /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9404); off when not given.
@@ -142,11 +145,20 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let telemetry = Arc::new(Telemetry::new(&connector.topic_prefix));
     let cfg = build::pipeline_config(&worker, &connector, telemetry)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if args.check {
-        println!("configuration of connector '{}' is valid", connector.name);
+        println!("ok   {:<22} connector '{}' is valid", "configuration", connector.name);
+        let findings = rt.block_on(pipeline::preflight::run(&cfg));
+        for f in &findings {
+            println!("{f}");
+        }
+        let failed = findings.iter().filter(|f| f.outcome == pipeline::preflight::Outcome::Fail).count();
+        if failed > 0 {
+            anyhow::bail!("--check: {failed} problem(s) would stop the connector (FAIL lines above)");
+        }
+        println!("connector '{}' is ready to start", connector.name);
         return Ok(());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let metrics_addr = args.metrics_addr;
     rt.block_on(async move {
         if let Some(addr) = metrics_addr {

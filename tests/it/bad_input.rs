@@ -117,3 +117,55 @@ fn resume_without_offsets_says_how_to_start() {
     let setup = Setup::new(&svc, &unique("noresume"), &[]);
     assert_fails(&svc, &setup, &["--binlog-pos", "resume"], &["no stored offset", "--binlog-pos latest"]);
 }
+
+/// `--check` reports every problem at once (issue #8): a user without replication privileges (but
+/// allowed to list the server's replicas: MariaDB's SHOW SLAVE HOSTS needs REPLICATION MASTER
+/// ADMIN; without it the server-id line is a WARN saying so), a
+/// `database.server.id` a connected replica (another connector) already uses, and brokers that
+/// are not there — each a FAIL line, exit status 1; what works is listed `ok`. The same
+/// connector with a proper user, a free server id and the real Kafka is ready to start.
+#[test]
+fn check_reports_every_problem_at_once() {
+    let _g = serial();
+    let svc = services();
+    svc.sql(
+        "DROP USER IF EXISTS 'chk'@'%'; DROP USER IF EXISTS 'chk'@'localhost';
+         CREATE USER 'chk'@'%' IDENTIFIED BY 'chk-pw'; CREATE USER 'chk'@'localhost' IDENTIFIED BY 'chk-pw';
+         GRANT SELECT ON *.* TO 'chk'@'%'; GRANT SELECT ON *.* TO 'chk'@'localhost';
+         GRANT REPLICATION MASTER ADMIN ON *.* TO 'chk'@'%'; GRANT REPLICATION MASTER ADMIN ON *.* TO 'chk'@'localhost';",
+    );
+    let busy = Setup::new(&svc, &unique("chkbusy"), &[("database.server.id", "184777")]);
+    let running = busy.start("latest");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nowhere = Services { kafka: format!("127.0.0.1:{dead}"), ..services() };
+    let setup = Setup::new(
+        &nowhere,
+        &unique("chk"),
+        &[("database.user", "chk"), ("database.password", "chk-pw"), ("database.server.id", "184777")],
+    );
+    let (code, out) = run(&setup, &["--check"]);
+    assert_ne!(code, 0, "{out}");
+    let line = |tag: &str, check: &str| {
+        out.lines().find(|l| l.starts_with(tag) && l[4..].trim_start().starts_with(check)).map(str::to_string)
+    };
+    let kafka = line("FAIL", "kafka").unwrap_or_else(|| panic!("kafka FAIL:\n{out}"));
+    assert!(kafka.contains(&format!("127.0.0.1:{dead}")), "{kafka}");
+    let privileges = line("FAIL", "privileges").unwrap_or_else(|| panic!("privileges FAIL:\n{out}"));
+    for p in ["REPLICATION SLAVE", "REPLICATION CLIENT", "RELOAD or LOCK TABLES"] {
+        assert!(privileges.contains(p), "{privileges}");
+    }
+    let server_id = line("FAIL", "server id").unwrap_or_else(|| panic!("server id FAIL:\n{out}"));
+    assert!(server_id.contains("184777"), "{server_id}");
+    for ok in ["configuration", "database connection", "binlog", "gtid", "stored offset"] {
+        assert!(line("ok", ok).is_some(), "ok {ok}:\n{out}");
+    }
+    assert!(!out.contains("chk-pw"), "{out}");
+    running.stop();
+
+    let ready = Setup::new(&svc, &unique("chkok"), &[("database.server.id", "184778")]);
+    let (code, out) = run(&ready, &["--check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    assert!(out.contains("is ready to start"), "{out}");
+    svc.sql("DROP USER 'chk'@'%'; DROP USER 'chk'@'localhost';");
+}
