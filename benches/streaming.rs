@@ -32,7 +32,6 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::{mpsc, Arc};
@@ -50,7 +49,10 @@ use serde_json::{json, Value as Json};
 
 mod common;
 
-use common::{env_parse, machine, median, rusage_cpu, services, status_kb, unix_now, Res, Services};
+use common::{
+    connector_bin, env_parse, machine, median, proc_cpu, rusage_cpu, services, status_kb, topic_count, unix_now,
+    Connector, Res, Services,
+};
 
 const PREFIX: &str = "dbserver1";
 const TABLE_DDL: &str = "CREATE TABLE `events` (\n  `id` bigint(20) NOT NULL,\n  `a` int(11) NOT NULL,\n  `b` int(11) DEFAULT NULL,\n  `name` varchar(64) NOT NULL,\n  `score` double DEFAULT NULL,\n  `created` datetime NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
@@ -528,106 +530,6 @@ fn child(args: &[String]) -> Res<()> {
 // ---------------------------------------------------------------------------------------------
 // mode 3: the release binary against MariaDB + tansu
 
-fn connector_bin() -> PathBuf {
-    std::env::var("CDC_CONNECTOR_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_cdc-connector")))
-}
-
-/// (utime + stime seconds) of a process from /proc/PID/stat.
-fn proc_cpu(pid: u32) -> Res<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let rest = &stat[stat.rfind(')').ok_or("bad /proc stat")? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // fields after the command: [0]=state (field 3) ... [11]=utime (14), [12]=stime (15)
-    let ticks: f64 = f.get(11).ok_or("short stat")?.parse::<f64>()? + f.get(12).ok_or("short stat")?.parse::<f64>()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Ok(ticks / hz)
-}
-
-struct Connector {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Connector {
-    fn drain(&mut self) {
-        while let Ok(l) = self.lines.try_recv() {
-            self.log.push(l);
-        }
-    }
-    fn tail(&mut self) -> String {
-        self.drain();
-        let n = self.log.len();
-        self.log[n.saturating_sub(30)..].join("\n")
-    }
-    fn check_alive(&mut self) -> Res<()> {
-        if let Some(st) = self.child.try_wait()? {
-            return Err(format!("cdc-connector exited early ({st}); last log lines:\n{}", self.tail()).into());
-        }
-        Ok(())
-    }
-    fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Res<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.log.iter().any(|l| l.contains(needle)) {
-                return Ok(());
-            }
-            self.check_alive()?;
-            if Instant::now() > deadline {
-                return Err(format!("no '{needle}' in the connector log within {timeout:?}:\n{}", self.tail()).into());
-            }
-            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(50)) {
-                self.log.push(l);
-            }
-        }
-    }
-    fn stop(&mut self) -> Res<()> {
-        // SAFETY: plain kill(2) on the child we spawned.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(st) = self.child.try_wait()? {
-                if !st.success() {
-                    eprintln!("   connector exit status {st}; last log lines:\n{}", self.tail());
-                }
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        Err("cdc-connector did not stop within 60 s of SIGTERM".into())
-    }
-}
-
-impl Drop for Connector {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Records in all partitions of `topic` (sum of high watermarks), None while the topic does not exist.
-fn topic_count(consumer: &rdkafka::consumer::BaseConsumer, topic: &str) -> Option<i64> {
-    use rdkafka::consumer::Consumer;
-    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).ok()?;
-    let t = md.topics().iter().find(|t| t.name() == topic)?;
-    if t.error().is_some() || t.partitions().is_empty() {
-        return None;
-    }
-    let mut sum = 0;
-    for p in t.partitions() {
-        let (lo, hi) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(5)).ok()?;
-        sum += hi - lo;
-    }
-    Some(sum)
-}
-
 fn run_kafka(svc: &Services, mode: &str, s: &Settings, sql_path: &Path, run: usize) -> Res<Json> {
     use rdkafka::config::ClientConfig;
     let bin = connector_bin();
@@ -689,29 +591,18 @@ fn run_kafka(svc: &Services, mode: &str, s: &Settings, sql_path: &Path, run: usi
         }
     });
     std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&connector)?)?;
-    let mut child = Command::new(&bin)
-        .arg("--worker")
-        .arg(dir.path().join("worker.properties"))
-        .arg("--connector")
-        .arg(dir.path().join("connector.json"))
-        .args(["--binlog-pos", "latest"])
-        .env("RUST_LOG", "info")
-        .env("CDC_LOG_FORMAT", "text")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let pid = child.id();
-    let mut c = Connector { child, lines: rx, log: Vec::new() };
+    let mut c = Connector::spawn(
+        &bin,
+        &[
+            "--worker".into(),
+            dir.path().join("worker.properties").into(),
+            "--connector".into(),
+            dir.path().join("connector.json").into(),
+            "--binlog-pos".into(),
+            "latest".into(),
+        ],
+    )?;
+    let pid = c.child.id();
     c.wait_for_log("binlog stream started", Duration::from_secs(60))?;
     std::thread::sleep(Duration::from_secs(2)); // as the oracle: 2 s idle after streaming started
     c.check_alive()?;

@@ -297,6 +297,12 @@ impl ClientSettings {
         self
     }
 
+    /// `value` for librdkafka setting `key` unless the properties already set it.
+    pub fn with_default(mut self, key: &str, value: &str) -> ClientSettings {
+        self.settings.entry(key.to_string()).or_insert_with(|| value.to_string());
+        self
+    }
+
     /// Only the settings about reaching and authenticating to the brokers (`security.*`,
     /// `sasl.*`, `ssl.*`, `client.dns.lookup`), for admin and metadata clients built beside a
     /// producer whose other settings do not apply to them.

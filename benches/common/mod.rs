@@ -3,10 +3,11 @@
 
 #![allow(dead_code)] // each bench uses a subset
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value as Json};
 
@@ -139,4 +140,129 @@ pub fn rusage_cpu() -> (f64, f64) {
 pub fn status_kb(pid: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     text.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.trim().trim_end_matches("kB").trim().parse().ok()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// the release connector binary against MariaDB + tansu
+
+pub fn connector_bin() -> PathBuf {
+    std::env::var("CDC_CONNECTOR_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_cdc-connector")))
+}
+
+/// (utime + stime seconds) of a process from /proc/PID/stat.
+pub fn proc_cpu(pid: u32) -> Res<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let rest = &stat[stat.rfind(')').ok_or("bad /proc stat")? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // fields after the command: [0]=state (field 3) ... [11]=utime (14), [12]=stime (15)
+    let ticks: f64 = f.get(11).ok_or("short stat")?.parse::<f64>()? + f.get(12).ok_or("short stat")?.parse::<f64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(ticks / hz)
+}
+
+pub struct Connector {
+    pub child: std::process::Child,
+    pub lines: mpsc::Receiver<String>,
+    pub log: Vec<String>,
+}
+
+impl Connector {
+    /// Start `bin` with `args` (RUST_LOG=info, text logs), its stderr lines collected.
+    pub fn spawn(bin: &Path, args: &[std::ffi::OsString]) -> Res<Connector> {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("CDC_LOG_FORMAT", "text")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Connector { child, lines: rx, log: Vec::new() })
+    }
+
+    pub fn drain(&mut self) {
+        while let Ok(l) = self.lines.try_recv() {
+            self.log.push(l);
+        }
+    }
+    pub fn tail(&mut self) -> String {
+        self.drain();
+        let n = self.log.len();
+        self.log[n.saturating_sub(30)..].join("\n")
+    }
+    pub fn check_alive(&mut self) -> Res<()> {
+        if let Some(st) = self.child.try_wait()? {
+            return Err(format!("cdc-connector exited early ({st}); last log lines:\n{}", self.tail()).into());
+        }
+        Ok(())
+    }
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Res<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.log.iter().any(|l| l.contains(needle)) {
+                return Ok(());
+            }
+            self.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(format!("no '{needle}' in the connector log within {timeout:?}:\n{}", self.tail()).into());
+            }
+            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(50)) {
+                self.log.push(l);
+            }
+        }
+    }
+    pub fn stop(&mut self) -> Res<()> {
+        // SAFETY: plain kill(2) on the child we spawned.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait()? {
+                if !st.success() {
+                    eprintln!("   connector exit status {st}; last log lines:\n{}", self.tail());
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Err("cdc-connector did not stop within 60 s of SIGTERM".into())
+    }
+}
+
+impl Drop for Connector {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Records in all partitions of `topic` (sum of high watermarks), None while the topic does not exist.
+pub fn topic_count(consumer: &rdkafka::consumer::BaseConsumer, topic: &str) -> Option<i64> {
+    use rdkafka::consumer::Consumer;
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).ok()?;
+    let t = md.topics().iter().find(|t| t.name() == topic)?;
+    if t.error().is_some() || t.partitions().is_empty() {
+        return None;
+    }
+    let mut sum = 0;
+    for p in t.partitions() {
+        let (lo, hi) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(5)).ok()?;
+        sum += hi - lo;
+    }
+    Some(sum)
 }

@@ -25,7 +25,13 @@ pub fn pipeline_config(
 ) -> Result<PipelineConfig, ConfigError> {
     let converters = connector.converters(Some(worker));
     let topics = connector.topic_creation(Some(worker));
-    let producer = worker.producer_client()?;
+    let mut producer = worker.producer_client()?;
+    // Debezium's bound on the bytes between the binlog reader and the producer: here that queue
+    // is librdkafka's (records go from the decoder straight to it)
+    let queue_bytes = connector.streaming.max_queue_size_in_bytes;
+    if queue_bytes > 0 {
+        producer = producer.with_default("queue.buffering.max.kbytes", &(queue_bytes / 1024).max(1).to_string());
+    }
     let offsets = OffsetStorage::from_worker(worker)?;
     let history = HistoryConfig::from_connector(&connector.history, &worker.bootstrap_servers, &worker.security()?)?;
     let tables = Arc::new(connector.tables.clone());
