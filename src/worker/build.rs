@@ -165,3 +165,61 @@ pub fn warnings(connector: &ConnectorConfig, props: &BTreeMap<String, String>) -
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::HistoryStorage;
+
+    fn map(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// Each Kafka client gets the settings Connect would give it, translated: the worker's
+    /// top-level security for all, `producer.*` for the producer (with `max.queue.size.in.bytes`
+    /// as its queue bound), `schema.history.internal.*` for the history topic.
+    #[test]
+    fn every_kafka_client_gets_its_settings() {
+        let jaas = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="w" password="pw";"#;
+        let worker = WorkerConfig::from_map(map(&[
+            ("bootstrap.servers", "k:9096"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.jaas.config", jaas),
+            ("producer.linger.ms", "9"),
+            ("producer.sasl.mechanism", "SCRAM-SHA-256"),
+            ("offset.storage.topic", "offsets"),
+        ]))
+        .unwrap();
+        let mut props = map(&[
+            ("name", "c"),
+            ("topic.prefix", "p"),
+            ("database.hostname", "h"),
+            ("database.user", "u"),
+            ("database.password", "x"),
+            ("database.server.id", "5"),
+            ("schema.history.internal.kafka.topic", "hist"),
+            ("schema.history.internal.consumer.ssl.endpoint.identification.algorithm", ""),
+            ("max.queue.size.in.bytes", "65536"),
+        ]);
+        props.insert("schema.history.internal.kafka.bootstrap.servers".into(), "k:9096".into());
+        let connector = ConnectorConfig::from_map(props).unwrap();
+        let cfg = pipeline_config(&worker, &connector, Arc::new(Telemetry::new("p"))).unwrap();
+        let get = |s: &crate::kafka_client::ClientSettings, k: &str| {
+            s.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string())
+        };
+        let producer = &cfg.sink.client;
+        assert_eq!(get(producer, "security.protocol").as_deref(), Some("SASL_SSL"));
+        assert_eq!(get(producer, "sasl.mechanism").as_deref(), Some("SCRAM-SHA-256"), "producer.* wins");
+        assert_eq!(get(producer, "sasl.username").as_deref(), Some("w"));
+        assert_eq!(get(producer, "linger.ms").as_deref(), Some("9"));
+        assert_eq!(get(producer, "queue.buffering.max.kbytes").as_deref(), Some("64"));
+        let OffsetStorage::Kafka(offsets) = &cfg.offsets else { panic!("offsets topic") };
+        let internal = &offsets.client.settings;
+        assert_eq!(get(internal, "sasl.mechanism").as_deref(), Some("SCRAM-SHA-512"), "the worker's own");
+        assert_eq!(get(internal, "linger.ms"), None);
+        let HistoryStorage::Kafka { client, .. } = &cfg.history.storage else { panic!("history topic") };
+        assert_eq!(get(&client.settings, "ssl.endpoint.identification.algorithm").as_deref(), Some("none"));
+        assert_eq!(get(&client.settings, "sasl.password").as_deref(), Some("pw"));
+    }
+}
