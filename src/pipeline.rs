@@ -242,7 +242,12 @@ pub enum PipelineError {
     #[error("heartbeat.action.query failed on MySQL at {addr}: {message}")]
     HeartbeatQuery { addr: String, message: String },
     #[error("incremental snapshot on MySQL at {addr}: {message}")]
-    Incremental { addr: String, message: String },
+    Incremental {
+        addr: String,
+        message: String,
+        /// The connection went away (transient: the pipeline reconnects).
+        lost: bool,
+    },
     #[error("the stored offset's incremental snapshot cannot be resumed: {0}")]
     IncrementalOffset(String),
 }
@@ -256,6 +261,7 @@ impl PipelineError {
         match self {
             PipelineError::Source(e) => e.is_transient(),
             PipelineError::Sink(SinkError::Delivery { .. } | SinkError::FlushTimeout(_)) => true,
+            PipelineError::Incremental { lost, .. } => *lost,
             _ => false,
         }
     }

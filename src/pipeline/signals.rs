@@ -15,6 +15,7 @@ use crate::incremental::{self, Collection, PositionTarget, Progress, Signal};
 use crate::java_ser::KeyPart;
 use crate::record::Change;
 use crate::schema::TableId;
+use crate::source::binlog;
 use crate::source::restart::RowPoint as Point;
 
 /// A chunk read between the watermarks `<id>-open` and `<id>-close`.
@@ -329,12 +330,22 @@ impl Streamer {
             return Ok(());
         }
         let addr = self.cfg.db.addr();
-        let fail =
-            |what: &str, e: String| PipelineError::Incremental { addr: addr.clone(), message: format!("{what}: {e}") };
+        let fail = |what: &str, e: String| PipelineError::Incremental {
+            addr: addr.clone(),
+            message: format!("{what}: {e}"),
+            lost: false,
+        };
+        // a query that failed because the connection went away: the pipeline reconnects and the
+        // snapshot goes on from the committed offset's chunk
+        let fail_sql = |what: &str, e: mysql_async::Error| PipelineError::Incremental {
+            addr: addr.clone(),
+            message: format!("{what}: {e}"),
+            lost: binlog::connection_lost(&e),
+        };
         if inc.conn.is_none() {
-            let conn = crate::snapshot::open_incremental_reader(&self.cfg.db)
-                .await
-                .map_err(|e| fail("connecting", e.to_string()))?;
+            let conn = crate::snapshot::open_incremental_reader(&self.cfg.db).await.map_err(|e| {
+                PipelineError::Incremental { addr: addr.clone(), message: format!("connecting: {e}"), lost: true }
+            })?;
             inc.conn = Some(conn);
         }
         let window_id = uuid::Uuid::now_v7().to_string();
@@ -347,7 +358,7 @@ impl Streamer {
             &format!("{{\"openWindowTimestamp\": \"{open_ts}\"}}"),
         );
         let conn = inc.conn.as_mut().expect("connected above");
-        conn.query_drop(open).await.map_err(|e| fail("writing the open watermark", e.to_string()))?;
+        conn.query_drop(open).await.map_err(|e| fail_sql("writing the open watermark", e))?;
         let mut rows = Vec::new();
         let mut window_table = None;
         while let Some(c) = inc.progress.collections.front().cloned() {
@@ -360,7 +371,7 @@ impl Streamer {
             let key_idx = table.key_indexes();
             let key_cols: Vec<String> =
                 key_idx.iter().map(|&i| crate::snapshot::schema::quote(&table.columns[i].name)).collect();
-            let select_err = |e: mysql_async::Error| fail(&format!("reading {}", c.id), e.to_string());
+            let select_err = |e: mysql_async::Error| fail_sql(&format!("reading {}", c.id), e);
             if inc.progress.max_key.is_none() {
                 let q = incremental::chunk_queries(&table, &key_cols, c.condition.as_deref(), None, None, 1);
                 let conn = inc.conn.as_mut().expect("connected above");
@@ -439,7 +450,7 @@ impl Streamer {
             ),
         );
         let conn = inc.conn.as_mut().expect("connected above");
-        conn.query_drop(close).await.map_err(|e| fail("writing the close watermark", e.to_string()))?;
+        conn.query_drop(close).await.map_err(|e| fail_sql("writing the close watermark", e))?;
         let table = window_table.unwrap_or_else(|| signal_table.clone());
         let mut finished = Vec::with_capacity(rows.len());
         if !rows.is_empty() {
@@ -449,6 +460,7 @@ impl Streamer {
                     schemas.finish_row(values).map_err(|(index, reason)| PipelineError::Incremental {
                         addr: self.cfg.db.addr(),
                         message: format!("{table}: column {index}: {reason}"),
+                        lost: false,
                     })?;
                 finished.push((parts, key, values));
             }

@@ -743,27 +743,30 @@ fn parse_mariadb_gtid(data: &[u8], server_id: u32) -> Option<(String, bool)> {
     Some((format!("{domain}-{server_id}-{seq}"), flags & 1 != 0))
 }
 
+/// Whether `e` says the connection went away (server shutdown, killed connection, network),
+/// not that the request or the data was wrong.
+pub fn connection_lost(e: &mysql_async::Error) -> bool {
+    match server_error_code(e) {
+        Some((ER_SERVER_SHUTDOWN | ER_CONNECTION_KILLED | ER_QUERY_INTERRUPTED, _)) => true,
+        Some(_) => false,
+        None => match e {
+            mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.kind() != std::io::ErrorKind::InvalidData,
+            mysql_async::Error::Io(_) | mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed) => true,
+            _ => false,
+        },
+    }
+}
+
 fn classify_stream_error(e: mysql_async::Error, file: &str, pos: u64, user: &str) -> SourceError {
     match server_error_code(&e) {
         Some((ER_MASTER_FATAL_READING_BINLOG, m)) => SourceError::Purged { file: file.to_string(), pos, detail: m },
         Some((ER_SPECIFIC_ACCESS_DENIED | ER_ACCESS_DENIED | ER_DBACCESS_DENIED, m)) => {
             SourceError::Privilege { user: user.to_string(), detail: m }
         }
-        // The server went away (shutdown, killed connection) or the network did.
-        Some((ER_SERVER_SHUTDOWN | ER_CONNECTION_KILLED | ER_QUERY_INTERRUPTED, m)) => {
-            SourceError::Lost { file: file.to_string(), pos, message: m }
-        }
-        // Bytes that do not parse (`InvalidData`) are the data's problem, not the connection's.
-        _ if matches!(&e, mysql_async::Error::Io(mysql_async::IoError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData) => {
-            SourceError::Stream { file: file.to_string(), pos, message: e.to_string() }
-        }
-        _ if matches!(
-            e,
-            mysql_async::Error::Io(_) | mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed)
-        ) =>
-        {
-            SourceError::Lost { file: file.to_string(), pos, message: e.to_string() }
-        }
+        // The server went away (shutdown, killed connection) or the network did; bytes that do
+        // not parse (`InvalidData`) are the data's problem, not the connection's.
+        Some((_, m)) if connection_lost(&e) => SourceError::Lost { file: file.to_string(), pos, message: m },
+        _ if connection_lost(&e) => SourceError::Lost { file: file.to_string(), pos, message: e.to_string() },
         _ => SourceError::Stream { file: file.to_string(), pos, message: e.to_string() },
     }
 }
