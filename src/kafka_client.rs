@@ -112,6 +112,10 @@ impl ClientSettings {
         let mut iam_hint = false;
         let mut login: Option<JaasLogin> = None;
         for (&k, &v) in &props {
+            if k == "ssl.truststore.location" || k == "ssl.keystore.location" {
+                // named as the user wrote it (librdkafka would name its own property)
+                std::fs::metadata(v).map_err(|e| ConfigError::invalid(&named(k), v, format!("cannot read it: {e}")))?;
+            }
             match k {
                 "sasl.jaas.config" => {
                     login = Some(JaasLogin::parse(v).map_err(|r| ConfigError::invalid(&named(k), v, r))?)

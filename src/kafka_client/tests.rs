@@ -99,10 +99,13 @@ fn connect_names_become_librdkafka_settings() {
     assert_eq!(admin.get("sasl.password"), Some(&"s3cret"));
 
     // PKCS12 keystores and inline PEM pass to librdkafka's own names
+    let p12 = dir.path().join("client.p12");
+    std::fs::write(&p12, [0x30, 0x82]).unwrap();
+    let p12 = p12.to_str().unwrap();
     let s = settings(
         &[
             ("ssl.keystore.type", "PKCS12"),
-            ("ssl.keystore.location", "/etc/kafka/client.p12"),
+            ("ssl.keystore.location", p12),
             ("ssl.keystore.password", "ksp"),
             ("ssl.truststore.certificates", PEM_CA),
             ("ssl.keystore.certificate.chain", "CHAIN"),
@@ -114,7 +117,7 @@ fn connect_names_become_librdkafka_settings() {
         "127.0.0.1:9092",
     )
     .unwrap();
-    assert_eq!(get(&s, "ssl.keystore.location"), Some("/etc/kafka/client.p12"));
+    assert_eq!(get(&s, "ssl.keystore.location"), Some(p12));
     assert_eq!(get(&s, "ssl.keystore.password"), Some("ksp"));
     assert_eq!(get(&s, "ssl.ca.pem"), Some(PEM_CA));
     assert_eq!(get(&s, "ssl.certificate.pem"), Some("CHAIN"));
@@ -137,10 +140,8 @@ fn what_librdkafka_cannot_do_is_refused_naming_the_property() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("ssl.truststore.location", jks)], "producer.ssl.truststore.location"),
         (&[("ssl.keystore.location", jks), ("ssl.keystore.type", "JKS")], "producer.ssl.keystore.location"),
-        (
-            &[("ssl.truststore.location", "/x.p12"), ("ssl.truststore.type", "PKCS12")],
-            "producer.ssl.truststore.location",
-        ),
+        (&[("ssl.truststore.location", jks), ("ssl.truststore.type", "PKCS12")], "producer.ssl.truststore.location"),
+        (&[("ssl.truststore.location", "/nonexistent/ca.pem")], "producer.ssl.truststore.location"),
         (&[("sasl.mechanism", "OAUTHBEARER")], "producer.sasl.mechanism"),
         (
             &[("sasl.mechanism", "PLAIN"), ("sasl.jaas.config", r#"com.example.Login required password="pw-x";"#)],
