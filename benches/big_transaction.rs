@@ -101,18 +101,7 @@ fn run_case(svc: &Services, case: &str, tx_mb: u64, row_kb: u64, queue_mb: u64) 
     }
     let connector = json!({"name": format!("{prefix}-connector"), "config": config});
     std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&connector)?)?;
-    let mut c = Connector::spawn(
-        &connector_bin(),
-        &[
-            "--worker".into(),
-            dir.path().join("worker.properties").into(),
-            "--connector".into(),
-            dir.path().join("connector.json").into(),
-            "--binlog-pos".into(),
-            "latest".into(),
-        ],
-    )?;
-    c.wait_for_log("binlog stream started", Duration::from_secs(60))?;
+    let mut c = Connector::stream_from_latest(&connector_bin(), dir.path())?;
     let pid = c.child.id().to_string();
     let rss_start = status_kb(&pid, "VmRSS:").unwrap_or(0);
 

@@ -591,19 +591,8 @@ fn run_kafka(svc: &Services, mode: &str, s: &Settings, sql_path: &Path, run: usi
         }
     });
     std::fs::write(dir.path().join("connector.json"), serde_json::to_vec_pretty(&connector)?)?;
-    let mut c = Connector::spawn(
-        &bin,
-        &[
-            "--worker".into(),
-            dir.path().join("worker.properties").into(),
-            "--connector".into(),
-            dir.path().join("connector.json").into(),
-            "--binlog-pos".into(),
-            "latest".into(),
-        ],
-    )?;
+    let mut c = Connector::stream_from_latest(&bin, dir.path())?;
     let pid = c.child.id();
-    c.wait_for_log("binlog stream started", Duration::from_secs(60))?;
     std::thread::sleep(Duration::from_secs(2)); // as the oracle: 2 s idle after streaming started
     c.check_alive()?;
     let cpu0 = proc_cpu(pid)?;

@@ -170,6 +170,24 @@ pub struct Connector {
 }
 
 impl Connector {
+    /// Start `bin` on `dir`'s `worker.properties` and `connector.json` at `--binlog-pos latest`
+    /// and wait until it streams.
+    pub fn stream_from_latest(bin: &Path, dir: &Path) -> Res<Connector> {
+        let mut c = Connector::spawn(
+            bin,
+            &[
+                "--worker".into(),
+                dir.join("worker.properties").into(),
+                "--connector".into(),
+                dir.join("connector.json").into(),
+                "--binlog-pos".into(),
+                "latest".into(),
+            ],
+        )?;
+        c.wait_for_log("binlog stream started", Duration::from_secs(60))?;
+        Ok(c)
+    }
+
     /// Start `bin` with `args` (RUST_LOG=info, text logs), its stderr lines collected.
     pub fn spawn(bin: &Path, args: &[std::ffi::OsString]) -> Res<Connector> {
         let mut child = Command::new(bin)

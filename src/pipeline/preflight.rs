@@ -69,41 +69,35 @@ pub async fn run(cfg: &PipelineConfig) -> Vec<Finding> {
             return out;
         }
     };
-    let var = |name: &'static str| format!("SELECT @@GLOBAL.{name}");
     let version: String = conn.query_first("SELECT VERSION()").await.ok().flatten().unwrap_or_default();
     let is_mariadb = version.to_ascii_lowercase().contains("mariadb");
 
-    // binlog settings
-    let get = |v: Result<Option<String>, mysql_async::Error>| v.ok().flatten().unwrap_or_default();
-    let log_bin = get(conn.query_first(var("log_bin")).await);
-    let format = get(conn.query_first(var("binlog_format")).await);
-    let image = get(conn.query_first(var("binlog_row_image")).await);
-    if log_bin == "0" || log_bin.eq_ignore_ascii_case("OFF") {
-        add(Outcome::Fail, "binlog", "log_bin is OFF: start the server with --log-bin".into());
-    } else if !format.eq_ignore_ascii_case("ROW") {
-        add(Outcome::Fail, "binlog", format!("binlog_format is {format}: set binlog_format=ROW"));
-    } else if !image.is_empty() && !image.eq_ignore_ascii_case("FULL") {
-        add(Outcome::Fail, "binlog", format!("binlog_row_image is {image}: set binlog_row_image=FULL"));
-    } else {
-        add(Outcome::Ok, "binlog", format!("log_bin ON, binlog_format ROW, binlog_row_image FULL ({version})"));
+    // binlog settings, privileges: what the start checks (`binlog::check_server`), all reported
+    match binlog::check_binlog_settings(&mut conn, &addr).await {
+        Ok(()) => {
+            add(Outcome::Ok, "binlog", format!("log_bin ON, binlog_format ROW, binlog_row_image FULL ({version})"))
+        }
+        Err(e) => add(Outcome::Fail, "binlog", e.to_string()),
     }
-
-    // privileges
-    let grants: Vec<String> = conn.query("SHOW GRANTS FOR CURRENT_USER()").await.unwrap_or_default();
-    let all = grants.join("\n").to_ascii_uppercase();
-    let has = |p: &str| all.contains("ALL PRIVILEGES ON *.*") || all.contains(p);
+    let grants = match binlog::Grants::of(&mut conn, &addr).await {
+        Ok(g) => g,
+        Err(e) => {
+            add(Outcome::Fail, "privileges", e.to_string());
+            return out;
+        }
+    };
     let mut missing = Vec::new();
-    if !(has("REPLICATION SLAVE") || has("REPLICATION REPLICA")) {
+    if !grants.can_dump() {
         missing.push("REPLICATION SLAVE (reading the binlog)");
     }
-    if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
+    if !grants.can_read_position() {
         missing.push("REPLICATION CLIENT (or BINLOG MONITOR: the binlog position)");
     }
-    if !has("SELECT") {
+    if !grants.has("SELECT") {
         missing.push("SELECT (snapshots)");
     }
     let locks = !matches!(cfg.snapshot.locking_mode, SnapshotLockingMode::None);
-    if locks && !(has("RELOAD") || has("LOCK TABLES")) {
+    if locks && !(grants.has("RELOAD") || grants.has("LOCK TABLES")) {
         missing.push("RELOAD or LOCK TABLES (the snapshot's lock; or snapshot.locking.mode=none)");
     }
     if missing.is_empty() {
@@ -143,11 +137,12 @@ pub async fn run(cfg: &PipelineConfig) -> Vec<Finding> {
     }
 
     // GTIDs (fail-over to another server resumes by GTID)
+    let get = |v: Result<Option<String>, mysql_async::Error>| v.ok().flatten().unwrap_or_default();
     if is_mariadb {
         let pos = get(conn.query_first("SELECT @@GLOBAL.gtid_binlog_pos").await);
         add(Outcome::Ok, "gtid", format!("MariaDB GTIDs (gtid_binlog_pos {pos})"));
     } else {
-        let mode = get(conn.query_first(var("gtid_mode")).await);
+        let mode = get(conn.query_first("SELECT @@GLOBAL.gtid_mode").await);
         if mode.eq_ignore_ascii_case("ON") {
             add(Outcome::Ok, "gtid", "gtid_mode ON".into());
         } else if cfg.gtid_sources.is_some() {

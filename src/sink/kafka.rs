@@ -304,7 +304,8 @@ const JAVA_ONLY: &[&str] =
     &["key.serializer", "value.serializer", "buffer.memory", "max.block.ms", "interceptor.classes"];
 
 fn client_config(cfg: &SinkConfig) -> ClientConfig {
-    let mut c = cfg.client.connection_only().client_config(&cfg.bootstrap_servers);
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &cfg.bootstrap_servers);
     c.set("partitioner", "murmur2_random");
     c.set("enable.idempotence", "true");
     c.set("acks", "all");

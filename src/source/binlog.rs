@@ -231,6 +231,55 @@ async fn variable(conn: &mut Conn, addr: &str, name: &str) -> Result<Option<Stri
     Ok(row.map(|(_, v)| v))
 }
 
+/// The binlog settings row-based CDC needs: `log_bin` on, `binlog_format=ROW`,
+/// `binlog_row_image=FULL` (the first one missing is the error).
+pub async fn check_binlog_settings(conn: &mut Conn, addr: &str) -> Result<(), SourceError> {
+    if let Some(v) = variable(conn, addr, "log_bin").await? {
+        if v.eq_ignore_ascii_case("OFF") {
+            return Err(SourceError::BinlogDisabled { addr: addr.to_string() });
+        }
+    }
+    let format = variable(conn, addr, "binlog_format").await?.unwrap_or_default();
+    if !format.eq_ignore_ascii_case("ROW") {
+        return Err(SourceError::NotRowFormat { addr: addr.to_string(), actual: format });
+    }
+    if let Some(image) = variable(conn, addr, "binlog_row_image").await? {
+        if !image.eq_ignore_ascii_case("FULL") {
+            return Err(SourceError::NotFullRowImage { addr: addr.to_string(), actual: image });
+        }
+    }
+    Ok(())
+}
+
+/// The current user's grants (`SHOW GRANTS FOR CURRENT_USER()`), for privilege checks.
+pub struct Grants(String);
+
+impl Grants {
+    /// Read them.
+    pub async fn of(conn: &mut Conn, addr: &str) -> Result<Grants, SourceError> {
+        let grants: Vec<String> = conn
+            .query("SHOW GRANTS FOR CURRENT_USER()")
+            .await
+            .map_err(|e| SourceError::Query { addr: addr.to_string(), message: e.to_string() })?;
+        Ok(Grants(grants.join("\n").to_ascii_uppercase()))
+    }
+
+    /// Whether `privilege` (upper case) is granted, or all privileges on `*.*` are.
+    pub fn has(&self, privilege: &str) -> bool {
+        self.0.contains("ALL PRIVILEGES ON *.*") || self.0.contains(privilege)
+    }
+
+    /// Reading the binlog as a replica (REPLICATION SLAVE, MySQL's REPLICATION REPLICA).
+    pub fn can_dump(&self) -> bool {
+        self.has("REPLICATION SLAVE") || self.has("REPLICATION REPLICA")
+    }
+
+    /// Reading the binlog position (REPLICATION CLIENT, MariaDB's BINLOG MONITOR, or SUPER).
+    pub fn can_read_position(&self) -> bool {
+        self.has("REPLICATION CLIENT") || self.has("BINLOG MONITOR") || self.has("SUPER")
+    }
+}
+
 /// Verify the server is configured for row-based CDC and the user has the privileges it needs.
 pub async fn check_server(conn: &mut Conn, opts: &ConnectOptions) -> Result<ServerInfo, SourceError> {
     let addr = opts.addr();
@@ -240,32 +289,14 @@ pub async fn check_server(conn: &mut Conn, opts: &ConnectOptions) -> Result<Serv
         .map_err(|e| SourceError::Query { addr: addr.clone(), message: e.to_string() })?;
     let version = version.unwrap_or_default();
     let is_mariadb = version.to_ascii_lowercase().contains("mariadb");
-    if let Some(v) = variable(conn, &addr, "log_bin").await? {
-        if v.eq_ignore_ascii_case("OFF") {
-            return Err(SourceError::BinlogDisabled { addr });
-        }
-    }
-    let format = variable(conn, &addr, "binlog_format").await?.unwrap_or_default();
-    if !format.eq_ignore_ascii_case("ROW") {
-        return Err(SourceError::NotRowFormat { addr, actual: format });
-    }
-    if let Some(image) = variable(conn, &addr, "binlog_row_image").await? {
-        if !image.eq_ignore_ascii_case("FULL") {
-            return Err(SourceError::NotFullRowImage { addr, actual: image });
-        }
-    }
+    check_binlog_settings(conn, &addr).await?;
     // Privileges: SHOW MASTER STATUS needs REPLICATION CLIENT (or BINLOG MONITOR on MariaDB);
     // the dump itself needs REPLICATION SLAVE, which we check in the grants.
-    let grants: Vec<String> = conn
-        .query("SHOW GRANTS FOR CURRENT_USER()")
-        .await
-        .map_err(|e| SourceError::Query { addr: addr.clone(), message: e.to_string() })?;
-    let all = grants.join("\n").to_ascii_uppercase();
-    let has = |p: &str| all.contains("ALL PRIVILEGES ON *.*") || all.contains(p);
-    if !(has("REPLICATION SLAVE") || has("REPLICATION REPLICA")) {
+    let grants = Grants::of(conn, &addr).await?;
+    if !grants.can_dump() {
         return Err(SourceError::Privilege { user: opts.user.clone(), detail: "REPLICATION SLAVE".into() });
     }
-    if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
+    if !grants.can_read_position() {
         return Err(SourceError::Privilege { user: opts.user.clone(), detail: "REPLICATION CLIENT".into() });
     }
     Ok(ServerInfo { version, is_mariadb })
