@@ -245,9 +245,10 @@ fn child(args: &[String]) -> Res<()> {
             db_filter: Arc::new(|db: &str, _: &str| db == "perf"),
             data: true,
             telemetry: Arc::new(Telemetry::new(PREFIX)),
+            scope: Default::default(),
         };
         let (mut snap, catalog) = Snapshot::begin(&opts).await?;
-        let pos = snap.position().clone();
+        let pos = snap.position().cloned().ok_or("the snapshot read no binlog position")?;
         let id = TableId::new("perf", "snap");
         let table = catalog.table(&id).ok_or("perf.snap is not in the snapshot's catalog")?;
         let source_schema = envelope::source_schema();

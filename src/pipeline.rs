@@ -48,6 +48,7 @@ use crate::source::gtid::GtidSet;
 use crate::source::restart::{self, Restart};
 use crate::telemetry::Telemetry;
 
+mod blocking;
 pub mod preflight;
 mod signals;
 
@@ -306,6 +307,8 @@ struct PendingOffset {
     gtids: Option<Arc<str>>,
     /// MariaDB, inside a transaction: its GTID (`MARIADB_GTID_KEY`).
     open_gtid: Option<Arc<str>>,
+    /// Inside a blocking snapshot: its request (`blocking::BLOCKING_KEY`).
+    blocking: Option<Arc<str>>,
 }
 
 /// The transaction part of an offset.
@@ -345,6 +348,11 @@ impl PendingOffset {
                     self.open_gtid
                         .as_ref()
                         .map(|g| (MARIADB_GTID_KEY.to_string(), serde_json::Value::from(g.as_ref()))),
+                )
+                .chain(
+                    self.blocking
+                        .as_ref()
+                        .map(|r| (blocking::BLOCKING_KEY.to_string(), serde_json::Value::from(r.as_ref()))),
                 )
                 .collect(),
             ..SourceOffset::default()
@@ -410,6 +418,14 @@ struct Streamer {
     tx: TxMeta,
     /// Signals and incremental snapshots (`signal.data.collection` set).
     incremental: Option<signals::Incremental>,
+    /// Blocking snapshots asked for, taken in turn once the current transaction ends.
+    blocking: VecDeque<crate::incremental::BlockingRequest>,
+    /// Position of the event that ended the last transaction (`source.pos` of a blocking
+    /// snapshot's records).
+    commit_pos: u64,
+    /// Index of the last row change read in its rows event (`source.row` of the records that
+    /// follow without a row of their own: statements, a blocking snapshot's records).
+    last_row: i32,
     mariadb: bool,
 }
 
@@ -629,6 +645,7 @@ async fn run_once(
                 inc.resume(&offset.extra).map_err(PipelineError::IncrementalOffset)?;
             }
             if let SchemaStart::Resume { offset, .. } = &schema {
+                s.resume_blocking(offset);
                 s.set_gtids(stored_gtids(offset, info.is_mariadb));
                 // Inside a MariaDB transaction: its GTID event is not read again.
                 let open = offset.extra.iter().find(|(k, _)| k == MARIADB_GTID_KEY).and_then(|(_, v)| v.as_str());
@@ -665,6 +682,7 @@ async fn run_once(
                 db_filter: s.cfg.db_filter.clone(),
                 data,
                 telemetry: s.cfg.telemetry.clone(),
+                scope: snapshot::Scope::Initial,
             };
             let pos = match s.snapshot(&opts, &mut shutdown).await {
                 Ok(Some(pos)) if stream_after => pos,
@@ -698,6 +716,22 @@ async fn run_once(
                 tracing::warn!(position = %begin, error = %e, "GTID position unknown: offsets carry none until a restart")
             }
         }
+    }
+    if !s.blocking.is_empty() {
+        // The stored offset was written inside a blocking snapshot: take it again first.
+        s.start_at(&begin, skip_events, skip_rows);
+        drop(conn);
+        while let Some(req) = s.due_blocking() {
+            match s.blocking_snapshot(None, req, s.cfg.heartbeat_ms.max(1000), &mut shutdown).await {
+                Ok(Some(stream)) => stream.close().await,
+                Ok(None) => return s.drain().await,
+                Err(e) => {
+                    let _ = s.drain().await;
+                    return Err(e);
+                }
+            }
+        }
+        conn = binlog::connect(&s.cfg.db).await?;
     }
     info!(position = %begin, skip_events, skip_rows, tables = s.catalog.tables().count(), "starting binlog stream");
     let heartbeat_ms = s.cfg.heartbeat_ms.max(1000);
@@ -745,6 +779,21 @@ async fn run_once(
                         if let Some(target) = s.due_reposition() {
                             match s.reposition(source, target, heartbeat_ms).await {
                                 Ok(moved) => source = moved,
+                                Err(e) => {
+                                    let _ = s.drain().await;
+                                    s.cfg.telemetry.disconnected();
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        if let Some(req) = s.due_blocking() {
+                            match s.blocking_snapshot(Some(source), req, heartbeat_ms, &mut shutdown).await {
+                                Ok(Some(resumed)) => source = resumed,
+                                Ok(None) => {
+                                    let drained = s.drain().await;
+                                    s.cfg.telemetry.disconnected();
+                                    return drained;
+                                }
                                 Err(e) => {
                                     let _ = s.drain().await;
                                     s.cfg.telemetry.disconnected();
@@ -958,6 +1007,9 @@ impl Streamer {
                 resume: None,
             },
             incremental: cfg.signal_table.clone().map(|t| signals::Incremental::new(t, cfg.incremental_chunk_size)),
+            blocking: VecDeque::new(),
+            commit_pos: 0,
+            last_row: 0,
             cfg,
             mariadb,
         }
@@ -966,6 +1018,7 @@ impl Streamer {
     /// Streaming starts at `begin`; `event` and `row` of the stored offset say what to skip.
     fn start_at(&mut self, begin: &BinlogPosition, event: u64, row: u64) {
         self.file = Arc::from(begin.file.as_str());
+        self.commit_pos = begin.pos;
         self.restart.start(begin.pos, Some(event), Some(row));
     }
 
@@ -1087,7 +1140,10 @@ impl Streamer {
         let (mut snap, catalog) = Snapshot::begin(opts).await?;
         self.catalog = catalog;
         self.schemas.clear();
-        let pos = snap.position().clone();
+        let pos = snap
+            .position()
+            .cloned()
+            .ok_or_else(|| snapshot::SnapshotError::Internal("the initial snapshot read no binlog position".into()))?;
         self.start_at(&pos, 0, 0);
         self.set_gtids(snap.gtids().cloned());
         // The snapshot's schema is in the history (stored) before any of its records is emitted.
@@ -1140,6 +1196,11 @@ impl Streamer {
     }
 
     fn snapshot_offset(&self, seq: Seq, snapshot: bool) -> PendingOffset {
+        self.offset_now(seq, 0, snapshot.then_some("INITIAL"))
+    }
+
+    /// Offset at the restart position between events, `ts_sec` now: a snapshot's records.
+    fn offset_now(&self, seq: Seq, server_id: i64, snapshot: Option<&'static str>) -> PendingOffset {
         let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
         PendingOffset {
             seq,
@@ -1147,13 +1208,14 @@ impl Streamer {
             pos: self.restart.pos(),
             event: 0,
             row: 0,
-            server_id: 0,
+            server_id,
             ts: ts as u32,
-            snapshot: snapshot.then_some("INITIAL"),
+            snapshot,
             tx: None,
             inc: None,
             gtids: self.gtids_text.clone(),
             open_gtid: None,
+            blocking: None,
         }
     }
 
@@ -1285,8 +1347,9 @@ impl Streamer {
                     self.begin_transaction(id, ts, pos).await?;
                 }
             }
-            SourceEvent::Commit { end_pos, ts } => {
+            SourceEvent::Commit { pos, end_pos, ts } => {
                 self.query = None;
+                self.commit_pos = pos;
                 self.cfg.telemetry.transaction_committed();
                 self.complete_gtid();
                 if let Some(tx) = self.tx.current.take() {
@@ -1404,7 +1467,9 @@ impl Streamer {
             gtid: self.gtid.as_deref(),
             file: &self.file,
             pos: pos as i64,
-            row: 0,
+            // Debezium's `source.row` of a statement is the row number its source info was
+            // left with: that of the last row change read (oracle run `blocksnap`).
+            row: self.last_row,
             thread: None,
             query: None,
         }
@@ -1694,6 +1759,7 @@ impl Streamer {
             inc: self.incremental.as_ref().and_then(signals::Incremental::entries),
             gtids: self.gtids_text.clone(),
             open_gtid: self.open_gtid_offset.clone(),
+            blocking: None,
         }
     }
 
@@ -1799,6 +1865,9 @@ impl Streamer {
                 );
             }
             let point = self.restart.row(row_idx as u64);
+            if captured {
+                self.last_row = row_idx as i32;
+            }
             if dedupe {
                 if let Some(inc) = self.incremental.as_mut() {
                     inc.drop_keys([before_img.0.as_ref(), after_img.0.as_ref()]);

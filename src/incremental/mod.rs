@@ -134,6 +134,8 @@ pub enum Signal {
         collections: Vec<Collection>,
         incremental: bool,
     },
+    /// `execute-snapshot` of type `blocking`: streaming pauses while these tables are read.
+    Blocking(BlockingRequest),
     Stop {
         collections: Option<Vec<TableId>>,
     },
@@ -146,6 +148,52 @@ pub enum Signal {
     SetPosition(PositionTarget),
     /// Anything else (named in a warning).
     Other(String),
+}
+
+/// A blocking snapshot asked for by an `execute-snapshot` signal of type `blocking`.
+///
+/// As in Debezium 3.6.3 (`SnapshotConfiguration`, oracle run `blocksnap`): `data-collections` are
+/// regular expressions matched (whole, ignoring case) against the captured tables' `db.table`, and
+/// an `additional-conditions` entry's `filter` is the whole `SELECT` that reads its table (for
+/// incremental snapshots it is only a condition).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockingRequest {
+    pub patterns: Vec<String>,
+    /// `db.table` → the `SELECT` that reads it.
+    pub selects: Vec<(TableId, String)>,
+}
+
+impl BlockingRequest {
+    /// The `data` text of an equivalent signal (kept in offsets while the snapshot runs, so
+    /// that a restart takes it again).
+    pub fn to_data(&self) -> String {
+        let conditions: Vec<Json> = self
+            .selects
+            .iter()
+            .map(|(t, f)| serde_json::json!({"data-collection": t.to_string(), "filter": f}))
+            .collect();
+        serde_json::json!({"type": "blocking", "data-collections": self.patterns, "additional-conditions": conditions})
+            .to_string()
+    }
+
+    /// The request an offset's `to_data` text holds.
+    pub fn from_data(data: &str) -> Result<BlockingRequest, String> {
+        match parse_signal("", "execute-snapshot", Some(data))? {
+            Signal::Blocking(r) => Ok(r),
+            _ => Err("not a blocking snapshot request".into()),
+        }
+    }
+
+    /// The tables of `captured` it names, in `captured`'s order; an error names an invalid
+    /// pattern.
+    pub fn tables<'a>(&self, captured: impl IntoIterator<Item = &'a TableId>) -> Result<Vec<TableId>, String> {
+        let anchored: Vec<String> = self.patterns.iter().map(|p| format!("^(?:{})$", p.trim())).collect();
+        let set = regex::RegexSetBuilder::new(&anchored)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| format!("data-collections holds an invalid regular expression: {e}"))?;
+        Ok(captured.into_iter().filter(|id| set.is_match(&id.to_string())).cloned().collect())
+    }
 }
 
 /// Where a `set-binlog-position` signal sends the connector: `{"binlog_filename", "binlog_position"}` or
@@ -220,8 +268,11 @@ pub fn parse_signal(id: &str, kind: &str, data: Option<&str>) -> Result<Signal, 
     Ok(match kind {
         "execute-snapshot" => {
             let j = json()?;
-            let incremental =
-                j.get("type").and_then(Json::as_str).is_none_or(|t| t.eq_ignore_ascii_case("incremental"));
+            let kind = j.get("type").and_then(Json::as_str).unwrap_or("incremental");
+            if kind.eq_ignore_ascii_case("blocking") {
+                return blocking_request(&j).map(Signal::Blocking);
+            }
+            let incremental = kind.eq_ignore_ascii_case("incremental");
             let ids = tables(&j)?.ok_or("execute-snapshot without data-collections")?;
             let conditions: Vec<(TableId, String)> = match j.get("additional-conditions") {
                 Some(Json::Array(list)) => list
@@ -257,6 +308,35 @@ pub fn parse_signal(id: &str, kind: &str, data: Option<&str>) -> Result<Signal, 
         "snapshot-window-close" => Signal::WindowClose(id.to_string()),
         other => Signal::Other(other.to_string()),
     })
+}
+
+/// The `data` of an `execute-snapshot` signal of type `blocking`.
+fn blocking_request(j: &Json) -> Result<BlockingRequest, String> {
+    let list = j.get("data-collections").ok_or("execute-snapshot without data-collections")?;
+    let patterns = list
+        .as_array()
+        .ok_or("data-collections is not an array")?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or("data-collections holds a non-string"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if patterns.is_empty() {
+        return Err("execute-snapshot with an empty data-collections".into());
+    }
+    let mut selects = Vec::new();
+    if let Some(list) = j.get("additional-conditions") {
+        for c in list.as_array().ok_or("additional-conditions is not an array")? {
+            let name = c
+                .get("data-collection")
+                .and_then(Json::as_str)
+                .ok_or("an additional condition without data-collection")?;
+            let id = table_id(name).ok_or_else(|| format!("data collection {name:?} is not db.table"))?;
+            let filter = c.get("filter").and_then(Json::as_str).filter(|f| !f.trim().is_empty());
+            let filter =
+                filter.ok_or_else(|| format!("the additional condition of {name} has no filter (a SELECT)"))?;
+            selects.push((id, filter.to_string()));
+        }
+    }
+    Ok(BlockingRequest { patterns, selects })
 }
 
 /// A primary-key value of a read row as JDBC hands it to Debezium (Integer for the small integer
@@ -413,6 +493,39 @@ mod tests {
             assert!(e.contains(why), "{data}: {e}");
         }
         assert!(parse_signal("e", "execute-snapshot", Some(r#"{"data-collections": ["nodot"]}"#)).is_err());
+    }
+
+    #[test]
+    fn blocking_requests_match_tables_by_regular_expression() {
+        let data = r#"{"data-collections": ["blk\\.pai.*", "BLK.Items"], "type": "BLOCKING", "additional-conditions": [{"data-collection": "blk.pairs", "filter": "SELECT * FROM blk.pairs WHERE k2 > 1"}]}"#;
+        let Signal::Blocking(req) = parse_signal("blk-2", "execute-snapshot", Some(data)).unwrap() else {
+            panic!("a blocking request");
+        };
+        assert_eq!(req.patterns, ["blk\\.pai.*", "BLK.Items"]);
+        assert_eq!(req.selects, [(TableId::new("blk", "pairs"), "SELECT * FROM blk.pairs WHERE k2 > 1".to_string())]);
+        let captured = [
+            TableId::new("blk", "items"),
+            TableId::new("blk", "items2"),
+            TableId::new("blk", "pairs"),
+            TableId::new("blkxpairs", "t"),
+            TableId::new("other", "pairs"),
+        ];
+        // Whole names, ignoring case; `.` in a pattern is any character unless escaped.
+        assert_eq!(req.tables(&captured).unwrap(), [TableId::new("blk", "items"), TableId::new("blk", "pairs")]);
+        // Kept in offsets as signal data and read back.
+        assert_eq!(BlockingRequest::from_data(&req.to_data()).unwrap(), req);
+        let bad = |d: &str| parse_signal("b", "execute-snapshot", Some(d)).unwrap_err();
+        assert!(bad(r#"{"type": "blocking"}"#).contains("without data-collections"));
+        assert!(bad(r#"{"type": "blocking", "data-collections": []}"#).contains("empty"));
+        assert!(bad(r#"{"type": "blocking", "data-collections": ["a.b"], "additional-conditions": [{"data-collection": "a.b"}]}"#)
+            .contains("no filter"));
+        let Signal::Blocking(unclosed) =
+            parse_signal("b", "execute-snapshot", Some(r#"{"type": "blocking", "data-collections": ["a.(b"]}"#))
+                .unwrap()
+        else {
+            panic!("a blocking request");
+        };
+        assert!(unclosed.tables(&captured).unwrap_err().contains("invalid regular expression"));
     }
 
     #[test]

@@ -130,11 +130,12 @@ pub struct SourceOffset {
 }
 
 impl SourceOffset {
-    /// Whether the offset was written while an initial (or blocking) snapshot ran, so that a
-    /// restart must take it again. `"snapshot": "INCREMENTAL"` (a row of an incremental
-    /// snapshot) is not that: streaming resumes and the incremental snapshot goes on.
+    /// Whether the offset was written while the initial snapshot ran, so that a restart must
+    /// take it again (Debezium's `isInitialSnapshotRunning`). `"BLOCKING"` (a record of a
+    /// blocking snapshot) and `"INCREMENTAL"` (a row of an incremental snapshot) are not that:
+    /// streaming resumes from the offset's position.
     pub fn in_snapshot(&self) -> bool {
-        self.snapshot.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("INCREMENTAL"))
+        self.snapshot.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("INITIAL"))
     }
 
     /// The keys and rendered JSON values in the order Debezium inserts them into its `HashMap`.

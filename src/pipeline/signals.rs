@@ -173,6 +173,10 @@ impl Streamer {
                 }
                 inc_refresh(self);
             }
+            Signal::Blocking(req) => {
+                info!(signal = %id, collections = ?req.patterns, "blocking snapshot requested: streaming pauses once this transaction ends");
+                self.blocking.push_back(req);
+            }
             Signal::Stop { collections } => {
                 match collections {
                     None => {

@@ -1,11 +1,13 @@
 //! `source.snapshot` markers, assigned with a lookahead so that "last" is known before a record
 //! leaves.
 //!
-//! Debezium marks the snapshot's data records `first` (the first record), `first_in_data_collection`
-//! (the first of each later table), `last_in_data_collection` (the last of each table), `last` (the
-//! very last record) and `true` (everything else); when one record qualifies twice the precedence is
-//! last > first > last_in_data_collection > first_in_data_collection (a one-row first table gets
-//! `first`, a one-row middle table `last_in_data_collection`).
+//! Debezium marks the snapshot's data records `first` (the first record of the first table),
+//! `first_in_data_collection` (the first of each later table), `last_in_data_collection` (the last
+//! of each table), `last` (the very last record) and `true` (everything else); when one record
+//! qualifies twice the precedence is last > first > last_in_data_collection >
+//! first_in_data_collection (a one-row first table gets `first`, a one-row middle table
+//! `last_in_data_collection`). `first` belongs to the first table of the list: when that table is
+//! empty no record is `first` (oracle run `blocksnap`: its first table, `empty_t`, has no rows).
 //!
 //! Rows arrive per table in read order, possibly interleaved between tables and chunks (parallel
 //! snapshot). Each table holds back its newest row until the next row of that table arrives (then the
@@ -60,12 +62,11 @@ pub struct Markers {
     emitted: Vec<u64>,
     /// The last row of a completed table: (table, row, was it its table's first).
     tail: Option<(usize, Held)>,
-    any_emitted: bool,
 }
 
 impl Markers {
     pub fn new(tables: usize) -> Markers {
-        Markers { held: (0..tables).map(|_| None).collect(), emitted: vec![0; tables], tail: None, any_emitted: false }
+        Markers { held: (0..tables).map(|_| None).collect(), emitted: vec![0; tables], tail: None }
     }
 
     /// A row of `table` arrived; rows that can leave now are appended to `out`.
@@ -107,7 +108,7 @@ impl Markers {
         }
         let marker = if last {
             Marker::Last
-        } else if !self.any_emitted {
+        } else if table == 0 && row.first_of_table {
             Marker::First
         } else if last_of_table {
             Marker::LastInDataCollection
@@ -116,7 +117,6 @@ impl Markers {
         } else {
             Marker::True
         };
-        self.any_emitted = true;
         self.emitted[table] += 1;
         out.push_back(MarkedRow { table, values: row.values, marker });
     }
@@ -165,6 +165,12 @@ mod tests {
         assert_eq!(got, [(0, 1, "first"), (1, 2, "last_in_data_collection"), (2, 3, "last")]);
         assert_eq!(run(&[(0, None)], 1), []);
         assert_eq!(run(&[(0, Some(7)), (0, None)], 1), [(0, 7, "last")]);
+    }
+
+    #[test]
+    fn an_empty_first_table_leaves_no_record_first() {
+        let got = run(&[(0, None), (1, Some(1)), (1, Some(2)), (1, None), (2, Some(3)), (2, None)], 3);
+        assert_eq!(got, [(1, 1, "first_in_data_collection"), (1, 2, "last_in_data_collection"), (2, 3, "last")]);
     }
 
     #[test]

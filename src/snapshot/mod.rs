@@ -88,6 +88,21 @@ pub enum SnapshotError {
     Internal(String),
 }
 
+/// Which snapshot: the initial one, or a blocking one asked for while streaming.
+#[derive(Clone, Debug, Default)]
+pub enum Scope {
+    /// Every captured table (rows: `snapshot.include.collection.list`); the binlog position is
+    /// read under the lock and streaming starts there.
+    #[default]
+    Initial,
+    /// An `execute-snapshot` signal of type `blocking`: these tables (schema and rows), each read
+    /// with its `SELECT` of the signal if it has one, else `snapshot.select.statement.overrides`.
+    /// Streaming is paused at a transaction boundary while it runs and goes on from there: no
+    /// position is read. The schema events are the tables' `DROP TABLE IF EXISTS` then their
+    /// `CREATE TABLE` (Debezium 3.6.3, oracle run `blocksnap`).
+    Blocking { tables: Vec<TableId>, selects: Vec<(TableId, String)> },
+}
+
 /// What a snapshot needs.
 #[derive(Clone)]
 pub struct SnapshotOptions {
@@ -99,6 +114,7 @@ pub struct SnapshotOptions {
     /// Read rows (false for `snapshot.mode=no_data`: schema only).
     pub data: bool,
     pub telemetry: Arc<Telemetry>,
+    pub scope: Scope,
 }
 
 /// One data record of the snapshot.
@@ -121,7 +137,9 @@ pub enum SnapshotItem {
 
 /// A running snapshot: the position and schemas are read, readers are streaming rows.
 pub struct Snapshot {
-    position: BinlogPosition,
+    /// Where the snapshot's read view is in the binlog (None: a blocking snapshot, which does
+    /// not read it).
+    position: Option<BinlogPosition>,
     /// MySQL's executed GTID set at `position` (read under the lock; None: not known).
     gtids: Option<crate::source::gtid::GtidSet>,
     schema: VecDeque<SchemaEvent>,
@@ -148,7 +166,10 @@ impl Snapshot {
         for _ in 0..threads {
             readers.push(lock::open_reader(&opts.db).await?);
         }
-        let tables = schema::captured_tables(&mut control, &opts.db_filter, &opts.table_filter).await?;
+        let (initial, tables) = match &opts.scope {
+            Scope::Initial => (true, schema::captured_tables(&mut control, &opts.db_filter, &opts.table_filter).await?),
+            Scope::Blocking { tables, .. } => (false, tables.clone()),
+        };
         let locking = opts.config.locking_mode == SnapshotLockingMode::Minimal;
         let pos_err = |e: binlog::SourceError| SnapshotError::Query {
             what: "reading the binlog position".into(),
@@ -161,6 +182,10 @@ impl Snapshot {
                 for r in readers.iter_mut() {
                     lock::begin_snapshot(r).await?;
                 }
+                if !initial {
+                    let (events, catalog) = schema::read_table_schemas(&mut control, &tables).await?;
+                    return Ok::<_, SnapshotError>((None, None, events, catalog));
+                }
                 let position = binlog::current_position(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?;
                 let gtids = if opts.server.is_mariadb {
                     None
@@ -168,7 +193,7 @@ impl Snapshot {
                     binlog::gtids_at(&mut control, &opts.db, false, &position, true).await.map_err(pos_err)?
                 };
                 let (events, catalog) = schema::read_schema(&mut control, &tables).await?;
-                Ok::<_, SnapshotError>((position, gtids, events, catalog))
+                Ok((Some(position), gtids, events, catalog))
             }
             .await;
             let unlocked = lock::unlock(&mut control).await;
@@ -176,6 +201,12 @@ impl Snapshot {
             unlocked?;
             tracing::info!(lock = ?held, held_ms = locked_at.elapsed().as_millis() as u64, "snapshot lock released");
             out
+        } else if !initial {
+            for r in readers.iter_mut() {
+                lock::begin_snapshot(r).await?;
+            }
+            let (events, catalog) = schema::read_table_schemas(&mut control, &tables).await?;
+            (None, None, events, catalog)
         } else {
             let before = if opts.server.is_mariadb {
                 None
@@ -197,9 +228,12 @@ impl Snapshot {
                 None => binlog::current_position(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?,
             };
             let (events, catalog) = schema::read_schema(&mut control, &tables).await?;
-            (position, None, events, catalog)
+            (Some(position), None, events, catalog)
         };
-        tracing::info!(position = %position, tables = tables.len(), threads, "snapshot position read");
+        match &position {
+            Some(p) => tracing::info!(position = %p, tables = tables.len(), threads, "snapshot position read"),
+            None => tracing::info!(tables = tables.len(), threads, "blocking snapshot: schemas read"),
+        }
 
         let include = &opts.config.include_collection_list;
         let mut reads = Vec::new();
@@ -207,11 +241,15 @@ impl Snapshot {
             let estimates = estimated_rows(&mut control, &tables).await?;
             for (id, est) in tables.iter().zip(estimates) {
                 let name = id.to_string();
-                if !include.is_empty() && !include.matches(&name) {
+                if initial && !include.is_empty() && !include.matches(&name) {
                     continue;
                 }
                 let Some(table) = catalog.table(id) else { continue };
-                let select = opts.config.select_statement_overrides.get(&name).cloned();
+                let signal_select = match &opts.scope {
+                    Scope::Blocking { selects, .. } => selects.iter().find(|(t, _)| t == id).map(|(_, s)| s.clone()),
+                    Scope::Initial => None,
+                };
+                let select = signal_select.or_else(|| opts.config.select_statement_overrides.get(&name).cloned());
                 reads.push(TableRead { table: Arc::new(table.clone()), select, estimated_rows: est });
             }
         }
@@ -262,9 +300,10 @@ impl Snapshot {
         self.schema.make_contiguous()
     }
 
-    /// The binlog position every snapshot record carries; streaming starts there.
-    pub fn position(&self) -> &BinlogPosition {
-        &self.position
+    /// The binlog position every snapshot record carries; streaming starts there (None for a
+    /// blocking snapshot: streaming goes on where it paused).
+    pub fn position(&self) -> Option<&BinlogPosition> {
+        self.position.as_ref()
     }
 
     /// The GTID set at [`Snapshot::position`] when it was read under the lock (MySQL).

@@ -78,14 +78,7 @@ pub async fn read_schema(conn: &mut Conn, tables: &[TableId]) -> Result<(Vec<Sch
     );
     apply(&mut catalog, "", &set)?;
     events.push(SchemaEvent { database: String::new(), table: None, ddl: set, changes: Vec::new() });
-    for id in tables {
-        events.push(SchemaEvent {
-            database: id.db.clone(),
-            table: Some(id.table.clone()),
-            ddl: format!("DROP TABLE IF EXISTS {}", qualified(id)),
-            changes: vec![SchemaChange { kind: ChangeType::Drop, id: id.clone(), table: None, previous_id: None }],
-        });
-    }
+    events.extend(tables.iter().map(drop_event));
     let mut i = 0;
     while i < tables.len() {
         let db = tables[i].db.clone();
@@ -103,18 +96,51 @@ pub async fn read_schema(conn: &mut Conn, tables: &[TableId]) -> Result<(Vec<Sch
         events.push(plain(format!("USE {}", quote(&db))));
         while i < tables.len() && tables[i].db == db {
             let id = &tables[i];
-            let sql = format!("SHOW CREATE TABLE {}", qualified(id));
-            let row: Option<(String, String)> = conn.query_first(&sql).await.map_err(query_err(sql))?;
-            let (_, ddl) = row.ok_or_else(|| SnapshotError::Query {
-                what: format!("SHOW CREATE TABLE {id}"),
-                message: "no result (was the table dropped?)".into(),
-            })?;
+            let ddl = show_create_table(conn, id).await?;
             let changes = apply(&mut catalog, &db, &ddl)?;
             events.push(SchemaEvent { database: db.clone(), table: Some(id.table.clone()), ddl, changes });
             i += 1;
         }
     }
     Ok((events, catalog))
+}
+
+/// The schema events of a blocking snapshot of `tables` (under its lock): `DROP TABLE IF EXISTS`
+/// of each, then the `SHOW CREATE TABLE` text of each, and a catalog of just these tables.
+pub async fn read_table_schemas(
+    conn: &mut Conn,
+    tables: &[TableId],
+) -> Result<(Vec<SchemaEvent>, Catalog), SnapshotError> {
+    let mut catalog = Catalog::new();
+    let mut events: Vec<SchemaEvent> = tables.iter().map(drop_event).collect();
+    for id in tables {
+        if catalog.database(&id.db).is_none() {
+            apply(&mut catalog, "", &format!("CREATE DATABASE {}", quote(&id.db)))?;
+        }
+        let ddl = show_create_table(conn, id).await?;
+        let changes = apply(&mut catalog, &id.db, &ddl)?;
+        events.push(SchemaEvent { database: id.db.clone(), table: Some(id.table.clone()), ddl, changes });
+    }
+    Ok((events, catalog))
+}
+
+fn drop_event(id: &TableId) -> SchemaEvent {
+    SchemaEvent {
+        database: id.db.clone(),
+        table: Some(id.table.clone()),
+        ddl: format!("DROP TABLE IF EXISTS {}", qualified(id)),
+        changes: vec![SchemaChange { kind: ChangeType::Drop, id: id.clone(), table: None, previous_id: None }],
+    }
+}
+
+async fn show_create_table(conn: &mut Conn, id: &TableId) -> Result<String, SnapshotError> {
+    let sql = format!("SHOW CREATE TABLE {}", qualified(id));
+    let row: Option<(String, String)> = conn.query_first(&sql).await.map_err(query_err(sql))?;
+    let (_, ddl) = row.ok_or_else(|| SnapshotError::Query {
+        what: format!("SHOW CREATE TABLE {id}"),
+        message: "no result (was the table dropped?)".into(),
+    })?;
+    Ok(ddl)
 }
 
 fn apply(catalog: &mut Catalog, db: &str, ddl: &str) -> Result<Vec<SchemaChange>, SnapshotError> {

@@ -421,7 +421,7 @@ pub enum SourceEvent {
     /// last rows event of its statement (`STMT_END_F`).
     Rows { pos: u64, end_pos: u64, ts: u32, server_id: u32, stmt_end: bool, event: Event },
     /// Transaction commit (XID, or a `COMMIT` query).
-    Commit { end_pos: u64, ts: u32 },
+    Commit { pos: u64, end_pos: u64, ts: u32 },
     /// The server switched to another binlog file.
     Rotate { file: String, pos: u64 },
     /// The statement text of the rows events that follow (MariaDB's ANNOTATE_ROWS event, sent
@@ -671,7 +671,7 @@ impl BinlogSource {
                 if trimmed.eq_ignore_ascii_case("BEGIN") {
                     SourceEvent::Begin { pos, ts, gtid: None, standalone: false, thread: Some(q.thread_id()) }
                 } else if trimmed.eq_ignore_ascii_case("COMMIT") {
-                    SourceEvent::Commit { end_pos, ts }
+                    SourceEvent::Commit { pos, end_pos, ts }
                 } else {
                     SourceEvent::Query {
                         pos,
@@ -685,7 +685,7 @@ impl BinlogSource {
                 }
             }
             Some(EventData::RowsQueryEvent(q)) => SourceEvent::RowsQuery { end_pos, sql: q.query().into_owned() },
-            Some(EventData::XidEvent(_)) => SourceEvent::Commit { end_pos, ts },
+            Some(EventData::XidEvent(_)) => SourceEvent::Commit { pos, end_pos, ts },
             Some(EventData::TableMapEvent(t)) => SourceEvent::TableMap { table_id: t.table_id() },
             Some(EventData::RowsEvent(r)) => {
                 if matches!(r, mysql_common::binlog::events::RowsEventData::PartialUpdateRowsEvent(_)) {

@@ -131,6 +131,49 @@ fn incremental_progress_in_offsets_matches_debezium() {
     assert!(states >= 30, "golden offsets with incremental state: {states}");
 }
 
+/// `id` → (`name`, `qty`) of an `(id BIGINT, name, qty BIGINT)` table.
+pub type Folded = BTreeMap<i64, (String, i64)>;
+
+/// The topic of an `(id BIGINT, name, qty BIGINT)` table folded by key (the last record of each
+/// key wins, a delete removes it), and its `op: r` records with their ids.
+pub fn fold_items<'a>(records: &'a [Consumed], topic: &str) -> (Folded, Vec<(i64, &'a Consumed)>) {
+    let mut folded = BTreeMap::new();
+    let mut reads = Vec::new();
+    for c in records.iter().filter(|c| c.topic == topic) {
+        let Some(v) = &c.value else { continue };
+        let v: Json = serde_json::from_slice(v).expect("JSON value");
+        let p = &v["payload"];
+        if p["op"] == "d" {
+            folded.remove(&p["before"]["id"].as_i64().unwrap());
+            continue;
+        }
+        let a = &p["after"];
+        let id = a["id"].as_i64().unwrap();
+        folded.insert(id, (a["name"].as_str().unwrap().to_string(), a["qty"].as_i64().unwrap()));
+        if p["op"] == "r" {
+            reads.push((id, c));
+        }
+    }
+    (folded, reads)
+}
+
+/// `folded` holds exactly the rows of `table` (`id, name, qty`).
+pub fn assert_folds_to(svc: &crate::services::Services, table: &str, folded: &Folded) {
+    let rows: Folded = svc
+        .query_rows(&format!("SELECT id, name, qty FROM {table} ORDER BY id"))
+        .into_iter()
+        .map(|r| (r[0].parse().unwrap(), (r[1].clone(), r[2].parse().unwrap())))
+        .collect();
+    let missing: Vec<_> = rows.keys().filter(|k| !folded.contains_key(k)).take(10).collect();
+    let extra: Vec<_> = folded.keys().filter(|k| !rows.contains_key(k)).take(10).collect();
+    let differ: Vec<_> = rows.iter().filter(|(k, v)| folded.get(k).is_some_and(|f| f != *v)).take(10).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && differ.is_empty(),
+        "topic folded by key vs table {table}: missing {missing:?}, extra {extra:?}, different {differ:?}"
+    );
+    assert_eq!(folded.len(), rows.len());
+}
+
 /// The writer's view of the table: id → qty, applied in commit order.
 fn writer(svc: crate::services::Services, stop: Arc<AtomicBool>) {
     let mut n: u64 = 0;
@@ -226,38 +269,11 @@ fn incremental_snapshot_under_writes_survives_a_kill_and_ends_with_the_tables_ro
     };
     running.stop();
 
-    // Fold the topic by key: the last record of each key wins, a delete removes it.
-    let mut folded: BTreeMap<i64, (String, i64)> = BTreeMap::new();
-    let mut second_run_reads = Vec::new();
+    let (folded, reads) = fold_items(&records, &topic);
     let first_run = records.iter().find(|c| c.topic == topic).map(run_id);
-    for c in records.iter().filter(|c| c.topic == topic) {
-        let Some(v) = &c.value else { continue };
-        let v: Json = serde_json::from_slice(v).expect("JSON value");
-        let p = &v["payload"];
-        if p["op"] == "d" {
-            folded.remove(&p["before"]["id"].as_i64().unwrap());
-            continue;
-        }
-        let a = &p["after"];
-        let id = a["id"].as_i64().unwrap();
-        folded.insert(id, (a["name"].as_str().unwrap().to_string(), a["qty"].as_i64().unwrap()));
-        if p["op"] == "r" && Some(run_id(c)) != first_run {
-            second_run_reads.push(id);
-        }
-    }
-    let table: BTreeMap<i64, (String, i64)> = svc
-        .query_rows("SELECT id, name, qty FROM incw.items ORDER BY id")
-        .into_iter()
-        .map(|r| (r[0].parse().unwrap(), (r[1].clone(), r[2].parse().unwrap())))
-        .collect();
-    let missing: Vec<_> = table.keys().filter(|k| !folded.contains_key(k)).take(10).collect();
-    let extra: Vec<_> = folded.keys().filter(|k| !table.contains_key(k)).take(10).collect();
-    let differ: Vec<_> = table.iter().filter(|(k, v)| folded.get(k).is_some_and(|f| f != *v)).take(10).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty() && differ.is_empty(),
-        "topic folded by key vs table: missing {missing:?}, extra {extra:?}, different {differ:?}"
-    );
-    assert_eq!(folded.len(), table.len());
+    let second_run_reads: Vec<i64> =
+        reads.iter().filter(|(_, c)| Some(run_id(c)) != first_run).map(|(id, _)| *id).collect();
+    assert_folds_to(&svc, "incw.items", &folded);
     // The restarted run went on after the last key the killed one committed.
     let Some(Some(cdc_connector::java_ser::KeyPart::Long(after))) = resumed_after.map(|k| k.first().cloned()) else {
         panic!("the committed primary key is one BIGINT");
@@ -267,7 +283,7 @@ fn incremental_snapshot_under_writes_survives_a_kill_and_ends_with_the_tables_ro
         second_run_reads.len(),
         second_run_reads.iter().min().unwrap_or(&0),
         second_run_reads.iter().max().unwrap_or(&0),
-        table.len()
+        folded.len()
     );
     assert!(!second_run_reads.is_empty(), "the restarted run read the rest of the table");
     assert!(

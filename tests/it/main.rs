@@ -5,6 +5,7 @@
 
 mod avro;
 mod bad_input;
+mod blocking;
 mod compose;
 mod connector;
 mod crash;
