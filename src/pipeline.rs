@@ -423,6 +423,8 @@ struct Streamer {
     /// Position of the event that ended the last transaction (`source.pos` of a blocking
     /// snapshot's records).
     commit_pos: u64,
+    /// The server (blocking snapshots need it as the initial one does).
+    server: binlog::ServerInfo,
     /// Index of the last row change read in its rows event (`source.row` of the records that
     /// follow without a row of their own: statements, a blocking snapshot's records).
     last_row: i32,
@@ -626,7 +628,7 @@ async fn run_once(
     let plan = start_plan(&mut conn, &cfg, &info, &store, start.as_ref()).await?;
     let history = SchemaHistory::new(cfg.history.clone(), &cfg.prefix, cfg.table_filter.clone(), cfg.db_filter.clone());
     let sink = KafkaSink::new(cfg.sink.clone())?;
-    let mut s = Streamer::new(cfg, sink, store, history, encoders, info.is_mariadb);
+    let mut s = Streamer::new(cfg, sink, store, history, encoders, &info);
     tokio::pin!(shutdown);
     let (begin, skip_events, skip_rows, gtid) = match plan {
         Plan::Stop => {
@@ -951,7 +953,7 @@ impl Streamer {
         store: OffsetStore,
         history: SchemaHistory,
         encoders: [Converter; 4],
-        mariadb: bool,
+        server: &binlog::ServerInfo,
     ) -> Streamer {
         let [key_enc, value_enc, data_key_enc, data_value_enc] = encoders;
         let run_id = uuid::Uuid::now_v7().to_string();
@@ -977,7 +979,7 @@ impl Streamer {
             committed: None,
             last_flush: Instant::now(),
             file: Arc::from(""),
-            restart: Restart::new(mariadb),
+            restart: Restart::new(server.is_mariadb),
             gtid: None,
             thread: None,
             query: None,
@@ -1011,7 +1013,8 @@ impl Streamer {
             commit_pos: 0,
             last_row: 0,
             cfg,
-            mariadb,
+            mariadb: server.is_mariadb,
+            server: server.clone(),
         }
     }
 
@@ -1058,6 +1061,12 @@ impl Streamer {
     fn set_gtids(&mut self, set: Option<GtidSet>) {
         self.gtids_text = set.as_ref().map(|s| Arc::from(s.to_string()));
         self.gtids = set;
+    }
+
+    /// MySQL's completed GTID set (`gtids` of offsets and history positions; MariaDB's goes
+    /// under our own offset key only).
+    fn mysql_gtids(&self) -> Option<&str> {
+        self.gtids_text.as_deref().filter(|g| g.contains(':'))
     }
 
     /// The target of a `set-binlog-position` signal, once the transaction that carried it ended.
@@ -1148,7 +1157,7 @@ impl Streamer {
         self.set_gtids(snap.gtids().cloned());
         // The snapshot's schema is in the history (stored) before any of its records is emitted.
         let ts_sec = crate::history::now_ms() / 1000;
-        let position = crate::history::snapshot_position(&pos.file, pos.pos, ts_sec);
+        let position = crate::history::snapshot_position(&pos.file, pos.pos, ts_sec, self.mysql_gtids());
         self.history.record_snapshot(&position, snap.schema_events()).await?;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         // The last schema record is held back: without data rows after it (`no_data`, empty
@@ -1416,11 +1425,13 @@ impl Streamer {
             ("", Some(c)) => c.id.db.clone(),
             _ => db.to_string(),
         };
+        // Debezium's offset at the statement: MySQL's GTIDs are those completed before it.
         let position = SourceOffset {
             file: self.file.to_string(),
             pos: end_pos,
             server_id: Some(self.server_id as u64),
             ts_sec: Some(i64::from(ts)),
+            gtids: self.mysql_gtids().map(str::to_string),
             ..SourceOffset::default()
         };
         // Index statements: Debezium shows a unique index that became a table's key as the
@@ -1500,7 +1511,8 @@ impl Streamer {
                 continue;
             }
             let (schemas, ids) = self.table_schemas(&id, pos).await?;
-            let source = self.binlog_source("false", ts as i64 * 1000, &id, pos, 0);
+            // `source.row` as Debezium leaves it: the last row change's (see `last_row`).
+            let source = self.binlog_source("false", ts as i64 * 1000, &id, pos, self.last_row);
             let change = Change {
                 schemas: &schemas,
                 ids,

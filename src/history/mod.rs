@@ -300,19 +300,21 @@ impl SchemaHistory {
     /// there, if start-up left it to record.
     pub async fn stream_position(&mut self, file: &str, pos: u64) -> Result<(), HistoryError> {
         let Some((events, ts_sec)) = self.pending_startup.take() else { return Ok(()) };
-        let position = snapshot_position(file, pos, ts_sec);
+        let position = snapshot_position(file, pos, ts_sec, None);
         self.record_snapshot(&position, &events).await?;
         tracing::info!(history = %self.describe(), file, pos, statements = events.len(), "recorded the start-up schema in the schema history");
         Ok(())
     }
 }
 
-/// A snapshot's history position: `{"ts_sec","file","pos","snapshot":"INITIAL"}`.
-pub fn snapshot_position(file: &str, pos: u64, ts_sec: i64) -> SourceOffset {
+/// A snapshot's history position: `{"ts_sec","file","pos","snapshot":"INITIAL"}`, with MySQL's
+/// executed GTID set (`gtids`) when it is known, as Debezium records it.
+pub fn snapshot_position(file: &str, pos: u64, ts_sec: i64, gtids: Option<&str>) -> SourceOffset {
     SourceOffset {
         file: file.to_string(),
         pos,
         ts_sec: Some(ts_sec),
+        gtids: gtids.map(str::to_string),
         snapshot: Some("INITIAL".into()),
         ..SourceOffset::default()
     }

@@ -113,7 +113,7 @@ impl Streamer {
         info!(position = %paused, tables = ?tables.iter().map(ToString::to_string).collect::<Vec<_>>(), "blocking snapshot: streaming paused");
         let opts = SnapshotOptions {
             db: self.cfg.db.clone(),
-            server: binlog::ServerInfo { version: String::new(), is_mariadb: self.mariadb },
+            server: self.server.clone(),
             config: self.cfg.snapshot.clone(),
             table_filter: self.cfg.table_filter.clone(),
             db_filter: self.cfg.db_filter.clone(),
@@ -218,6 +218,7 @@ impl Streamer {
             pos: self.restart.pos(),
             server_id: (self.server_id > 0).then_some(self.server_id as u64),
             ts_sec: Some(now.ns / 1_000_000_000),
+            gtids: self.mysql_gtids().map(str::to_string),
             ..SourceOffset::default()
         };
         self.history.record_ddl(position, &ev.database, &ev.ddl, &ev.changes).await?;

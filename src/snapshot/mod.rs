@@ -18,8 +18,9 @@
 //! (`source.file`/`pos`, `server_id` 0, `row` 0), and streaming starts at P afterwards: no change is
 //! lost or seen twice. With `snapshot.locking.mode=none` no lock is taken: on MariaDB P is the
 //! snapshot's own `binlog_snapshot_file/position` (the earliest among the readers), on MySQL the
-//! binlog position read *before* the readers start — changes in between may then be seen twice
-//! (never lost), and DDL during the snapshot is unsafe, as in Debezium.
+//! binlog position and executed GTID set read (from one `SHOW MASTER STATUS` row) *before* the
+//! readers start — changes in between may then be seen twice (never lost), and DDL during the
+//! snapshot is unsafe, as in Debezium.
 //!
 //! # Records
 //! [`Snapshot::next`] yields the schema-change events first (see [`schema`]), then the rows with
@@ -208,10 +209,14 @@ impl Snapshot {
             let (events, catalog) = schema::read_table_schemas(&mut control, &tables).await?;
             (None, None, events, catalog)
         } else {
-            let before = if opts.server.is_mariadb {
-                None
+            // MySQL: the position and GTID set before the readers start (one `SHOW MASTER STATUS`
+            // row, so they agree); MariaDB: the readers' own snapshot positions.
+            let (before, gtids) = if opts.server.is_mariadb {
+                (None, None)
             } else {
-                Some(binlog::current_position(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?)
+                let (p, g) =
+                    binlog::current_position_and_gtids(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?;
+                (Some(p), g)
             };
             let mut earliest: Option<BinlogPosition> = before;
             for r in readers.iter_mut() {
@@ -228,7 +233,7 @@ impl Snapshot {
                 None => binlog::current_position(&mut control, &opts.db, &opts.server).await.map_err(pos_err)?,
             };
             let (events, catalog) = schema::read_schema(&mut control, &tables).await?;
-            (Some(position), None, events, catalog)
+            (Some(position), gtids, events, catalog)
         };
         match &position {
             Some(p) => tracing::info!(position = %p, tables = tables.len(), threads, "snapshot position read"),
@@ -306,7 +311,8 @@ impl Snapshot {
         self.position.as_ref()
     }
 
-    /// The GTID set at [`Snapshot::position`] when it was read under the lock (MySQL).
+    /// MySQL's executed GTID set at [`Snapshot::position`] (read with it; None on MariaDB, with
+    /// GTID mode off, and for a blocking snapshot).
     pub fn gtids(&self) -> Option<&crate::source::gtid::GtidSet> {
         self.gtids.as_ref()
     }

@@ -308,6 +308,18 @@ pub async fn current_position(
     opts: &ConnectOptions,
     info: &ServerInfo,
 ) -> Result<BinlogPosition, SourceError> {
+    Ok(current_position_and_gtids(conn, opts, info).await?.0)
+}
+
+/// [`current_position`] and, on MySQL, the GTID set executed at it: the `Executed_Gtid_Set`
+/// column of the same `SHOW MASTER STATUS` row (None when empty — GTID mode off — or on
+/// MariaDB), so that the two agree even while the server is written to (a snapshot without
+/// locks reads them this way, as Debezium does).
+pub async fn current_position_and_gtids(
+    conn: &mut Conn,
+    opts: &ConnectOptions,
+    info: &ServerInfo,
+) -> Result<(BinlogPosition, Option<crate::source::gtid::GtidSet>), SourceError> {
     let addr = opts.addr();
     let mysql_new = !info.is_mariadb && {
         let mut parts = info.version.split(|c: char| !c.is_ascii_digit());
@@ -325,10 +337,21 @@ pub async fn current_position(
     let row = row.ok_or(SourceError::BinlogDisabled { addr: addr.clone() })?;
     let file: Option<String> = row.get(0);
     let pos: Option<u64> = row.get(1);
+    let executed: Option<String> = if info.is_mariadb { None } else { row.get_opt(4).and_then(Result::ok) };
     match (file, pos) {
-        (Some(file), Some(pos)) => Ok(BinlogPosition { file, pos }),
+        (Some(file), Some(pos)) => Ok((BinlogPosition { file, pos }, executed_gtid_set(executed.as_deref()))),
         _ => Err(SourceError::Query { addr, message: format!("unexpected {stmt} result") }),
     }
+}
+
+/// MySQL's `Executed_Gtid_Set` column: None when empty (GTID mode off, or nothing executed yet —
+/// Debezium does not tell the two apart either) or unreadable. MySQL breaks a long set over lines.
+pub fn executed_gtid_set(text: Option<&str>) -> Option<crate::source::gtid::GtidSet> {
+    let text: String = text?.split_whitespace().collect();
+    if text.is_empty() {
+        return None;
+    }
+    crate::source::gtid::GtidSet::parse(&text).ok()
 }
 
 /// The GTID position at binlog position `pos`: MariaDB's `BINLOG_GTID_POS(file, pos)` (None when
@@ -744,10 +767,16 @@ async fn prepare_dump(conn: &mut Conn, opts: &ConnectOptions, heartbeat_ms: u64)
     Ok(())
 }
 
-fn format_mysql_gtid(g: &mysql_common::binlog::events::GtidEvent) -> String {
+/// A MySQL GTID event's GTID as MySQL writes it: `uuid:gno`, or `uuid:tag:gno` for a tagged one
+/// (MySQL 8.4+, GTID_TAGGED_LOG_EVENT).
+pub fn format_mysql_gtid(g: &mysql_common::binlog::events::GtidEvent) -> String {
     let sid = g.sid();
     let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}:{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32], g.gno())
+    let uuid = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
+    match g.tag() {
+        Some(tag) => format!("{uuid}:{}:{}", tag.as_str(), g.gno()),
+        None => format!("{uuid}:{}", g.gno()),
+    }
 }
 
 /// mysql_common's row iterator reads, per row, one image per present column set; an event whose
@@ -813,6 +842,20 @@ mod tests {
         d.push(0);
         assert_eq!(parse_mariadb_gtid(&d, 1), Some(("0-1-61".to_string(), false)));
         assert_eq!(parse_mariadb_gtid(&d[..5], 1), None);
+    }
+
+    /// `SHOW MASTER STATUS`'s `Executed_Gtid_Set` as MySQL prints it: a long set broken into lines
+    /// after its commas; empty with GTID mode off.
+    #[test]
+    fn executed_gtid_set_column() {
+        let one_line = "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5,58cf6502-63db-11ed-8079-0242ac110002:53-62";
+        let printed = "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5,\n58cf6502-63db-11ed-8079-0242ac110002:53-62";
+        let want = crate::source::gtid::GtidSet::parse(one_line).unwrap();
+        assert_eq!(executed_gtid_set(Some(printed)), Some(want.clone()));
+        assert_eq!(executed_gtid_set(Some(one_line)), Some(want));
+        assert_eq!(executed_gtid_set(Some("")), None);
+        assert_eq!(executed_gtid_set(None), None);
+        assert_eq!(executed_gtid_set(Some("not a set")), None);
     }
 
     /// COM_BINLOG_DUMP_GTID carries half-open `[start, end)` intervals per server UUID (MySQL's
