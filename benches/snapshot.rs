@@ -212,6 +212,7 @@ fn child(args: &[String]) -> Res<()> {
         connect_timeout_ms: 30_000,
         tls: Default::default(),
         keep_alive_ms: None,
+        initial_statements: Vec::new(),
         annotate_rows: false,
     };
     // Two runtime threads, as the connector binary runs.

@@ -1704,7 +1704,7 @@ impl Streamer {
         for attempt in 0..2 {
             let conn = match self.heartbeat.conn.as_mut() {
                 Some(c) => c,
-                None => self.heartbeat.conn.insert(binlog::connect(&self.cfg.db).await?),
+                None => self.heartbeat.conn.insert(binlog::connect_jdbc(&self.cfg.db).await?),
             };
             match conn.query_drop(query).await {
                 Ok(()) => return Ok(()),

@@ -145,7 +145,7 @@ impl ConfigError {
 
 /// Connector properties we accept but whose effect is not implemented yet: named once when a
 /// connector starts.
-pub const NOT_YET_IMPLEMENTED: &[&str] = &["database.initial.statements"];
+pub const NOT_YET_IMPLEMENTED: &[&str] = &[];
 
 /// Whether a property may hold a credential, so that its value must never be shown: names
 /// containing `password`, `secret`, `jaas`, `credentials`, `token` or `user.info` (Schema

@@ -259,7 +259,7 @@ impl Streamer {
     async fn check_position_target(&self, target: &PositionTarget) -> Result<(), String> {
         match target {
             PositionTarget::File { file, pos } => {
-                let mut conn = crate::source::binlog::connect(&self.cfg.db).await.map_err(|e| e.to_string())?;
+                let mut conn = crate::source::binlog::connect_jdbc(&self.cfg.db).await.map_err(|e| e.to_string())?;
                 let at = crate::source::binlog::BinlogPosition { file: file.clone(), pos: *pos };
                 let checked = crate::source::binlog::check_available(
                     &mut conn,

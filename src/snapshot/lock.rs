@@ -47,7 +47,7 @@ fn failed(what: &str) -> impl FnOnce(mysql_async::Error) -> SnapshotError + '_ {
 }
 
 async fn connect(opts: &ConnectOptions) -> Result<Conn, SnapshotError> {
-    binlog::connect(opts).await.map_err(|e| SnapshotError::Connect(e.to_string()))
+    binlog::connect_jdbc(opts).await.map_err(|e| SnapshotError::Connect(e.to_string()))
 }
 
 /// The control connection: lists tables, takes the lock, reads position and schemas, splits chunks.

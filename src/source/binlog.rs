@@ -110,6 +110,9 @@ pub struct ConnectOptions {
     /// `connect.keep.alive.interval.ms` when `connect.keep.alive` is on: the binlog connection is
     /// taken for dead when nothing — no event, no server heartbeat — arrives for this long.
     pub keep_alive_ms: Option<u64>,
+    /// `database.initial.statements`: run on every connection that is not a binlog dump's
+    /// ([`connect_jdbc`]), as Debezium runs them on its JDBC connections.
+    pub initial_statements: Vec<String>,
 }
 
 impl ConnectOptions {
@@ -168,6 +171,27 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Conn, SourceError> {
         }
         other => other.map_err(|f| f.into_error(opts)),
     }
+}
+
+/// A connection for queries (snapshots, signals, heartbeat action queries), not for a binlog dump:
+/// [`connect`], then `database.initial.statements`. A failing statement is named by its number
+/// (our message does not repeat its text; the server's reason may quote the part it rejects).
+pub async fn connect_jdbc(opts: &ConnectOptions) -> Result<Conn, SourceError> {
+    let mut conn = connect(opts).await?;
+    for (i, stmt) in opts.initial_statements.iter().enumerate() {
+        if let Err(e) = conn.query_drop(stmt.as_str()).await {
+            let _ = conn.disconnect().await;
+            return Err(SourceError::Query {
+                addr: opts.addr(),
+                message: format!(
+                    "statement {} of {} in database.initial.statements failed: {e}",
+                    i + 1,
+                    opts.initial_statements.len()
+                ),
+            });
+        }
+    }
+    Ok(conn)
 }
 
 enum ConnectFailure {

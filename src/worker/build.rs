@@ -52,6 +52,7 @@ pub fn pipeline_config(
             )?,
             keep_alive_ms: connector.connection.keep_alive.then_some(connector.connection.keep_alive_interval_ms),
             annotate_rows: false,
+            initial_statements: connector.connection.initial_statements.clone(),
         },
         retries: RetryPolicy {
             max: u32::try_from(connector.connection.max_retries).ok(),
@@ -155,6 +156,18 @@ pub fn warnings(connector: &ConnectorConfig, props: &BTreeMap<String, String>) -
     for p in props.keys().filter(|k| NOT_YET_IMPLEMENTED.contains(&k.as_str())) {
         out.push(format!("property '{p}' is accepted but not implemented yet; it has no effect"));
     }
+    let signals = &connector.signals;
+    for ch in signals.enabled_channels.iter().filter(|c| *c != "source") {
+        out.push(format!(
+            "signal channel '{ch}' of signal.enabled.channels is not supported; signals are read from the signal table (signal.data.collection) only"
+        ));
+    }
+    if signals.data_collection.is_some() && !signals.enabled_channels.iter().any(|c| c == "source") {
+        out.push(
+            "signal.data.collection is set but signal.enabled.channels has no 'source': the signal table is not read"
+                .into(),
+        );
+    }
     let h = &connector.history;
     let has_history = matches!(
         (h.kind, &h.kafka_topic, &h.file_filename),
@@ -221,5 +234,39 @@ mod tests {
         let HistoryStorage::Kafka { client, .. } = &cfg.history.storage else { panic!("history topic") };
         assert_eq!(get(&client.settings, "ssl.endpoint.identification.algorithm").as_deref(), Some("none"));
         assert_eq!(get(&client.settings, "sasl.password").as_deref(), Some("pw"));
+        assert_eq!(cfg.db.initial_statements, Vec::<String>::new());
+    }
+
+    /// Signal channels other than the signal table are named at start-up; a signal table that
+    /// no enabled channel reads too.
+    #[test]
+    fn unsupported_signal_channels_are_named() {
+        let props = |extra: &[(&str, &str)]| {
+            let mut m = map(&[
+                ("name", "c"),
+                ("topic.prefix", "p"),
+                ("database.hostname", "h"),
+                ("database.user", "u"),
+                ("database.server.id", "5"),
+                ("schema.history.internal.kafka.topic", "hist"),
+                ("schema.history.internal.kafka.bootstrap.servers", "k:9092"),
+                ("signal.data.collection", "db.signals"),
+                ("database.initial.statements", "SET SESSION wait_timeout = 600;SET @a = 'x;;y'"),
+            ]);
+            m.extend(map(extra));
+            m
+        };
+        let warned = |extra: &[(&str, &str)]| {
+            let p = props(extra);
+            warnings(&ConnectorConfig::from_map(p.clone()).unwrap(), &p)
+        };
+        assert_eq!(warned(&[]), Vec::<String>::new());
+        let w = warned(&[("signal.enabled.channels", "source,kafka")]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("'kafka'") && w[0].contains("signal.enabled.channels"), "{w:?}");
+        let w = warned(&[("signal.enabled.channels", "file")]);
+        assert!(w.iter().any(|m| m.contains("signal table is not read")), "{w:?}");
+        let connector = ConnectorConfig::from_map(props(&[])).unwrap();
+        assert_eq!(connector.connection.initial_statements, ["SET SESSION wait_timeout = 600", "SET @a = 'x;y'"]);
     }
 }

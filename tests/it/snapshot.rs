@@ -534,3 +534,63 @@ fn snapshot_memory_stays_flat_as_rows_grow() {
     // Five times the rows may not cost more than a little more memory (buffers, Kafka queue).
     assert!(rss_large < rss_small + 48 * 1024, "peak RSS grew with rows: {rss_small} kB → {rss_large} kB");
 }
+
+/// `database.initial.statements` run on every connection that reads (the snapshot's control and
+/// reader connections here), never on the binlog dump's, with `;;` standing for a `;` inside a
+/// statement; a statement the server refuses stops the snapshot with an error naming the
+/// property and the statement's number (and the server's reason).
+#[test]
+fn initial_statements_run_on_query_connections_only() {
+    let _g = serial();
+    let svc = services();
+    svc.sql(
+        "DROP DATABASE IF EXISTS initst; CREATE DATABASE initst;
+         CREATE TABLE initst.audit (conn BIGINT, note VARCHAR(10));
+         CREATE TABLE initst.t (id INT PRIMARY KEY);
+         INSERT INTO initst.t VALUES (1), (2);
+         GRANT INSERT ON initst.audit TO 'debezium'@'%';
+         GRANT INSERT ON initst.audit TO 'debezium'@'localhost';",
+    );
+    let prefix = unique("initst");
+    let statements = "SET SESSION wait_timeout = 600;INSERT INTO initst.audit VALUES (CONNECTION_ID(), 'a;;b')";
+    let setup = Setup::new(
+        &svc,
+        &prefix,
+        &[
+            ("database.include.list", "initst"),
+            ("table.include.list", "initst.t"),
+            ("snapshot.max.threads", "2"),
+            ("database.initial.statements", statements),
+        ],
+    );
+    let mut running = setup.start("");
+    running.wait_for_log("binlog stream started", Duration::from_secs(60));
+    wait_snapshot_done(&setup, Duration::from_secs(30));
+    let rows = data(&read_topics(&svc.kafka, &prefix), &format!("{prefix}.initst.t"));
+    assert_eq!(ids(&rows), [1, 2]);
+    let dump: Vec<String> = svc
+        .query_rows("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    running.stop();
+    let audit = svc.query_rows("SELECT conn, note FROM initst.audit");
+    // The control connection and two readers.
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    assert!(audit.iter().all(|r| r[1] == "a;b"), "{audit:?}");
+    assert!(!dump.is_empty(), "the connector's binlog dump was running");
+    assert!(audit.iter().all(|r| !dump.contains(&r[0])), "the binlog dump {dump:?} ran them: {audit:?}");
+
+    let failing = unique("initst_bad");
+    let bad = Setup::new(
+        &svc,
+        &failing,
+        &[
+            ("table.include.list", "initst.t"),
+            ("database.initial.statements", "SET SESSION wait_timeout = 600;SELEC 1"),
+        ],
+    );
+    let (code, log) = Running::spawn_only(&bad.worker(), &bad.connector(), "", &[]).wait_exit(Duration::from_secs(60));
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("statement 2 of 2 in database.initial.statements failed"), "{log}");
+}

@@ -59,6 +59,7 @@ fn opts(host: &str, port: u16, user: &str, password: &str, tls: TlsOptions) -> C
         connect_timeout_ms: 10_000,
         tls,
         keep_alive_ms: None,
+        initial_statements: Vec::new(),
         annotate_rows: false,
     }
 }
