@@ -1,0 +1,410 @@
+//! A stand-in for a MySQL server that serves a real MySQL binlog file.
+//!
+//! No MySQL server can run on the machines this project is built on (MariaDB only), yet the MySQL
+//! binlog has things MariaDB's has not: MySQL GTIDs (`source.gtid`, offsets' `gtids`, transaction
+//! ids), the session id in `BEGIN` (`source.thread`), ROWS_QUERY events. The binlog files in
+//! `../shared/fixtures/binlogs` are real MySQL binlogs with independently decoded contents; this
+//! server lets the whole connector read one as a replica does, so those paths are tested end to end.
+//!
+//! It speaks just enough of the protocol for that: the v10 handshake (any password; no TLS, so
+//! `database.ssl.mode=preferred` goes on without it), text queries answered from a small table of
+//! server variables, grants, `SHOW MASTER STATUS` / `SHOW BINARY LOGS`, and `COM_BINLOG_DUMP`,
+//! which sends a rotate event, the file's format description event and then the file's events
+//! from the requested position, and keeps the connection open at the end of the file (as a server
+//! with nothing new to send). Queries it does not know get error 1064 and are listed in
+//! [`FakeMysql::unknown_queries`], so a test sees what the connector asked that it could not
+//! answer. Plain threads and blocking sockets: one thread per connection.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server says about itself and which binlog file it has.
+pub struct Spec {
+    /// `SELECT VERSION()` (the fixture's server version, e.g. `5.7.40-log`).
+    pub version: String,
+    pub server_id: u32,
+    /// The binlog file's name and bytes (magic number included).
+    pub file_name: String,
+    pub binlog: Vec<u8>,
+    /// `@@gtid_mode` and `Executed_Gtid_Set` of `SHOW MASTER STATUS`.
+    pub gtid_mode: bool,
+    pub gtid_executed: String,
+}
+
+pub struct FakeMysql {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    unknown: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeMysql {
+    /// Listen on 127.0.0.1 (a free port) and serve `spec` until dropped.
+    pub fn start(spec: Spec) -> FakeMysql {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake MySQL server");
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let unknown = Arc::new(Mutex::new(Vec::new()));
+        let spec = Arc::new(spec);
+        let (stop2, unknown2) = (stop.clone(), unknown.clone());
+        std::thread::spawn(move || {
+            let ids = AtomicU32::new(100);
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((socket, _)) => {
+                        let (spec, stop, unknown) = (spec.clone(), stop2.clone(), unknown2.clone());
+                        let id = ids.fetch_add(1, Ordering::Relaxed);
+                        std::thread::spawn(move || {
+                            let _ = Session { socket, spec, stop, unknown, id }.serve();
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        FakeMysql { port, stop, unknown }
+    }
+
+    /// The queries the server could not answer so far.
+    pub fn unknown_queries(&self) -> Vec<String> {
+        self.unknown.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeMysql {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+const CLIENT_LONG_PASSWORD: u32 = 1;
+const CLIENT_FOUND_ROWS: u32 = 2;
+const CLIENT_LONG_FLAG: u32 = 4;
+const CLIENT_CONNECT_WITH_DB: u32 = 8;
+const CLIENT_PROTOCOL_41: u32 = 0x200;
+const CLIENT_TRANSACTIONS: u32 = 0x2000;
+const CLIENT_SECURE_CONNECTION: u32 = 0x8000;
+const CLIENT_MULTI_STATEMENTS: u32 = 0x1_0000;
+const CLIENT_MULTI_RESULTS: u32 = 0x2_0000;
+const CLIENT_PLUGIN_AUTH: u32 = 0x8_0000;
+const CLIENT_PLUGIN_AUTH_LENENC: u32 = 0x20_0000;
+
+/// A query's answer.
+enum Answer {
+    Ok,
+    /// Column names, then rows of text values (None: NULL).
+    Rows(Vec<&'static str>, Vec<Vec<Option<String>>>),
+    Err(u16, String),
+}
+
+struct Session {
+    socket: TcpStream,
+    spec: Arc<Spec>,
+    stop: Arc<AtomicBool>,
+    unknown: Arc<Mutex<Vec<String>>>,
+    id: u32,
+}
+
+fn lenenc_int(out: &mut Vec<u8>, n: u64) {
+    match n {
+        0..=250 => out.push(n as u8),
+        251..=0xffff => {
+            out.push(0xfc);
+            out.extend_from_slice(&(n as u16).to_le_bytes());
+        }
+        0x1_0000..=0xff_ffff => {
+            out.push(0xfd);
+            out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+        }
+        _ => {
+            out.push(0xfe);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+}
+
+fn lenenc_str(out: &mut Vec<u8>, s: &[u8]) {
+    lenenc_int(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// MySQL's binlog checksum (CRC-32, the zlib polynomial).
+fn crc32(data: &[u8]) -> u32 {
+    cdc_connector::inspect::crc32(data)
+}
+
+impl Session {
+    fn write_packet(&mut self, seq: u8, payload: &[u8]) -> std::io::Result<()> {
+        let mut out = Vec::with_capacity(payload.len() + 4);
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
+        out.push(seq);
+        out.extend_from_slice(payload);
+        self.socket.write_all(&out)
+    }
+
+    fn read_packet(&mut self) -> std::io::Result<(u8, Vec<u8>)> {
+        let mut head = [0u8; 4];
+        self.socket.read_exact(&mut head)?;
+        let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
+        let mut payload = vec![0u8; len];
+        self.socket.read_exact(&mut payload)?;
+        Ok((head[3], payload))
+    }
+
+    fn ok(&mut self, seq: u8) -> std::io::Result<()> {
+        self.write_packet(seq, &[0x00, 0, 0, 0x02, 0x00, 0, 0])
+    }
+
+    fn eof(&mut self, seq: u8) -> std::io::Result<()> {
+        self.write_packet(seq, &[0xfe, 0, 0, 0x02, 0x00])
+    }
+
+    fn error(&mut self, seq: u8, code: u16, message: &str) -> std::io::Result<()> {
+        let mut p = vec![0xff];
+        p.extend_from_slice(&code.to_le_bytes());
+        p.extend_from_slice(b"#42000");
+        p.extend_from_slice(message.as_bytes());
+        self.write_packet(seq, &p)
+    }
+
+    fn serve(mut self) -> std::io::Result<()> {
+        self.socket.set_nonblocking(false)?;
+        self.socket.set_nodelay(true)?;
+        let caps = CLIENT_LONG_PASSWORD
+            | CLIENT_FOUND_ROWS
+            | CLIENT_LONG_FLAG
+            | CLIENT_CONNECT_WITH_DB
+            | CLIENT_PROTOCOL_41
+            | CLIENT_TRANSACTIONS
+            | CLIENT_SECURE_CONNECTION
+            | CLIENT_MULTI_STATEMENTS
+            | CLIENT_MULTI_RESULTS
+            | CLIENT_PLUGIN_AUTH
+            | CLIENT_PLUGIN_AUTH_LENENC;
+        let mut hs = vec![10u8];
+        hs.extend_from_slice(self.spec.version.as_bytes());
+        hs.push(0);
+        hs.extend_from_slice(&self.id.to_le_bytes());
+        hs.extend_from_slice(b"abcdefgh");
+        hs.push(0);
+        hs.extend_from_slice(&(caps as u16).to_le_bytes());
+        hs.push(33); // utf8_general_ci
+        hs.extend_from_slice(&0x0002u16.to_le_bytes());
+        hs.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
+        hs.push(21);
+        hs.extend_from_slice(&[0u8; 10]);
+        hs.extend_from_slice(b"ijklmnopqrst\0");
+        hs.extend_from_slice(b"mysql_native_password\0");
+        self.write_packet(0, &hs)?;
+        let (seq, _response) = self.read_packet()?;
+        self.ok(seq.wrapping_add(1))?;
+        loop {
+            let (seq, p) = match self.read_packet() {
+                Ok(x) => x,
+                Err(_) => return Ok(()),
+            };
+            let next = seq.wrapping_add(1);
+            match p.first().copied() {
+                Some(0x01) | None => return Ok(()),
+                Some(0x03) => {
+                    let sql = String::from_utf8_lossy(&p[1..]).trim().to_string();
+                    let answer = self.answer(&sql);
+                    if let Answer::Err(_, _) = &answer {
+                        self.unknown.lock().unwrap().push(sql.clone());
+                    }
+                    self.respond(next, answer)?;
+                }
+                // COM_PING, COM_INIT_DB, COM_REGISTER_SLAVE
+                Some(0x0e) | Some(0x02) | Some(0x15) => self.ok(next)?,
+                Some(0x12) => {
+                    let pos = u32::from_le_bytes(p[1..5].try_into().unwrap()) as usize;
+                    return self.dump(pos);
+                }
+                Some(other) => {
+                    self.unknown.lock().unwrap().push(format!("command 0x{other:02x}"));
+                    self.error(next, 1047, "unknown command")?;
+                }
+            }
+        }
+    }
+
+    fn respond(&mut self, mut seq: u8, answer: Answer) -> std::io::Result<()> {
+        match answer {
+            Answer::Ok => self.ok(seq),
+            Answer::Err(code, message) => self.error(seq, code, &message),
+            Answer::Rows(columns, rows) => {
+                let mut count = Vec::new();
+                lenenc_int(&mut count, columns.len() as u64);
+                self.write_packet(seq, &count)?;
+                for name in &columns {
+                    seq = seq.wrapping_add(1);
+                    let mut def = Vec::new();
+                    for part in [&b"def"[..], b"", b"", b"", name.as_bytes(), name.as_bytes()] {
+                        lenenc_str(&mut def, part);
+                    }
+                    def.push(0x0c);
+                    def.extend_from_slice(&33u16.to_le_bytes());
+                    def.extend_from_slice(&1024u32.to_le_bytes());
+                    def.push(0xfd); // VAR_STRING
+                    def.extend_from_slice(&0u16.to_le_bytes());
+                    def.push(0);
+                    def.extend_from_slice(&[0, 0]);
+                    self.write_packet(seq, &def)?;
+                }
+                seq = seq.wrapping_add(1);
+                self.eof(seq)?;
+                for row in rows {
+                    seq = seq.wrapping_add(1);
+                    let mut r = Vec::new();
+                    for v in row {
+                        match v {
+                            Some(s) => lenenc_str(&mut r, s.as_bytes()),
+                            None => r.push(0xfb),
+                        }
+                    }
+                    self.write_packet(seq, &r)?;
+                }
+                self.eof(seq.wrapping_add(1))
+            }
+        }
+    }
+
+    fn variable(&self, name: &str) -> Option<String> {
+        let name = name.trim().trim_start_matches("@@").to_ascii_lowercase();
+        let name = name.trim_start_matches("global.").trim_start_matches("session.");
+        let spec = &self.spec;
+        Some(match name {
+            "version" => spec.version.clone(),
+            "server_id" => spec.server_id.to_string(),
+            "log_bin" => "ON".into(),
+            "binlog_format" => "ROW".into(),
+            "binlog_row_image" => "FULL".into(),
+            "binlog_checksum" => "CRC32".into(),
+            "gtid_mode" => if spec.gtid_mode { "ON" } else { "OFF" }.into(),
+            "enforce_gtid_consistency" => if spec.gtid_mode { "ON" } else { "OFF" }.into(),
+            "gtid_executed" => spec.gtid_executed.clone(),
+            "max_allowed_packet" => "67108864".into(),
+            "wait_timeout" => "28800".into(),
+            "socket" => return None,
+            "character_set_server" | "character_set_database" => "utf8mb4".into(),
+            "collation_server" => "utf8mb4_general_ci".into(),
+            "time_zone" | "system_time_zone" => "UTC".into(),
+            "binlog_rows_query_log_events" => "OFF".into(),
+            "binlog_row_value_options" => String::new(),
+            _ => return None,
+        })
+    }
+
+    fn answer(&self, sql: &str) -> Answer {
+        let lower = sql.to_ascii_lowercase();
+        let quoted = |s: &str| s.split('\'').nth(1).map(str::to_string);
+        if lower.starts_with("set ") || lower == "commit" || lower == "rollback" {
+            return Answer::Ok;
+        }
+        if lower == "select version()" {
+            return Answer::Rows(vec!["VERSION()"], vec![vec![Some(self.spec.version.clone())]]);
+        }
+        if let Some(list) = lower.strip_prefix("select @@") {
+            let names: Vec<String> = format!("@@{list}").split(',').map(|n| n.trim().to_string()).collect();
+            let values = names.iter().map(|n| self.variable(n)).collect();
+            let columns = names.iter().map(|_| "value").collect();
+            return Answer::Rows(columns, vec![values]);
+        }
+        if lower.starts_with("show global variables like") || lower.starts_with("show variables like") {
+            let name = quoted(sql).unwrap_or_default();
+            let rows = self.variable(&name).map(|v| vec![Some(name.clone()), Some(v)]).into_iter().collect();
+            return Answer::Rows(vec!["Variable_name", "Value"], rows);
+        }
+        if lower.starts_with("show variables where variable_name in")
+            || lower.starts_with("show global variables where")
+        {
+            let names: Vec<&str> = sql.split('\'').skip(1).step_by(2).collect();
+            let rows = names.iter().filter_map(|n| Some(vec![Some(n.to_string()), Some(self.variable(n)?)])).collect();
+            return Answer::Rows(vec!["Variable_name", "Value"], rows);
+        }
+        if lower == "show master status" || lower == "show binary log status" {
+            let row = vec![
+                Some(self.spec.file_name.clone()),
+                Some(self.spec.binlog.len().to_string()),
+                Some(String::new()),
+                Some(String::new()),
+                Some(self.spec.gtid_executed.clone()),
+            ];
+            return Answer::Rows(
+                vec!["File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set"],
+                vec![row],
+            );
+        }
+        if lower == "show binary logs" || lower == "show master logs" {
+            let row = vec![Some(self.spec.file_name.clone()), Some(self.spec.binlog.len().to_string())];
+            return Answer::Rows(vec!["Log_name", "File_size"], vec![row]);
+        }
+        if lower.starts_with("show grants") {
+            let grant =
+                "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'debezium'@'%'";
+            return Answer::Rows(vec!["Grants for debezium@%"], vec![vec![Some(grant.into())]]);
+        }
+        if lower == "select connection_id()" {
+            return Answer::Rows(vec!["CONNECTION_ID()"], vec![vec![Some(self.id.to_string())]]);
+        }
+        Answer::Err(1064, format!("the fake MySQL server cannot answer: {sql}"))
+    }
+
+    /// COM_BINLOG_DUMP from `pos` of the file: a rotate event, the format description event, the
+    /// events from `pos` on; then the connection stays open until the client goes.
+    fn dump(mut self, pos: usize) -> std::io::Result<()> {
+        let spec = self.spec.clone();
+        let mut seq = 1u8;
+        // The rotate event a server sends first: artificial (flags 0x20), log_pos 0.
+        let mut body = (pos.max(4) as u64).to_le_bytes().to_vec();
+        body.extend_from_slice(spec.file_name.as_bytes());
+        let size = 19 + body.len() + 4;
+        let mut ev = Vec::with_capacity(size);
+        ev.extend_from_slice(&0u32.to_le_bytes());
+        ev.push(4);
+        ev.extend_from_slice(&spec.server_id.to_le_bytes());
+        ev.extend_from_slice(&(size as u32).to_le_bytes());
+        ev.extend_from_slice(&0u32.to_le_bytes());
+        ev.extend_from_slice(&0x20u16.to_le_bytes());
+        ev.extend_from_slice(&body);
+        let sum = crc32(&ev);
+        ev.extend_from_slice(&sum.to_le_bytes());
+        let mut send = |s: &mut Self, ev: &[u8]| -> std::io::Result<()> {
+            let mut p = Vec::with_capacity(ev.len() + 1);
+            p.push(0);
+            p.extend_from_slice(ev);
+            s.write_packet(seq, &p)?;
+            seq = seq.wrapping_add(1);
+            Ok(())
+        };
+        send(&mut self, &ev)?;
+        let data = &spec.binlog;
+        let mut at = 4usize;
+        while at + 19 <= data.len() {
+            let size = u32::from_le_bytes(data[at + 9..at + 13].try_into().unwrap()) as usize;
+            if size < 19 || at + size > data.len() {
+                break;
+            }
+            // The format description event always; the others from the requested position.
+            if at == 4 || at >= pos {
+                send(&mut self, &data[at..at + size])?;
+            }
+            at += size;
+        }
+        // At the end of the file: nothing more to send until the client goes.
+        self.socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let mut buf = [0u8; 256];
+        while !self.stop.load(Ordering::Relaxed) {
+            match self.socket.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! The connector reading a real MySQL binlog end to end: fixture
+//! `mysql-5.7.40_gtid-utf8mb4.mysql-bin.000080` (GTID mode: ten transactions, row changes of
+//! `a.b` and `a.emoji`, five DDL statements) served by [`crate::fake_mysql`], since no MySQL
+//! server runs here. Debezium on MariaDB cannot show MySQL GTIDs, so the expected values come
+//! from independent decoders: the fixture's `.expected.json` (mysql-binlog-connector-java and
+//! python-mysql-replication: the GTIDs, row events and values, the DDL statements) and
+//! `mariadb-binlog` run on the file here (event positions, the GTID events' places, each
+//! transaction's session id) — and Debezium's documented MySQL behaviour for what it makes of
+//! them: `source.gtid` the transaction's GTID, `source.thread` the session of its `BEGIN`, offsets
+//! and schema-history positions with the GTID set completed before the statement
+//! (`gtids`), transaction ids that are GTIDs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::connector::Setup;
+use crate::fake_mysql::{FakeMysql, Spec};
+use crate::services::{read_topics, serial, services, shared, unique, Consumed};
+
+const FIXTURE: &str = "mysql-5.7.40_gtid-utf8mb4.mysql-bin.000080";
+
+fn fixture() -> PathBuf {
+    shared().join("fixtures/binlogs").join(FIXTURE)
+}
+
+/// One event as `mariadb-binlog` prints it.
+#[derive(Debug)]
+struct Printed {
+    pos: u64,
+    end: u64,
+    gtid_event: bool,
+    thread: Option<u32>,
+}
+
+/// The file's events per `mariadb-binlog` (it prints MySQL's GTID events as "Ignorable event
+/// type 33" and the session of each query event).
+fn mariadb_binlog_events() -> Vec<Printed> {
+    let out = std::process::Command::new("mariadb-binlog").arg(fixture()).output().expect("run mariadb-binlog");
+    assert!(out.status.success(), "mariadb-binlog: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut events: Vec<Printed> = Vec::new();
+    let mut at: Option<u64> = None;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("# at ") {
+            at = p.trim().parse().ok();
+        } else if line.starts_with("# Ignorable event type 33") {
+            // Printed after the event's header line.
+            events.last_mut().expect("a header line first").gtid_event = true;
+        } else if let (Some(pos), Some(i)) = (at, line.find("end_log_pos ")) {
+            let end: u64 = line[i + 12..].split_whitespace().next().unwrap().parse().unwrap();
+            let thread = line.split("thread_id=").nth(1).and_then(|t| t.split_whitespace().next()?.parse().ok());
+            events.push(Printed { pos, end, gtid_event: false, thread });
+            at = None;
+        }
+    }
+    events
+}
+
+fn payload(c: &Consumed) -> Option<Json> {
+    let v: Json = serde_json::from_slice(c.value.as_deref()?).ok()?;
+    Some(v["payload"].clone())
+}
+
+#[test]
+fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
+    let _g = serial();
+    let svc = services();
+    let expected: Json = serde_json::from_str(
+        &std::fs::read_to_string(shared().join(format!("fixtures/binlogs/{FIXTURE}.expected.json"))).unwrap(),
+    )
+    .unwrap();
+    // The GTIDs in file order: the independent decoders' first, last and count (consecutive).
+    let first = expected["gtids"]["first"][0].as_str().unwrap();
+    let (uuid, first_no) = first.split_once(':').unwrap();
+    let first_no: u64 = first_no.parse().unwrap();
+    let count = expected["gtids"]["count"].as_u64().unwrap();
+    let gtids: Vec<String> = (0..count).map(|i| format!("{uuid}:{}", first_no + i)).collect();
+    assert_eq!(gtids.last().map(String::as_str), expected["gtids"]["last"].as_str(), "consecutive GTIDs");
+    let printed = mariadb_binlog_events();
+    let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
+    assert_eq!(gtid_places.len() as u64, count, "GTID events mariadb-binlog saw");
+    // The transaction (its GTID's index) an event at `pos` belongs to, and its session.
+    let tx_of = |pos: u64| gtid_places.iter().rposition(|&g| g < pos).expect("inside a transaction");
+    let thread_of = |tx: usize| {
+        printed.iter().find(|e| e.pos > gtid_places[tx] && !e.gtid_event).and_then(|e| e.thread).expect("BEGIN or DDL")
+    };
+
+    let binlog = std::fs::read(fixture()).unwrap();
+    let server = FakeMysql::start(Spec {
+        version: expected["format"]["server_version"].as_str().unwrap().to_string(),
+        server_id: 1,
+        file_name: "mysql-bin.000080".into(),
+        binlog,
+        gtid_mode: true,
+        gtid_executed: format!("{uuid}:1-{}", first_no + count - 1),
+    });
+    let prefix = unique("mysqlbin");
+    let setup = Setup::new(
+        &svc,
+        &prefix,
+        &[
+            ("database.hostname", "127.0.0.1"),
+            ("database.include.list", "a"),
+            ("provide.transaction.metadata", "true"),
+            ("connect.keep.alive", "false"),
+        ],
+    );
+    setup.set_connector_property("database.port", Some(&server.port.to_string()));
+    setup.use_file_history();
+    // What the connector knew before this file (test input): table `a.b` (its one INT column is
+    // unnamed in the binlog) and the GTIDs before the file's first.
+    let before = format!("{uuid}:1-{}", first_no - 1);
+    let history = [("CREATE DATABASE a", ""), ("CREATE TABLE b (id INT)", "a")]
+        .iter()
+        .map(|(ddl, db)| {
+            serde_json::json!({"source": {"server": prefix}, "position": {"file": "mysql-bin.000079", "pos": 4, "server_id": 1},
+                "ts_ms": 0, "databaseName": db, "ddl": ddl, "tableChanges": []})
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(setup.history_file(), history + "\n").unwrap();
+    let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
+    let start = cdc_connector::offsets::SourceOffset {
+        file: "mysql-bin.000080".into(),
+        pos: 4,
+        server_id: Some(1),
+        gtids: Some(before.clone()),
+        ..Default::default()
+    };
+    store.put(&setup.name, &setup.prefix, &start);
+    store.flush().unwrap();
+    drop(store);
+
+    let running = setup.start("resume");
+    // Every row change (a.b: 2 + 4, a.emoji: 1) and the five statements.
+    let rows_expected: u64 = expected["rows_per_table"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["inserted"].as_u64().unwrap() + t["updated"].as_u64().unwrap() + t["deleted"].as_u64().unwrap())
+        .sum();
+    let ddl_expected = expected["queries"].as_array().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let records = loop {
+        let r = read_topics(&svc.kafka, &prefix);
+        let rows = r.iter().filter_map(payload).filter(|p| p["op"].is_string()).count() as u64;
+        let ddl = r.iter().filter_map(payload).filter(|p| p["ddl"].is_string()).count();
+        if rows >= rows_expected && ddl >= ddl_expected {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{rows} of {rows_expected} row changes, {ddl} of {ddl_expected} statements; unanswered: {:?}",
+            server.unknown_queries()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    running.stop();
+
+    // Row changes: per table and kind as the decoders counted them, at the rows events' places,
+    // with their values, their transaction's GTID and session, and a transaction id that is it.
+    let samples: BTreeMap<u64, Json> = expected["sample_row_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["pos"].as_u64().unwrap(), e.clone()))
+        .collect();
+    let mut counts: BTreeMap<String, [u64; 3]> = BTreeMap::new();
+    let mut per_event: BTreeMap<u64, usize> = BTreeMap::new();
+    for c in records.iter().filter(|c| c.topic.starts_with(&format!("{prefix}.a."))) {
+        let Some(p) = payload(c) else { continue };
+        let s = &p["source"];
+        let table = format!("a.{}", s["table"].as_str().unwrap());
+        let pos = s["pos"].as_u64().unwrap();
+        let sample = samples.get(&pos).unwrap_or_else(|| panic!("{table}: no rows event at {pos}"));
+        assert_eq!(sample["table"].as_str(), Some(table.as_str()), "table of the rows event at {pos}");
+        let (slot, image) = match p["op"].as_str().unwrap() {
+            "c" => (0, &p["after"]),
+            "u" => (1, &p["after"]),
+            "d" => (2, &p["before"]),
+            other => panic!("op {other} at {pos}"),
+        };
+        counts.entry(table.clone()).or_default()[slot] += 1;
+        let row = per_event.entry(pos).or_default();
+        let want = &sample["rows"][*row];
+        *row += 1;
+        let values: Vec<&Json> = image.as_object().unwrap().values().collect();
+        for (i, w) in want.as_array().unwrap().iter().enumerate() {
+            let w = w.get("utf8").unwrap_or(w);
+            assert_eq!(values[i], w, "{table} at {pos}, row {row}, column {i}");
+        }
+        let tx = tx_of(pos);
+        assert_eq!(s["gtid"].as_str(), Some(gtids[tx].as_str()), "source.gtid at {pos}");
+        assert_eq!(s["thread"].as_u64(), Some(u64::from(thread_of(tx))), "source.thread at {pos}");
+        assert_eq!(p["transaction"]["id"].as_str(), Some(gtids[tx].as_str()), "transaction.id at {pos}");
+    }
+    for (table, t) in expected["rows_per_table"].as_object().unwrap() {
+        let want = [t["inserted"].as_u64().unwrap(), t["updated"].as_u64().unwrap(), t["deleted"].as_u64().unwrap()];
+        assert_eq!(counts.get(table).copied().unwrap_or_default(), want, "{table}: inserted/updated/deleted");
+    }
+    // Transaction records: one BEGIN and one END per transaction with row changes, the GTID as id.
+    let tx_topic = format!("{prefix}.transaction");
+    let tx: Vec<Json> = records.iter().filter(|c| c.topic == tx_topic).filter_map(payload).collect();
+    let with_rows: Vec<usize> = {
+        let mut v: Vec<usize> = samples.keys().map(|&p| tx_of(p)).collect();
+        v.dedup();
+        v
+    };
+    let ids = |status: &str| -> Vec<String> {
+        tx.iter().filter(|t| t["status"] == status).map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    };
+    let want: Vec<String> = with_rows.iter().map(|&i| gtids[i].clone()).collect();
+    assert_eq!(ids("BEGIN"), want, "BEGIN records");
+    assert_eq!(ids("END"), want, "END records");
+
+    // Statements: each with its GTID, recorded in the history at the end of its event with the
+    // GTIDs completed before it.
+    let ddl: Vec<Json> = records.iter().filter(|c| c.topic == prefix).filter_map(payload).collect();
+    let queries = expected["queries"].as_array().unwrap();
+    assert_eq!(ddl.len(), queries.len(), "schema-change records");
+    let history: Vec<Json> = std::fs::read_to_string(setup.history_file())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Json| r["position"]["file"] == "mysql-bin.000080")
+        .collect();
+    assert_eq!(history.len(), queries.len(), "history records of the file's statements");
+    for ((q, rec), h) in queries.iter().zip(&ddl).zip(&history) {
+        let pos = q["pos"].as_u64().unwrap();
+        let tx = tx_of(pos);
+        assert_eq!(rec["ddl"], q["sql"], "statement at {pos}");
+        assert_eq!(rec["source"]["gtid"].as_str(), Some(gtids[tx].as_str()), "source.gtid of the statement at {pos}");
+        assert_eq!(h["ddl"], q["sql"], "history record of the statement at {pos}");
+        let end = printed.iter().find(|e| e.pos == pos).map(|e| e.end).expect("mariadb-binlog printed it");
+        assert_eq!(h["position"]["pos"].as_u64(), Some(end), "history position of the statement at {pos}");
+        let completed = if tx == 0 { before.clone() } else { format!("{uuid}:1-{}", first_no + tx as u64 - 1) };
+        assert_eq!(h["position"]["gtids"].as_str(), Some(completed.as_str()), "history gtids at {pos}");
+    }
+
+    // The offset: every GTID of the file completed.
+    let stored = setup.stored().expect("a committed offset");
+    assert_eq!(stored.gtids.as_deref(), Some(format!("{uuid}:1-{}", first_no + count - 1).as_str()), "{stored:?}");
+    assert!(
+        server.unknown_queries().is_empty(),
+        "queries the fake server could not answer: {:?}",
+        server.unknown_queries()
+    );
+}
