@@ -22,8 +22,12 @@ use crate::services::{read_topics, serial, services, shared, unique, Consumed};
 
 const FIXTURE: &str = "mysql-5.7.40_gtid-utf8mb4.mysql-bin.000080";
 
-fn fixture() -> PathBuf {
-    shared().join("fixtures/binlogs").join(FIXTURE)
+fn fixture(name: &str) -> PathBuf {
+    shared().join("fixtures/binlogs").join(name)
+}
+
+fn expected_of(name: &str) -> Json {
+    serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{name}.expected.json"))).unwrap()).unwrap()
 }
 
 /// One event as `mariadb-binlog` prints it.
@@ -37,8 +41,8 @@ struct Printed {
 
 /// The file's events per `mariadb-binlog` (it prints MySQL's GTID events as "Ignorable event
 /// type 33" and the session of each query event).
-fn mariadb_binlog_events() -> Vec<Printed> {
-    let out = std::process::Command::new("mariadb-binlog").arg(fixture()).output().expect("run mariadb-binlog");
+fn mariadb_binlog_events(name: &str) -> Vec<Printed> {
+    let out = std::process::Command::new("mariadb-binlog").arg(fixture(name)).output().expect("run mariadb-binlog");
     assert!(out.status.success(), "mariadb-binlog: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let mut events: Vec<Printed> = Vec::new();
@@ -64,14 +68,94 @@ fn payload(c: &Consumed) -> Option<Json> {
     Some(v["payload"].clone())
 }
 
+/// A fixture read by the connector from its first event, through the fake server.
+struct Run {
+    records: Vec<Consumed>,
+    setup: Setup,
+    unknown: Vec<String>,
+}
+
+/// Serve fixture `name` as `file_name`, start the connector at its first event with a schema
+/// history of `history` (database, DDL: what the connector knew before the file — test input)
+/// and `gtids` as the stored offset's completed GTID set, and wait for every row change the
+/// independent decoders counted and `statements` schema-change records.
+fn run_fixture(
+    name: &str,
+    file_name: &str,
+    history: &[(&str, &str)],
+    gtids: Option<&str>,
+    statements: usize,
+    extra: &[(&str, &str)],
+) -> Run {
+    let svc = services();
+    let expected = expected_of(name);
+    let server = FakeMysql::start(Spec {
+        version: expected["format"]["server_version"].as_str().unwrap().to_string(),
+        server_id: 1,
+        file_name: file_name.into(),
+        binlog: std::fs::read(fixture(name)).unwrap(),
+        gtid_mode: gtids.is_some()
+            || expected["event_counts"].as_object().unwrap().keys().any(|k| k.contains("GTID_TAGGED")),
+        gtid_executed: String::new(),
+    });
+    let prefix = unique("mysqlbin");
+    let mut props = vec![("database.hostname", "127.0.0.1"), ("connect.keep.alive", "false")];
+    props.extend_from_slice(extra);
+    let setup = Setup::new(&svc, &prefix, &props);
+    setup.set_connector_property("database.port", Some(&server.port.to_string()));
+    setup.use_file_history();
+    let lines: Vec<String> = history
+        .iter()
+        .map(|(db, ddl)| {
+            serde_json::json!({"source": {"server": prefix}, "position": {"file": "mysql-bin.000000", "pos": 4, "server_id": 1},
+                "ts_ms": 0, "databaseName": db, "ddl": ddl, "tableChanges": []})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(setup.history_file(), lines.join("\n") + "\n").unwrap();
+    let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
+    let start = cdc_connector::offsets::SourceOffset {
+        file: file_name.into(),
+        pos: 4,
+        server_id: Some(1),
+        gtids: gtids.map(str::to_string),
+        ..Default::default()
+    };
+    store.put(&setup.name, &setup.prefix, &start);
+    store.flush().unwrap();
+    drop(store);
+
+    let running = setup.start("resume");
+    let rows_expected: u64 = expected["rows_per_table"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["inserted"].as_u64().unwrap() + t["updated"].as_u64().unwrap() + t["deleted"].as_u64().unwrap())
+        .sum();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let records = loop {
+        let r = read_topics(&svc.kafka, &prefix);
+        let rows = r.iter().filter_map(payload).filter(|p| p["op"].is_string()).count() as u64;
+        let ddl = r.iter().filter_map(payload).filter(|p| p["ddl"].is_string()).count();
+        if rows >= rows_expected && ddl >= statements {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: {rows} of {rows_expected} row changes, {ddl} of {statements} statements; unanswered: {:?}",
+            server.unknown_queries()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    running.stop();
+    Run { records, setup, unknown: server.unknown_queries() }
+}
+
 #[test]
 fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
     let _g = serial();
-    let svc = services();
-    let expected: Json = serde_json::from_str(
-        &std::fs::read_to_string(shared().join(format!("fixtures/binlogs/{FIXTURE}.expected.json"))).unwrap(),
-    )
-    .unwrap();
+    let expected = expected_of(FIXTURE);
     // The GTIDs in file order: the independent decoders' first, last and count (consecutive).
     let first = expected["gtids"]["first"][0].as_str().unwrap();
     let (uuid, first_no) = first.split_once(':').unwrap();
@@ -79,7 +163,7 @@ fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
     let count = expected["gtids"]["count"].as_u64().unwrap();
     let gtids: Vec<String> = (0..count).map(|i| format!("{uuid}:{}", first_no + i)).collect();
     assert_eq!(gtids.last().map(String::as_str), expected["gtids"]["last"].as_str(), "consecutive GTIDs");
-    let printed = mariadb_binlog_events();
+    let printed = mariadb_binlog_events(FIXTURE);
     let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
     assert_eq!(gtid_places.len() as u64, count, "GTID events mariadb-binlog saw");
     // The transaction (its GTID's index) an event at `pos` belongs to, and its session.
@@ -88,79 +172,18 @@ fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
         printed.iter().find(|e| e.pos > gtid_places[tx] && !e.gtid_event).and_then(|e| e.thread).expect("BEGIN or DDL")
     };
 
-    let binlog = std::fs::read(fixture()).unwrap();
-    let server = FakeMysql::start(Spec {
-        version: expected["format"]["server_version"].as_str().unwrap().to_string(),
-        server_id: 1,
-        file_name: "mysql-bin.000080".into(),
-        binlog,
-        gtid_mode: true,
-        gtid_executed: format!("{uuid}:1-{}", first_no + count - 1),
-    });
-    let prefix = unique("mysqlbin");
-    let setup = Setup::new(
-        &svc,
-        &prefix,
-        &[
-            ("database.hostname", "127.0.0.1"),
-            ("database.include.list", "a"),
-            ("provide.transaction.metadata", "true"),
-            ("connect.keep.alive", "false"),
-        ],
-    );
-    setup.set_connector_property("database.port", Some(&server.port.to_string()));
-    setup.use_file_history();
     // What the connector knew before this file (test input): table `a.b` (its one INT column is
     // unnamed in the binlog) and the GTIDs before the file's first.
     let before = format!("{uuid}:1-{}", first_no - 1);
-    let history = [("CREATE DATABASE a", ""), ("CREATE TABLE b (id INT)", "a")]
-        .iter()
-        .map(|(ddl, db)| {
-            serde_json::json!({"source": {"server": prefix}, "position": {"file": "mysql-bin.000079", "pos": 4, "server_id": 1},
-                "ts_ms": 0, "databaseName": db, "ddl": ddl, "tableChanges": []})
-            .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(setup.history_file(), history + "\n").unwrap();
-    let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
-    let start = cdc_connector::offsets::SourceOffset {
-        file: "mysql-bin.000080".into(),
-        pos: 4,
-        server_id: Some(1),
-        gtids: Some(before.clone()),
-        ..Default::default()
-    };
-    store.put(&setup.name, &setup.prefix, &start);
-    store.flush().unwrap();
-    drop(store);
-
-    let running = setup.start("resume");
-    // Every row change (a.b: 2 + 4, a.emoji: 1) and the five statements.
-    let rows_expected: u64 = expected["rows_per_table"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|t| t["inserted"].as_u64().unwrap() + t["updated"].as_u64().unwrap() + t["deleted"].as_u64().unwrap())
-        .sum();
-    let ddl_expected = expected["queries"].as_array().unwrap().len();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let records = loop {
-        let r = read_topics(&svc.kafka, &prefix);
-        let rows = r.iter().filter_map(payload).filter(|p| p["op"].is_string()).count() as u64;
-        let ddl = r.iter().filter_map(payload).filter(|p| p["ddl"].is_string()).count();
-        if rows >= rows_expected && ddl >= ddl_expected {
-            break r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{rows} of {rows_expected} row changes, {ddl} of {ddl_expected} statements; unanswered: {:?}",
-            server.unknown_queries()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
-    std::thread::sleep(Duration::from_secs(1));
-    running.stop();
+    let Run { records, setup, unknown } = run_fixture(
+        FIXTURE,
+        "mysql-bin.000080",
+        &[("", "CREATE DATABASE a"), ("a", "CREATE TABLE b (id INT)")],
+        Some(&before),
+        expected["queries"].as_array().unwrap().len(),
+        &[("database.include.list", "a"), ("provide.transaction.metadata", "true")],
+    );
+    let prefix = setup.prefix.clone();
 
     // Row changes: per table and kind as the decoders counted them, at the rows events' places,
     // with their values, their transaction's GTID and session, and a transaction id that is it.
@@ -190,10 +213,7 @@ fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
         let want = &sample["rows"][*row];
         *row += 1;
         let values: Vec<&Json> = image.as_object().unwrap().values().collect();
-        for (i, w) in want.as_array().unwrap().iter().enumerate() {
-            let w = w.get("utf8").unwrap_or(w);
-            assert_eq!(values[i], w, "{table} at {pos}, row {row}, column {i}");
-        }
+        assert_row(&values, want, &format!("{table} at {pos}, row {row}"));
         let tx = tx_of(pos);
         assert_eq!(s["gtid"].as_str(), Some(gtids[tx].as_str()), "source.gtid at {pos}");
         assert_eq!(s["thread"].as_u64(), Some(u64::from(thread_of(tx))), "source.thread at {pos}");
@@ -245,9 +265,140 @@ fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
     // The offset: every GTID of the file completed.
     let stored = setup.stored().expect("a committed offset");
     assert_eq!(stored.gtids.as_deref(), Some(format!("{uuid}:1-{}", first_no + count - 1).as_str()), "{stored:?}");
-    assert!(
-        server.unknown_queries().is_empty(),
-        "queries the fake server could not answer: {:?}",
-        server.unknown_queries()
+    assert!(unknown.is_empty(), "queries the fake server could not answer: {unknown:?}");
+}
+
+/// A row image (its values in column order) equals a row of the decoders' `sample_row_events`
+/// (strings as `{"utf8"}`, decimals as `{"decimal"}` there).
+fn assert_row(values: &[&Json], want: &Json, what: &str) {
+    let want = want.as_array().unwrap();
+    assert_eq!(values.len(), want.len(), "{what}: columns");
+    for (i, w) in want.iter().enumerate() {
+        let w = w.get("utf8").or_else(|| w.get("decimal")).unwrap_or(w);
+        assert_eq!(values[i], w, "{what}, column {i}");
+    }
+}
+
+fn image(p: &Json, which: &str) -> Vec<Json> {
+    p[which].as_object().unwrap_or_else(|| panic!("no {which} image: {p}")).values().cloned().collect()
+}
+
+/// MySQL's ROWS_QUERY event (`binlog_rows_query_log_events=ON`) becomes `source.query` with
+/// `include.query`; the statements of the file (DROP and CREATE of the table) come first; each
+/// change carries its transaction's GTID and session (fixture `mysql-5.7.30_rows-query`).
+#[test]
+fn mysql_rows_query_events_fill_source_query() {
+    let _g = serial();
+    let name = "mysql-5.7.30_rows-query.log.bin";
+    let expected = expected_of(name);
+    let printed = mariadb_binlog_events(name);
+    let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
+    let gtids: Vec<&str> = expected["gtids"]["first"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    assert_eq!(gtid_places.len(), gtids.len(), "GTID events");
+    let queries = expected["queries"].as_array().unwrap();
+    let run = run_fixture(
+        name,
+        "mysql-bin.000001",
+        &[("", "CREATE DATABASE `default`")],
+        None,
+        queries.len(),
+        &[("database.include.list", "default"), ("include.query", "true")],
     );
+    let sample = &expected["sample_row_events"][0];
+    let topic = format!("{}.{}", run.setup.prefix, sample["table"].as_str().unwrap());
+    let rows: Vec<Json> = run.records.iter().filter(|c| c.topic == topic).filter_map(payload).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let p = &rows[0];
+    assert_eq!(p["op"], "c");
+    assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &sample["rows"][0], "the inserted row");
+    let pos = sample["pos"].as_u64().unwrap();
+    assert_eq!(p["source"]["pos"].as_u64(), Some(pos));
+    assert_eq!(p["source"]["query"], expected["rows_query_events"][0]["query"], "source.query");
+    let tx = gtid_places.iter().rposition(|&g| g < pos).unwrap();
+    assert_eq!(p["source"]["gtid"].as_str(), Some(gtids[tx]), "source.gtid");
+    let begin = printed.iter().find(|e| e.pos > gtid_places[tx] && !e.gtid_event).and_then(|e| e.thread);
+    assert_eq!(p["source"]["thread"].as_u64(), begin.map(u64::from), "source.thread");
+    let ddl: Vec<Json> = run.records.iter().filter(|c| c.topic == run.setup.prefix).filter_map(payload).collect();
+    let texts: Vec<&Json> = ddl.iter().map(|d| &d["ddl"]).collect();
+    let want: Vec<&Json> = queries.iter().map(|q| &q["sql"]).collect();
+    assert_eq!(texts, want, "schema-change records");
+    assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
+}
+
+/// MySQL 8's compressed transactions (TRANSACTION_PAYLOAD, zstd) go through the whole pipeline:
+/// an insert and an update, their images as the decoders read them (fixtures
+/// `mysql-8.0.32_compressed-insert`, `mysql-8.0.28_compressed-update`).
+#[test]
+fn mysql_compressed_transactions_reach_kafka() {
+    let _g = serial();
+    let varchars = |n: usize| (1..=n).map(|i| format!("v{i} VARCHAR(1024)")).collect::<Vec<_>>().join(", ");
+    let movies = format!(
+        "CREATE TABLE movies (id INT, {}, year INT, {}) DEFAULT CHARSET=utf8mb4",
+        varchars(1),
+        varchars(8).replace("v", "w")
+    );
+    for (name, db, table) in [
+        ("mysql-8.0.32_compressed-insert.000001", "test", "CREATE TABLE tb1 (a INT)".to_string()),
+        ("mysql-8.0.28_compressed-update.mysql-bin.compressed", "demo", movies),
+    ] {
+        let expected = expected_of(name);
+        let create_db = format!("CREATE DATABASE {db}");
+        let run = run_fixture(
+            name,
+            "mysql-bin.000001",
+            &[("", create_db.as_str()), (db, table.as_str())],
+            None,
+            0,
+            &[("database.include.list", db)],
+        );
+        let sample = &expected["sample_row_events"][0];
+        assert_eq!(sample["inside_transaction_payload"], true, "{name}: a compressed transaction");
+        let topic = format!("{}.{}", run.setup.prefix, sample["table"].as_str().unwrap());
+        let rows: Vec<Json> = run.records.iter().filter(|c| c.topic == topic).filter_map(payload).collect();
+        assert_eq!(rows.len(), 1, "{name}: {rows:?}");
+        let p = &rows[0];
+        let row = &sample["rows"][0];
+        match p["op"].as_str().unwrap() {
+            "c" => assert_row(&image(p, "after").iter().collect::<Vec<_>>(), row, name),
+            "u" => {
+                assert_row(&image(p, "before").iter().collect::<Vec<_>>(), &row["before"], &format!("{name} before"));
+                assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &row["after"], &format!("{name} after"));
+            }
+            other => panic!("{name}: op {other}"),
+        }
+        assert!(run.unknown.is_empty(), "{name}: queries the fake server could not answer: {:?}", run.unknown);
+    }
+}
+
+/// A tagged GTID (MySQL 8.4+, `uuid:tag:gno`; fixture `mysql-9.6.0_gtid-tagged`) is the change's
+/// `source.gtid` and its transaction's id; the row as the decoders read it (DECIMAL as a string).
+#[test]
+fn mysql_tagged_gtids_name_their_transactions() {
+    let _g = serial();
+    let name = "mysql-9.6.0_gtid-tagged.000001";
+    let expected = expected_of(name);
+    let run = run_fixture(
+        name,
+        "mysql-bin.000001",
+        &[("", "CREATE DATABASE test"), ("test", "CREATE TABLE orders (id INT, qty INT, amount DECIMAL(10,2))")],
+        None,
+        0,
+        &[
+            ("database.include.list", "test"),
+            ("decimal.handling.mode", "string"),
+            ("provide.transaction.metadata", "true"),
+        ],
+    );
+    let sample = &expected["sample_row_events"][0];
+    let topic = format!("{}.{}", run.setup.prefix, sample["table"].as_str().unwrap());
+    let rows: Vec<Json> = run.records.iter().filter(|c| c.topic == topic).filter_map(payload).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let p = &rows[0];
+    assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &sample["rows"][0], "the inserted row");
+    let gtid = p["source"]["gtid"].as_str().expect("source.gtid");
+    let tagged =
+        regex::Regex::new(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}:[a-z_][a-z0-9_]{0,31}:[1-9][0-9]*$").unwrap();
+    assert!(tagged.is_match(gtid), "{gtid} is uuid:tag:gno");
+    assert_eq!(p["transaction"]["id"].as_str(), Some(gtid), "transaction.id");
+    assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
 }
