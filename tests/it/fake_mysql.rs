@@ -29,9 +29,18 @@ pub struct Spec {
     /// The binlog file's name and bytes (magic number included).
     pub file_name: String,
     pub binlog: Vec<u8>,
+    /// The file name `SHOW BINARY LOGS` and the dump's rotate event give (`file_name` unless a
+    /// test plays a server that has the same transactions under another name: a failover).
+    pub listed_name: Option<String>,
     /// `@@gtid_mode` and `Executed_Gtid_Set` of `SHOW MASTER STATUS`.
     pub gtid_mode: bool,
     pub gtid_executed: String,
+}
+
+impl Spec {
+    fn listed(&self) -> &str {
+        self.listed_name.as_deref().unwrap_or(&self.file_name)
+    }
 }
 
 pub struct FakeMysql {
@@ -91,6 +100,34 @@ const CLIENT_MULTI_STATEMENTS: u32 = 0x1_0000;
 const CLIENT_MULTI_RESULTS: u32 = 0x2_0000;
 const CLIENT_PLUGIN_AUTH: u32 = 0x8_0000;
 const CLIENT_PLUGIN_AUTH_LENENC: u32 = 0x20_0000;
+
+/// A server UUID and its GTID intervals (half-open `[start, end)`), as COM_BINLOG_DUMP_GTID
+/// sends them.
+type Sid = ([u8; 16], Vec<(u64, u64)>);
+
+/// The GTID set of a COM_BINLOG_DUMP_GTID request: flags (2), server id (4), name length (4),
+/// name, position (8), data size (4), then the set: n_sids (8) × (sid (16), n_intervals (8) ×
+/// (start (8), end (8))).
+fn gtid_dump_set(p: &[u8]) -> Option<Vec<Sid>> {
+    let u64_at = |i: usize| p.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let name_len = u32::from_le_bytes(p.get(7..11)?.try_into().ok()?) as usize;
+    let mut at = 11 + name_len + 8 + 4;
+    let n = u64_at(at)?;
+    at += 8;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let sid: [u8; 16] = p.get(at..at + 16)?.try_into().ok()?;
+        let k = u64_at(at + 16)?;
+        at += 24;
+        let mut ints = Vec::new();
+        for _ in 0..k {
+            ints.push((u64_at(at)?, u64_at(at + 8)?));
+            at += 16;
+        }
+        out.push((sid, ints));
+    }
+    Some(out)
+}
 
 /// A query's answer.
 enum Answer {
@@ -221,7 +258,11 @@ impl Session {
                 Some(0x0e) | Some(0x02) | Some(0x15) => self.ok(next)?,
                 Some(0x12) => {
                     let pos = u32::from_le_bytes(p[1..5].try_into().unwrap()) as usize;
-                    return self.dump(pos);
+                    return self.dump(pos, &[]);
+                }
+                Some(0x1e) => {
+                    let executed = gtid_dump_set(&p).unwrap_or_default();
+                    return self.dump(4, &executed);
                 }
                 Some(other) => {
                     self.unknown.lock().unwrap().push(format!("command 0x{other:02x}"));
@@ -327,7 +368,7 @@ impl Session {
         }
         if lower == "show master status" || lower == "show binary log status" {
             let row = vec![
-                Some(self.spec.file_name.clone()),
+                Some(self.spec.listed().to_string()),
                 Some(self.spec.binlog.len().to_string()),
                 Some(String::new()),
                 Some(String::new()),
@@ -339,7 +380,7 @@ impl Session {
             );
         }
         if lower == "show binary logs" || lower == "show master logs" {
-            let row = vec![Some(self.spec.file_name.clone()), Some(self.spec.binlog.len().to_string())];
+            let row = vec![Some(self.spec.listed().to_string()), Some(self.spec.binlog.len().to_string())];
             return Answer::Rows(vec!["Log_name", "File_size"], vec![row]);
         }
         if lower.starts_with("show grants") {
@@ -353,14 +394,16 @@ impl Session {
         Answer::Err(1064, format!("the fake MySQL server cannot answer: {sql}"))
     }
 
-    /// COM_BINLOG_DUMP from `pos` of the file: a rotate event, the format description event, the
-    /// events from `pos` on; then the connection stays open until the client goes.
-    fn dump(mut self, pos: usize) -> std::io::Result<()> {
+    /// COM_BINLOG_DUMP from `pos` of the file (COM_BINLOG_DUMP_GTID: from its start, leaving out
+    /// the transactions whose GTID is in `executed`, as a MySQL server does): a rotate event, the
+    /// format description event, the events from `pos` on; then the connection stays open until
+    /// the client goes.
+    fn dump(mut self, pos: usize, executed: &[Sid]) -> std::io::Result<()> {
         let spec = self.spec.clone();
         let mut seq = 1u8;
         // The rotate event a server sends first: artificial (flags 0x20), log_pos 0.
         let mut body = (pos.max(4) as u64).to_le_bytes().to_vec();
-        body.extend_from_slice(spec.file_name.as_bytes());
+        body.extend_from_slice(spec.listed().as_bytes());
         let size = 19 + body.len() + 4;
         let mut ev = Vec::with_capacity(size);
         ev.extend_from_slice(&0u32.to_le_bytes());
@@ -383,13 +426,28 @@ impl Session {
         send(&mut self, &ev)?;
         let data = &spec.binlog;
         let mut at = 4usize;
+        let mut skipping = false;
         while at + 19 <= data.len() {
             let size = u32::from_le_bytes(data[at + 9..at + 13].try_into().unwrap()) as usize;
             if size < 19 || at + size > data.len() {
                 break;
             }
+            // GTID_LOG_EVENT / ANONYMOUS_GTID_LOG_EVENT start a transaction: leave it out when
+            // the client has it (body: flags, sid, gno).
+            match data[at + 4] {
+                33 => {
+                    let body = &data[at + 19..];
+                    let sid: [u8; 16] = body[1..17].try_into().unwrap();
+                    let gno = u64::from_le_bytes(body[17..25].try_into().unwrap());
+                    skipping = executed
+                        .iter()
+                        .any(|(s, ints)| *s == sid && ints.iter().any(|&(lo, hi)| lo <= gno && gno < hi));
+                }
+                34 => skipping = false,
+                _ => {}
+            }
             // The format description event always; the others from the requested position.
-            if at == 4 || at >= pos {
+            if at == 4 || (at >= pos && !skipping) {
                 send(&mut self, &data[at..at + size])?;
             }
             at += size;

@@ -73,6 +73,7 @@ struct Run {
     records: Vec<Consumed>,
     setup: Setup,
     unknown: Vec<String>,
+    log: String,
 }
 
 /// Serve fixture `name` as `file_name`, start the connector at its first event with a schema
@@ -87,12 +88,36 @@ fn run_fixture(
     statements: usize,
     extra: &[(&str, &str)],
 ) -> Run {
+    run_fixture_with(name, file_name, history, gtids, statements, extra, Resume::default())
+}
+
+/// Where the stored offset points and what the server lists, when not the file's start.
+#[derive(Default)]
+struct Resume<'a> {
+    /// The stored offset's position (default 4).
+    pos: Option<u64>,
+    /// The name the server has the file under (a failover: the offset's file is gone).
+    listed: Option<&'a str>,
+    /// Row changes to wait for (default: all the decoders counted).
+    rows: Option<u64>,
+}
+
+fn run_fixture_with(
+    name: &str,
+    file_name: &str,
+    history: &[(&str, &str)],
+    gtids: Option<&str>,
+    statements: usize,
+    extra: &[(&str, &str)],
+    resume: Resume<'_>,
+) -> Run {
     let svc = services();
     let expected = expected_of(name);
     let server = FakeMysql::start(Spec {
         version: expected["format"]["server_version"].as_str().unwrap().to_string(),
         server_id: 1,
         file_name: file_name.into(),
+        listed_name: resume.listed.map(str::to_string),
         binlog: std::fs::read(fixture(name)).unwrap(),
         gtid_mode: gtids.is_some()
             || expected["event_counts"].as_object().unwrap().keys().any(|k| k.contains("GTID_TAGGED")),
@@ -116,7 +141,7 @@ fn run_fixture(
     let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
     let start = cdc_connector::offsets::SourceOffset {
         file: file_name.into(),
-        pos: 4,
+        pos: resume.pos.unwrap_or(4),
         server_id: Some(1),
         gtids: gtids.map(str::to_string),
         ..Default::default()
@@ -126,12 +151,14 @@ fn run_fixture(
     drop(store);
 
     let running = setup.start("resume");
-    let rows_expected: u64 = expected["rows_per_table"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|t| t["inserted"].as_u64().unwrap() + t["updated"].as_u64().unwrap() + t["deleted"].as_u64().unwrap())
-        .sum();
+    let rows_expected: u64 = resume.rows.unwrap_or_else(|| {
+        expected["rows_per_table"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|t| t["inserted"].as_u64().unwrap() + t["updated"].as_u64().unwrap() + t["deleted"].as_u64().unwrap())
+            .sum()
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
     let records = loop {
         let r = read_topics(&svc.kafka, &prefix);
@@ -148,8 +175,8 @@ fn run_fixture(
         std::thread::sleep(Duration::from_millis(300));
     };
     std::thread::sleep(Duration::from_secs(1));
-    running.stop();
-    Run { records, setup, unknown: server.unknown_queries() }
+    let log = running.stop_with_log();
+    Run { records, setup, unknown: server.unknown_queries(), log }
 }
 
 #[test]
@@ -175,7 +202,7 @@ fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
     // What the connector knew before this file (test input): table `a.b` (its one INT column is
     // unnamed in the binlog) and the GTIDs before the file's first.
     let before = format!("{uuid}:1-{}", first_no - 1);
-    let Run { records, setup, unknown } = run_fixture(
+    let Run { records, setup, unknown, .. } = run_fixture(
         FIXTURE,
         "mysql-bin.000080",
         &[("", "CREATE DATABASE a"), ("a", "CREATE TABLE b (id INT)")],
@@ -400,5 +427,65 @@ fn mysql_tagged_gtids_name_their_transactions() {
         regex::Regex::new(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}:[a-z_][a-z0-9_]{0,31}:[1-9][0-9]*$").unwrap();
     assert!(tagged.is_match(gtid), "{gtid} is uuid:tag:gno");
     assert_eq!(p["transaction"]["id"].as_str(), Some(gtid), "transaction.id");
+    assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
+}
+
+/// A failover on MySQL: the stored offset names a binlog file the server does not have (another
+/// server, other file names) but carries the completed GTIDs, so the connector resumes by GTID
+/// (COM_BINLOG_DUMP_GTID) and reads exactly the transactions after them — here the four with
+/// `a.b` changes are done, so only the statements and the `a.emoji` insert come (fixture
+/// `mysql-5.7.40_gtid-utf8mb4`; GTIDs per the decoders, places per `mariadb-binlog`).
+#[test]
+fn mysql_resume_by_gtid_after_a_failover() {
+    let _g = serial();
+    let expected = expected_of(FIXTURE);
+    let first = expected["gtids"]["first"][0].as_str().unwrap();
+    let (uuid, first_no) = first.split_once(':').unwrap();
+    let first_no: u64 = first_no.parse().unwrap();
+    let count = expected["gtids"]["count"].as_u64().unwrap();
+    let printed = mariadb_binlog_events(FIXTURE);
+    let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
+    // The transactions with row changes of a.b.
+    let samples = expected["sample_row_events"].as_array().unwrap();
+    let b_events: Vec<u64> =
+        samples.iter().filter(|e| e["table"] == "a.b").map(|e| e["pos"].as_u64().unwrap()).collect();
+    let done = gtid_places.iter().filter(|&&g| g < *b_events.last().unwrap()).count() as u64;
+    let completed = format!("{uuid}:1-{}", first_no + done - 1);
+    let queries = expected["queries"].as_array().unwrap();
+    let after: Vec<&Json> = samples.iter().filter(|e| e["pos"].as_u64().unwrap() > *b_events.last().unwrap()).collect();
+    let run = run_fixture_with(
+        FIXTURE,
+        "mysql-bin.000080",
+        &[("", "CREATE DATABASE a"), ("a", "CREATE TABLE b (id INT)")],
+        Some(&completed),
+        queries.len(),
+        &[("database.include.list", "a")],
+        Resume {
+            pos: Some(gtid_places[done as usize]),
+            listed: Some("mysql-bin.000081"),
+            rows: Some(after.iter().map(|e| e["row_count"].as_u64().unwrap()).sum()),
+        },
+    );
+    let prefix = &run.setup.prefix;
+    let data: Vec<Json> =
+        run.records.iter().filter(|c| c.topic.starts_with(&format!("{prefix}.a."))).filter_map(payload).collect();
+    assert_eq!(data.len(), after.len(), "only the changes after the completed GTIDs: {data:?}");
+    for (p, e) in data.iter().zip(&after) {
+        assert_eq!(p["source"]["pos"], e["pos"]);
+        assert_eq!(format!("a.{}", p["source"]["table"].as_str().unwrap()), e["table"].as_str().unwrap());
+        assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &e["rows"][0], "a row after the failover");
+    }
+    let ddl: Vec<Json> = run.records.iter().filter(|c| c.topic == *prefix).filter_map(payload).collect();
+    let texts: Vec<&Json> = ddl.iter().map(|d| &d["ddl"]).collect();
+    let want: Vec<&Json> = queries.iter().map(|q| &q["sql"]).collect();
+    assert_eq!(texts, want, "schema-change records");
+    assert!(run.log.contains("GTID"), "the resume by GTID is logged: {}", run.log);
+    // The last offset is the last change's, inside its transaction: the GTIDs completed before
+    // it, on the new server's file.
+    let last_tx = gtid_places.iter().filter(|&&g| g < after.last().unwrap()["pos"].as_u64().unwrap()).count() as u64;
+    assert_eq!(last_tx, count, "the last change is in the file's last transaction");
+    let stored = run.setup.stored().expect("a committed offset");
+    assert_eq!(stored.gtids.as_deref(), Some(format!("{uuid}:1-{}", first_no + last_tx - 2).as_str()), "{stored:?}");
+    assert_eq!(stored.file, "mysql-bin.000081", "{stored:?}");
     assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
 }
