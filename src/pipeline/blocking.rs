@@ -142,7 +142,11 @@ impl Streamer {
         self.maybe_flush_offsets(true)?;
         let conn = binlog::connect(&self.cfg.db).await?;
         let resumed = BinlogSource::start(conn, &self.cfg.db, self.cfg.server_id, &paused, heartbeat_ms).await?;
+        // Streaming goes on where it paused; the source position stays the commit's (another
+        // blocking snapshot asked for in the same transaction reports the same place).
+        let commit_pos = self.commit_pos;
         self.start_at(&paused, 0, 0);
+        self.commit_pos = commit_pos;
         Ok(Some(resumed))
     }
 
