@@ -32,6 +32,9 @@ pub struct Spec {
     /// The file name `SHOW BINARY LOGS` and the dump's rotate event give (`file_name` unless a
     /// test plays a server that has the same transactions under another name: a failover).
     pub listed_name: Option<String>,
+    /// Databases and their tables' `SHOW CREATE TABLE` text, for a start that reads the schema
+    /// from the server (`SHOW DATABASES`, `SHOW FULL TABLES`, `SHOW CREATE TABLE`).
+    pub schemas: Vec<(String, Vec<(String, String)>)>,
     /// `@@gtid_mode` and `Executed_Gtid_Set` of `SHOW MASTER STATUS`.
     pub gtid_mode: bool,
     pub gtid_executed: String,
@@ -67,7 +70,7 @@ impl FakeMysql {
                         let (spec, stop, unknown) = (spec.clone(), stop2.clone(), unknown2.clone());
                         let id = ids.fetch_add(1, Ordering::Relaxed);
                         std::thread::spawn(move || {
-                            let _ = Session { socket, spec, stop, unknown, id }.serve();
+                            let _ = Session { statements: Vec::new(), socket, spec, stop, unknown, id }.serve();
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -138,6 +141,8 @@ enum Answer {
 }
 
 struct Session {
+    /// Prepared statements: their SQL and number of `?`.
+    statements: Vec<(String, usize)>,
     socket: TcpStream,
     spec: Arc<Spec>,
     stop: Arc<AtomicBool>,
@@ -256,6 +261,15 @@ impl Session {
                 }
                 // COM_PING, COM_INIT_DB, COM_REGISTER_SLAVE
                 Some(0x0e) | Some(0x02) | Some(0x15) => self.ok(next)?,
+                Some(0x16) => {
+                    let sql = String::from_utf8_lossy(&p[1..]).trim().to_string();
+                    self.prepare(next, sql)?;
+                }
+                Some(0x17) => {
+                    let id = u32::from_le_bytes(p[1..5].try_into().unwrap());
+                    self.execute(next, id, &p)?;
+                }
+                Some(0x19) => {} // COM_STMT_CLOSE: no answer
                 Some(0x12) => {
                     let pos = u32::from_le_bytes(p[1..5].try_into().unwrap()) as usize;
                     return self.dump(pos, &[]);
@@ -282,18 +296,7 @@ impl Session {
                 self.write_packet(seq, &count)?;
                 for name in &columns {
                     seq = seq.wrapping_add(1);
-                    let mut def = Vec::new();
-                    for part in [&b"def"[..], b"", b"", b"", name.as_bytes(), name.as_bytes()] {
-                        lenenc_str(&mut def, part);
-                    }
-                    def.push(0x0c);
-                    def.extend_from_slice(&33u16.to_le_bytes());
-                    def.extend_from_slice(&1024u32.to_le_bytes());
-                    def.push(0xfd); // VAR_STRING
-                    def.extend_from_slice(&0u16.to_le_bytes());
-                    def.push(0);
-                    def.extend_from_slice(&[0, 0]);
-                    self.write_packet(seq, &def)?;
+                    self.write_packet(seq, &Self::column_def(name))?;
                 }
                 seq = seq.wrapping_add(1);
                 self.eof(seq)?;
@@ -310,6 +313,137 @@ impl Session {
                 }
                 self.eof(seq.wrapping_add(1))
             }
+        }
+    }
+
+    fn column_def(name: &str) -> Vec<u8> {
+        let mut def = Vec::new();
+        for part in [&b"def"[..], b"", b"", b"", name.as_bytes(), name.as_bytes()] {
+            lenenc_str(&mut def, part);
+        }
+        def.push(0x0c);
+        def.extend_from_slice(&33u16.to_le_bytes());
+        def.extend_from_slice(&1024u32.to_le_bytes());
+        def.push(0xfd); // VAR_STRING
+        def.extend_from_slice(&0u16.to_le_bytes());
+        def.push(0);
+        def.extend_from_slice(&[0, 0]);
+        def
+    }
+
+    /// COM_STMT_PREPARE: the statement's columns are those its answer has.
+    fn prepare(&mut self, mut seq: u8, sql: String) -> std::io::Result<()> {
+        let params = sql.matches('?').count();
+        let columns = match self.answer(&sql.replace('?', "''")) {
+            Answer::Rows(c, _) => c,
+            Answer::Ok => Vec::new(),
+            Answer::Err(code, message) => {
+                self.unknown.lock().unwrap().push(sql.clone());
+                return self.error(seq, code, &message);
+            }
+        };
+        self.statements.push((sql, params));
+        let id = self.statements.len() as u32;
+        let mut p = vec![0u8];
+        p.extend_from_slice(&id.to_le_bytes());
+        p.extend_from_slice(&(columns.len() as u16).to_le_bytes());
+        p.extend_from_slice(&(params as u16).to_le_bytes());
+        p.push(0);
+        p.extend_from_slice(&0u16.to_le_bytes());
+        self.write_packet(seq, &p)?;
+        for group in [vec!["?"; params], columns] {
+            if group.is_empty() {
+                continue;
+            }
+            for name in group {
+                seq = seq.wrapping_add(1);
+                self.write_packet(seq, &Self::column_def(name))?;
+            }
+            seq = seq.wrapping_add(1);
+            self.eof(seq)?;
+        }
+        Ok(())
+    }
+
+    /// COM_STMT_EXECUTE: the parameters (strings and integers) go into the SQL as literals and
+    /// the answer comes back as a binary result set.
+    fn execute(&mut self, mut seq: u8, id: u32, p: &[u8]) -> std::io::Result<()> {
+        let Some((sql, params)) = self.statements.get(id as usize - 1).cloned() else {
+            return self.error(seq, 1243, "unknown prepared statement");
+        };
+        let mut values = Vec::new();
+        if params > 0 {
+            let mut at = 10 + params.div_ceil(8);
+            let types: Vec<u8> = if p[at] == 1 {
+                at += 1;
+                let t = (0..params).map(|i| p[at + 2 * i]).collect();
+                at += 2 * params;
+                t
+            } else {
+                vec![0xfd; params]
+            };
+            for t in types {
+                let v = match t {
+                    0x08 => {
+                        let n = u64::from_le_bytes(p[at..at + 8].try_into().unwrap());
+                        at += 8;
+                        n.to_string()
+                    }
+                    0x03 => {
+                        let n = u32::from_le_bytes(p[at..at + 4].try_into().unwrap());
+                        at += 4;
+                        n.to_string()
+                    }
+                    _ => {
+                        let (len, skip) = match p[at] {
+                            0xfc => (u16::from_le_bytes(p[at + 1..at + 3].try_into().unwrap()) as usize, 3),
+                            n => (n as usize, 1),
+                        };
+                        let v = format!("'{}'", String::from_utf8_lossy(&p[at + skip..at + skip + len]));
+                        at += skip + len;
+                        v
+                    }
+                };
+                values.push(v);
+            }
+        }
+        let mut filled = String::new();
+        let mut vals = values.into_iter();
+        for c in sql.chars() {
+            match c {
+                '?' => filled.push_str(&vals.next().unwrap_or_default()),
+                c => filled.push(c),
+            }
+        }
+        match self.answer(&filled) {
+            Answer::Rows(columns, rows) => {
+                let mut count = Vec::new();
+                lenenc_int(&mut count, columns.len() as u64);
+                self.write_packet(seq, &count)?;
+                for name in &columns {
+                    seq = seq.wrapping_add(1);
+                    self.write_packet(seq, &Self::column_def(name))?;
+                }
+                seq = seq.wrapping_add(1);
+                self.eof(seq)?;
+                for row in rows {
+                    seq = seq.wrapping_add(1);
+                    let mut r = vec![0u8];
+                    let mut nulls = vec![0u8; (columns.len() + 7 + 2) / 8];
+                    let mut body = Vec::new();
+                    for (i, v) in row.iter().enumerate() {
+                        match v {
+                            Some(s) => lenenc_str(&mut body, s.as_bytes()),
+                            None => nulls[(i + 2) / 8] |= 1 << ((i + 2) % 8),
+                        }
+                    }
+                    r.extend_from_slice(&nulls);
+                    r.extend_from_slice(&body);
+                    self.write_packet(seq, &r)?;
+                }
+                self.eof(seq.wrapping_add(1))
+            }
+            other => self.respond(seq, other),
         }
     }
 
@@ -387,6 +521,43 @@ impl Session {
             let grant =
                 "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'debezium'@'%'";
             return Answer::Rows(vec!["Grants for debezium@%"], vec![vec![Some(grant.into())]]);
+        }
+        if lower == "show databases" {
+            let rows = self.spec.schemas.iter().map(|(db, _)| vec![Some(db.clone())]).collect();
+            return Answer::Rows(vec!["Database"], rows);
+        }
+        if let Some(rest) = lower.strip_prefix("show full tables from ") {
+            let db = rest.split('`').nth(1).unwrap_or_default();
+            let rows = self
+                .spec
+                .schemas
+                .iter()
+                .filter(|(d, _)| d.eq_ignore_ascii_case(db))
+                .flat_map(|(_, tables)| {
+                    tables.iter().map(|(t, _)| vec![Some(t.clone()), Some("BASE TABLE".to_string())])
+                })
+                .collect();
+            return Answer::Rows(vec!["Tables_in_db", "Table_type"], rows);
+        }
+        if lower.starts_with("show create table ") {
+            let names: Vec<&str> = sql.split('`').skip(1).step_by(2).collect();
+            let (db, table) = (names.first().copied().unwrap_or_default(), names.get(1).copied().unwrap_or_default());
+            let ddl = self.spec.schemas.iter().filter(|(d, _)| d == db).flat_map(|(_, t)| t).find(|(t, _)| t == table);
+            return match ddl {
+                Some((t, ddl)) => {
+                    Answer::Rows(vec!["Table", "Create Table"], vec![vec![Some(t.clone()), Some(ddl.clone())]])
+                }
+                None => Answer::Err(1146, format!("Table '{db}.{table}' doesn't exist")),
+            };
+        }
+        if lower
+            .starts_with("select default_character_set_name, default_collation_name from information_schema.schemata")
+        {
+            let db = quoted(sql).unwrap_or_default();
+            let known = self.spec.schemas.iter().any(|(d, _)| *d == db);
+            let rows =
+                if known { vec![vec![Some("utf8mb4".into()), Some("utf8mb4_general_ci".into())]] } else { vec![] };
+            return Answer::Rows(vec!["DEFAULT_CHARACTER_SET_NAME", "DEFAULT_COLLATION_NAME"], rows);
         }
         if lower == "select connection_id()" {
             return Answer::Rows(vec!["CONNECTION_ID()"], vec![vec![Some(self.id.to_string())]]);

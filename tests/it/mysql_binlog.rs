@@ -100,6 +100,10 @@ struct Resume<'a> {
     listed: Option<&'a str>,
     /// Row changes to wait for (default: all the decoders counted).
     rows: Option<u64>,
+    /// Start with this `--binlog-pos` instead of the stored offset (no offset, no history: the
+    /// schema comes from the server's `schemas`).
+    binlog_pos: Option<&'a str>,
+    schemas: Vec<(String, Vec<(String, String)>)>,
 }
 
 fn run_fixture_with(
@@ -118,6 +122,7 @@ fn run_fixture_with(
         server_id: 1,
         file_name: file_name.into(),
         listed_name: resume.listed.map(str::to_string),
+        schemas: resume.schemas.clone(),
         binlog: std::fs::read(fixture(name)).unwrap(),
         gtid_mode: gtids.is_some()
             || expected["event_counts"].as_object().unwrap().keys().any(|k| k.contains("GTID_TAGGED")),
@@ -129,28 +134,29 @@ fn run_fixture_with(
     let setup = Setup::new(&svc, &prefix, &props);
     setup.set_connector_property("database.port", Some(&server.port.to_string()));
     setup.use_file_history();
-    let lines: Vec<String> = history
-        .iter()
-        .map(|(db, ddl)| {
-            serde_json::json!({"source": {"server": prefix}, "position": {"file": "mysql-bin.000000", "pos": 4, "server_id": 1},
-                "ts_ms": 0, "databaseName": db, "ddl": ddl, "tableChanges": []})
-            .to_string()
-        })
-        .collect();
-    std::fs::write(setup.history_file(), lines.join("\n") + "\n").unwrap();
-    let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
-    let start = cdc_connector::offsets::SourceOffset {
-        file: file_name.into(),
-        pos: resume.pos.unwrap_or(4),
-        server_id: Some(1),
-        gtids: gtids.map(str::to_string),
-        ..Default::default()
-    };
-    store.put(&setup.name, &setup.prefix, &start);
-    store.flush().unwrap();
-    drop(store);
-
-    let running = setup.start("resume");
+    if resume.binlog_pos.is_none() {
+        let lines: Vec<String> = history
+            .iter()
+            .map(|(db, ddl)| {
+                serde_json::json!({"source": {"server": prefix}, "position": {"file": "mysql-bin.000000", "pos": 4, "server_id": 1},
+                    "ts_ms": 0, "databaseName": db, "ddl": ddl, "tableChanges": []})
+                .to_string()
+            })
+            .collect();
+        std::fs::write(setup.history_file(), lines.join("\n") + "\n").unwrap();
+        let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
+        let start = cdc_connector::offsets::SourceOffset {
+            file: file_name.into(),
+            pos: resume.pos.unwrap_or(4),
+            server_id: Some(1),
+            gtids: gtids.map(str::to_string),
+            ..Default::default()
+        };
+        store.put(&setup.name, &setup.prefix, &start);
+        store.flush().unwrap();
+        drop(store);
+    }
+    let running = setup.start(resume.binlog_pos.unwrap_or("resume"));
     let rows_expected: u64 = resume.rows.unwrap_or_else(|| {
         expected["rows_per_table"]
             .as_object()
@@ -464,6 +470,7 @@ fn mysql_resume_by_gtid_after_a_failover() {
             pos: Some(gtid_places[done as usize]),
             listed: Some("mysql-bin.000081"),
             rows: Some(after.iter().map(|e| e["row_count"].as_u64().unwrap()).sum()),
+            ..Resume::default()
         },
     );
     let prefix = &run.setup.prefix;
@@ -487,5 +494,73 @@ fn mysql_resume_by_gtid_after_a_failover() {
     let stored = run.setup.stored().expect("a committed offset");
     assert_eq!(stored.gtids.as_deref(), Some(format!("{uuid}:1-{}", first_no + last_tx - 2).as_str()), "{stored:?}");
     assert_eq!(stored.file, "mysql-bin.000081", "{stored:?}");
+    assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
+}
+
+/// `--binlog-pos <MySQL GTID set>`: the connector reads the schema from the server and asks for
+/// the binlog after those GTIDs (COM_BINLOG_DUMP_GTID); it gets exactly the later transactions
+/// (fixture `mysql-5.7.40_gtid-utf8mb4`: after the four with `a.b` changes, the statements and
+/// the `a.emoji` insert), each with its GTID, and its offsets carry the completed set.
+#[test]
+fn mysql_start_at_a_gtid_set() {
+    let _g = serial();
+    let expected = expected_of(FIXTURE);
+    let first = expected["gtids"]["first"][0].as_str().unwrap();
+    let (uuid, first_no) = first.split_once(':').unwrap();
+    let first_no: u64 = first_no.parse().unwrap();
+    let printed = mariadb_binlog_events(FIXTURE);
+    let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
+    let samples = expected["sample_row_events"].as_array().unwrap();
+    let last_b = samples.iter().filter(|e| e["table"] == "a.b").map(|e| e["pos"].as_u64().unwrap()).max().unwrap();
+    let done = gtid_places.iter().filter(|&&g| g < last_b).count() as u64;
+    let start = format!("{uuid}:1-{}", first_no + done - 1);
+    let after: Vec<&Json> = samples.iter().filter(|e| e["pos"].as_u64().unwrap() > last_b).collect();
+    let queries = expected["queries"].as_array().unwrap();
+    // The server's schema now: a.b (test input) and a.emoji as the file's statement made it.
+    let emoji = queries.iter().map(|q| q["sql"].as_str().unwrap()).find(|q| q.contains("`emoji`")).unwrap();
+    let run = run_fixture_with(
+        FIXTURE,
+        "mysql-bin.000080",
+        &[],
+        None,
+        queries.len(),
+        &[("database.include.list", "a")],
+        Resume {
+            rows: Some(after.iter().map(|e| e["row_count"].as_u64().unwrap()).sum()),
+            binlog_pos: Some(&start),
+            schemas: vec![(
+                "a".into(),
+                vec![
+                    ("b".into(), "CREATE TABLE `b` (\n  `id` int(11) DEFAULT NULL\n) ENGINE=InnoDB".into()),
+                    ("emoji".into(), emoji.into()),
+                ],
+            )],
+            ..Resume::default()
+        },
+    );
+    let prefix = &run.setup.prefix;
+    let data: Vec<Json> =
+        run.records.iter().filter(|c| c.topic.starts_with(&format!("{prefix}.a."))).filter_map(payload).collect();
+    assert_eq!(data.len(), after.len(), "only the changes after {start}: {data:?}");
+    for (p, e) in data.iter().zip(&after) {
+        let pos = e["pos"].as_u64().unwrap();
+        assert_eq!(p["source"]["pos"].as_u64(), Some(pos));
+        assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &e["rows"][0], "a row after the start");
+        let tx = gtid_places.iter().rposition(|&g| g < pos).unwrap() as u64;
+        assert_eq!(
+            p["source"]["gtid"].as_str(),
+            Some(format!("{uuid}:{}", first_no + tx).as_str()),
+            "source.gtid at {pos}"
+        );
+    }
+    let ddl: Vec<Json> = run.records.iter().filter(|c| c.topic == *prefix).filter_map(payload).collect();
+    let texts: Vec<&Json> = ddl.iter().map(|d| &d["ddl"]).collect();
+    // The server's schema first (recorded at the start), then the file's statements.
+    let want: Vec<&Json> = queries.iter().map(|q| &q["sql"]).collect();
+    assert_eq!(texts[texts.len() - want.len()..], want[..], "schema-change records");
+    let stored = run.setup.stored().expect("a committed offset");
+    let gtids = stored.gtids.clone().expect("the offset carries the completed GTIDs");
+    let set = cdc_connector::source::gtid::GtidSet::parse(&gtids).unwrap();
+    assert!(set.contains(&cdc_connector::source::gtid::GtidSet::parse(&start).unwrap()), "{stored:?}");
     assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
 }
