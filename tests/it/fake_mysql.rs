@@ -286,20 +286,26 @@ impl Session {
         }
     }
 
+    /// A result set's column count, column definitions and EOF; returns the last sequence id.
+    fn result_header(&mut self, mut seq: u8, columns: &[&str]) -> std::io::Result<u8> {
+        let mut count = Vec::new();
+        lenenc_int(&mut count, columns.len() as u64);
+        self.write_packet(seq, &count)?;
+        for name in columns {
+            seq = seq.wrapping_add(1);
+            self.write_packet(seq, &Self::column_def(name))?;
+        }
+        seq = seq.wrapping_add(1);
+        self.eof(seq)?;
+        Ok(seq)
+    }
+
     fn respond(&mut self, mut seq: u8, answer: Answer) -> std::io::Result<()> {
         match answer {
             Answer::Ok => self.ok(seq),
             Answer::Err(code, message) => self.error(seq, code, &message),
             Answer::Rows(columns, rows) => {
-                let mut count = Vec::new();
-                lenenc_int(&mut count, columns.len() as u64);
-                self.write_packet(seq, &count)?;
-                for name in &columns {
-                    seq = seq.wrapping_add(1);
-                    self.write_packet(seq, &Self::column_def(name))?;
-                }
-                seq = seq.wrapping_add(1);
-                self.eof(seq)?;
+                seq = self.result_header(seq, &columns)?;
                 for row in rows {
                     seq = seq.wrapping_add(1);
                     let mut r = Vec::new();
@@ -417,15 +423,7 @@ impl Session {
         }
         match self.answer(&filled) {
             Answer::Rows(columns, rows) => {
-                let mut count = Vec::new();
-                lenenc_int(&mut count, columns.len() as u64);
-                self.write_packet(seq, &count)?;
-                for name in &columns {
-                    seq = seq.wrapping_add(1);
-                    self.write_packet(seq, &Self::column_def(name))?;
-                }
-                seq = seq.wrapping_add(1);
-                self.eof(seq)?;
+                seq = self.result_header(seq, &columns)?;
                 for row in rows {
                     seq = seq.wrapping_add(1);
                     let mut r = vec![0u8];

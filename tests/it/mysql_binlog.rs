@@ -63,6 +63,13 @@ fn mariadb_binlog_events(name: &str) -> Vec<Printed> {
     events
 }
 
+/// The server UUID and number of a fixture's first GTID (per the decoders).
+fn first_gtid(expected: &Json) -> (&str, u64) {
+    let first = expected["gtids"]["first"][0].as_str().unwrap();
+    let (uuid, n) = first.split_once(':').unwrap();
+    (uuid, n.parse().unwrap())
+}
+
 fn payload(c: &Consumed) -> Option<Json> {
     let v: Json = serde_json::from_slice(c.value.as_deref()?).ok()?;
     Some(v["payload"].clone())
@@ -190,9 +197,7 @@ fn mysql_gtids_threads_and_history_positions_from_a_real_mysql_binlog() {
     let _g = serial();
     let expected = expected_of(FIXTURE);
     // The GTIDs in file order: the independent decoders' first, last and count (consecutive).
-    let first = expected["gtids"]["first"][0].as_str().unwrap();
-    let (uuid, first_no) = first.split_once(':').unwrap();
-    let first_no: u64 = first_no.parse().unwrap();
+    let (uuid, first_no) = first_gtid(&expected);
     let count = expected["gtids"]["count"].as_u64().unwrap();
     let gtids: Vec<String> = (0..count).map(|i| format!("{uuid}:{}", first_no + i)).collect();
     assert_eq!(gtids.last().map(String::as_str), expected["gtids"]["last"].as_str(), "consecutive GTIDs");
@@ -445,9 +450,7 @@ fn mysql_tagged_gtids_name_their_transactions() {
 fn mysql_resume_by_gtid_after_a_failover() {
     let _g = serial();
     let expected = expected_of(FIXTURE);
-    let first = expected["gtids"]["first"][0].as_str().unwrap();
-    let (uuid, first_no) = first.split_once(':').unwrap();
-    let first_no: u64 = first_no.parse().unwrap();
+    let (uuid, first_no) = first_gtid(&expected);
     let count = expected["gtids"]["count"].as_u64().unwrap();
     let printed = mariadb_binlog_events(FIXTURE);
     let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
@@ -505,9 +508,7 @@ fn mysql_resume_by_gtid_after_a_failover() {
 fn mysql_start_at_a_gtid_set() {
     let _g = serial();
     let expected = expected_of(FIXTURE);
-    let first = expected["gtids"]["first"][0].as_str().unwrap();
-    let (uuid, first_no) = first.split_once(':').unwrap();
-    let first_no: u64 = first_no.parse().unwrap();
+    let (uuid, first_no) = first_gtid(&expected);
     let printed = mariadb_binlog_events(FIXTURE);
     let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
     let samples = expected["sample_row_events"].as_array().unwrap();
