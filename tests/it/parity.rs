@@ -192,3 +192,23 @@ fn skipped_operations_drop_changes_by_operation() {
         .collect();
     assert_eq!(ops, ["u", "u"]);
 }
+
+/// A TRUNCATE and an ALTER after a rows event of several rows carry, as `source.row`, the number
+/// of that event's last row — what Debezium's source info was left with (project oracle run
+/// `truncrow`, tests/oracle/sql/run-truncrow-*.sql; every record compared).
+#[test]
+fn statements_carry_the_last_row_number_like_debezium() {
+    let _g = serial();
+    let svc = services();
+    svc.sql("DROP DATABASE IF EXISTS tr; RESET MASTER;");
+    svc.sql_file(&crate::services::repo().join("tests/oracle/sql/run-truncrow-seed.sql"));
+    let golden = golden::load_path(&crate::services::repo().join("tests/data/golden/truncrow.json.jsonl"));
+    assert_eq!(golden.len(), 17, "the golden run's record count");
+    let prefix = unique("truncrow");
+    let setup = Setup::new(&svc, &prefix, &[("database.include.list", "tr"), ("skipped.operations", "none")]);
+    let stream = crate::services::repo().join("tests/oracle/sql/run-truncrow-stream.sql");
+    let ours = snapshot_then_stream_sql(&svc, &setup, &prefix, &golden, &stream);
+    let diffs = golden::compare(&golden, &ours, &prefix);
+    assert!(diffs.is_empty(), "{} differences from Debezium:\n{}", diffs.len(), diffs.join("\n"));
+    assert_eq!(ours.len(), golden.len(), "record count");
+}
