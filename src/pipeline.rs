@@ -725,8 +725,12 @@ async fn run_once(
         drop(conn);
         while let Some(req) = s.due_blocking() {
             match s.blocking_snapshot(None, req, s.cfg.heartbeat_ms.max(1000), &mut shutdown).await {
-                Ok(Some(stream)) => stream.close().await,
-                Ok(None) => return s.drain().await,
+                Ok(blocking::Outcome::Stream(stream)) => {
+                    if let Some(stream) = stream {
+                        stream.close().await;
+                    }
+                }
+                Ok(blocking::Outcome::Shutdown) => return s.drain().await,
                 Err(e) => {
                     let _ = s.drain().await;
                     return Err(e);
@@ -790,8 +794,15 @@ async fn run_once(
                         }
                         if let Some(req) = s.due_blocking() {
                             match s.blocking_snapshot(Some(source), req, heartbeat_ms, &mut shutdown).await {
-                                Ok(Some(resumed)) => source = resumed,
-                                Ok(None) => {
+                                Ok(blocking::Outcome::Stream(Some(resumed))) => source = *resumed,
+                                Ok(blocking::Outcome::Stream(None)) => {
+                                    let _ = s.drain().await;
+                                    s.cfg.telemetry.disconnected();
+                                    return Err(PipelineError::Snapshot(snapshot::SnapshotError::Internal(
+                                        "the blocking snapshot returned no binlog stream".into(),
+                                    )));
+                                }
+                                Ok(blocking::Outcome::Shutdown) => {
                                     let drained = s.drain().await;
                                     s.cfg.telemetry.disconnected();
                                     return drained;

@@ -39,6 +39,14 @@ use crate::source::binlog::{self, BinlogPosition, BinlogSource};
 /// Offset key (ours) of a blocking snapshot in progress: the request, as signal `data`.
 pub const BLOCKING_KEY: &str = "blocking_snapshot";
 
+/// How [`Streamer::blocking_snapshot`] ended.
+pub(super) enum Outcome {
+    /// Stream on with this binlog stream (None: none was given and no snapshot was taken).
+    Stream(Option<Box<BinlogSource>>),
+    /// `shutdown` came first.
+    Shutdown,
+}
+
 /// `"snapshot"` of the offsets of a blocking snapshot's records (Debezium's `SnapshotType`).
 const BLOCKING: &str = "BLOCKING";
 
@@ -77,15 +85,15 @@ impl Streamer {
     }
 
     /// Pause streaming (what was read so far is in Kafka and committed), take the blocking
-    /// snapshot, and return a binlog stream from where it paused. `Ok(None)`: `shutdown` came
-    /// first.
+    /// snapshot, and return a binlog stream from where it paused (`source` itself when no table
+    /// matches: nothing paused).
     pub(super) async fn blocking_snapshot(
         &mut self,
         source: Option<BinlogSource>,
         req: BlockingRequest,
         heartbeat_ms: u64,
         shutdown: &mut (impl std::future::Future<Output = ()> + Unpin),
-    ) -> Result<Option<BinlogSource>, PipelineError> {
+    ) -> Result<Outcome, PipelineError> {
         let paused = BinlogPosition { file: self.file.to_string(), pos: self.restart.pos() };
         let mut captured: Vec<TableId> = self
             .catalog
@@ -98,11 +106,11 @@ impl Streamer {
             Ok(t) if !t.is_empty() => t,
             Ok(_) => {
                 warn!(collections = ?req.patterns, "blocking snapshot: no captured table matches; nothing to read");
-                return Ok(source);
+                return Ok(Outcome::Stream(source.map(Box::new)));
             }
             Err(e) => {
                 warn!(error = %e, "blocking snapshot signal ignored");
-                return Ok(source);
+                return Ok(Outcome::Stream(source.map(Box::new)));
             }
         };
         self.sink.flush(Duration::from_secs(30)).await?;
@@ -124,7 +132,7 @@ impl Streamer {
         let request: Arc<str> = Arc::from(req.to_data());
         match self.read_blocking(&opts, &request, shutdown).await {
             Ok(true) => info!(position = %paused, "blocking snapshot complete; streaming resumes"),
-            Ok(false) => return Ok(None),
+            Ok(false) => return Ok(Outcome::Shutdown),
             Err(PipelineError::Snapshot(e)) => {
                 // As Debezium: a snapshot that fails (a bad SELECT of the signal, a table gone)
                 // is given up, and streaming goes on.
@@ -147,7 +155,7 @@ impl Streamer {
         let commit_pos = self.commit_pos;
         self.start_at(&paused, 0, 0);
         self.commit_pos = commit_pos;
-        Ok(Some(resumed))
+        Ok(Outcome::Stream(Some(Box::new(resumed))))
     }
 
     /// Produce the snapshot's records. `Ok(false)`: `shutdown` came first.

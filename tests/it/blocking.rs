@@ -160,3 +160,35 @@ fn an_interrupted_blocking_snapshot_is_taken_again_after_a_restart() {
     let stored = setup.stored().expect("a committed offset");
     assert!(stored.snapshot.is_none() && stored.extra.iter().all(|(k, _)| k != "blocking_snapshot"), "{stored:?}");
 }
+
+/// A stored offset inside a blocking snapshot whose tables are no longer captured: the restart
+/// says so and streams on (it neither stops nor takes anything).
+#[test]
+fn a_stored_blocking_snapshot_that_matches_no_table_streams_on() {
+    let _g = serial();
+    let svc = services();
+    svc.sql("DROP DATABASE IF EXISTS blkn; CREATE DATABASE blkn; CREATE TABLE blkn.t (id INT PRIMARY KEY);");
+    let at = svc.query_row("SHOW MASTER STATUS");
+    let prefix = unique("blkn");
+    let setup = Setup::new(&svc, &prefix, &[("database.include.list", "blkn")]);
+    let request = r#"{"type": "blocking", "data-collections": ["gone\\.t"]}"#;
+    let offset = cdc_connector::offsets::SourceOffset {
+        file: at[0].clone(),
+        pos: at[1].parse().unwrap(),
+        server_id: Some(1),
+        snapshot: Some("BLOCKING".into()),
+        extra: vec![("blocking_snapshot".into(), Json::from(request))],
+        ..Default::default()
+    };
+    let mut store = cdc_connector::offsets::FileOffsetStore::open(setup.offsets()).unwrap();
+    store.put(&setup.name, &setup.prefix, &offset);
+    store.flush().unwrap();
+    drop(store);
+    let mut running = setup.start("resume");
+    running.wait_for_log("binlog stream started", Duration::from_secs(60));
+    svc.sql("INSERT INTO blkn.t VALUES (7);");
+    let got = wait_for_records(&svc.kafka, &prefix, 1, Duration::from_secs(30));
+    let log = running.stop_with_log();
+    assert_eq!(got.len(), 1, "the insert streamed after the restart: {log}");
+    assert!(log.contains("no captured table matches"), "{log}");
+}
