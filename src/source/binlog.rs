@@ -173,7 +173,8 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Conn, SourceError> {
     }
 }
 
-/// A connection for queries (snapshots, signals, heartbeat action queries), not for a binlog dump:
+/// A connection that reads tables or runs user queries (snapshots, signals, heartbeat action
+/// queries) — not the replication connection, which also does the start-up checks:
 /// [`connect`], then `database.initial.statements`. A failing statement is named by its number
 /// (our message does not repeat its text; the server's reason may quote the part it rejects).
 pub async fn connect_jdbc(opts: &ConnectOptions) -> Result<Conn, SourceError> {
