@@ -141,7 +141,7 @@ pub struct Snapshot {
     /// Where the snapshot's read view is in the binlog (None: a blocking snapshot, which does
     /// not read it).
     position: Option<BinlogPosition>,
-    /// MySQL's executed GTID set at `position` (read under the lock; None: not known).
+    /// MySQL's executed GTID set at `position` (read with it; None: not known).
     gtids: Option<crate::source::gtid::GtidSet>,
     schema: VecDeque<SchemaEvent>,
     tables: Arc<[TableRead]>,
