@@ -356,10 +356,7 @@ fn mysql_rows_query_events_fill_source_query() {
     assert_eq!(p["source"]["gtid"].as_str(), Some(gtids[tx]), "source.gtid");
     let begin = printed.iter().find(|e| e.pos > gtid_places[tx] && !e.gtid_event).and_then(|e| e.thread);
     assert_eq!(p["source"]["thread"].as_u64(), begin.map(u64::from), "source.thread");
-    let ddl: Vec<Json> = run.records.iter().filter(|c| c.topic == run.setup.prefix).filter_map(payload).collect();
-    let texts: Vec<&Json> = ddl.iter().map(|d| &d["ddl"]).collect();
-    let want: Vec<&Json> = queries.iter().map(|q| &q["sql"]).collect();
-    assert_eq!(texts, want, "schema-change records");
+    assert_eq!(statement_texts(&run), query_texts(queries), "schema-change records");
     assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
 }
 
@@ -449,53 +446,34 @@ fn mysql_tagged_gtids_name_their_transactions() {
 #[test]
 fn mysql_resume_by_gtid_after_a_failover() {
     let _g = serial();
-    let expected = expected_of(FIXTURE);
-    let (uuid, first_no) = first_gtid(&expected);
-    let count = expected["gtids"]["count"].as_u64().unwrap();
-    let printed = mariadb_binlog_events(FIXTURE);
-    let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
-    // The transactions with row changes of a.b.
-    let samples = expected["sample_row_events"].as_array().unwrap();
-    let b_events: Vec<u64> =
-        samples.iter().filter(|e| e["table"] == "a.b").map(|e| e["pos"].as_u64().unwrap()).collect();
-    let done = gtid_places.iter().filter(|&&g| g < *b_events.last().unwrap()).count() as u64;
-    let completed = format!("{uuid}:1-{}", first_no + done - 1);
-    let queries = expected["queries"].as_array().unwrap();
-    let after: Vec<&Json> = samples.iter().filter(|e| e["pos"].as_u64().unwrap() > *b_events.last().unwrap()).collect();
+    let split = AfterB::new();
+    let after = split.after();
     let run = run_fixture_with(
         FIXTURE,
         "mysql-bin.000080",
         &[("", "CREATE DATABASE a"), ("a", "CREATE TABLE b (id INT)")],
-        Some(&completed),
-        queries.len(),
+        Some(&split.completed()),
+        split.queries().len(),
         &[("database.include.list", "a")],
         Resume {
-            pos: Some(gtid_places[done as usize]),
+            pos: Some(split.gtid_places[split.done as usize]),
             listed: Some("mysql-bin.000081"),
             rows: Some(after.iter().map(|e| e["row_count"].as_u64().unwrap()).sum()),
             ..Resume::default()
         },
     );
-    let prefix = &run.setup.prefix;
-    let data: Vec<Json> =
-        run.records.iter().filter(|c| c.topic.starts_with(&format!("{prefix}.a."))).filter_map(payload).collect();
-    assert_eq!(data.len(), after.len(), "only the changes after the completed GTIDs: {data:?}");
-    for (p, e) in data.iter().zip(&after) {
-        assert_eq!(p["source"]["pos"], e["pos"]);
-        assert_eq!(format!("a.{}", p["source"]["table"].as_str().unwrap()), e["table"].as_str().unwrap());
-        assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &e["rows"][0], "a row after the failover");
-    }
-    let ddl: Vec<Json> = run.records.iter().filter(|c| c.topic == *prefix).filter_map(payload).collect();
-    let texts: Vec<&Json> = ddl.iter().map(|d| &d["ddl"]).collect();
-    let want: Vec<&Json> = queries.iter().map(|q| &q["sql"]).collect();
-    assert_eq!(texts, want, "schema-change records");
+    split.assert_only_later_changes(&run, "after the failover");
+    assert_eq!(statement_texts(&run), query_texts(split.queries()), "schema-change records");
     assert!(run.log.contains("GTID"), "the resume by GTID is logged: {}", run.log);
     // The last offset is the last change's, inside its transaction: the GTIDs completed before
     // it, on the new server's file.
-    let last_tx = gtid_places.iter().filter(|&&g| g < after.last().unwrap()["pos"].as_u64().unwrap()).count() as u64;
+    let last_pos = after.last().unwrap()["pos"].as_u64().unwrap();
+    let last_tx = split.gtid_places.iter().filter(|&&g| g < last_pos).count() as u64;
+    let count = split.expected["gtids"]["count"].as_u64().unwrap();
     assert_eq!(last_tx, count, "the last change is in the file's last transaction");
     let stored = run.setup.stored().expect("a committed offset");
-    assert_eq!(stored.gtids.as_deref(), Some(format!("{uuid}:1-{}", first_no + last_tx - 2).as_str()), "{stored:?}");
+    let want = format!("{}:1-{}", split.uuid, split.first_no + last_tx - 2);
+    assert_eq!(stored.gtids.as_deref(), Some(want.as_str()), "{stored:?}");
     assert_eq!(stored.file, "mysql-bin.000081", "{stored:?}");
     assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
 }
@@ -507,16 +485,9 @@ fn mysql_resume_by_gtid_after_a_failover() {
 #[test]
 fn mysql_start_at_a_gtid_set() {
     let _g = serial();
-    let expected = expected_of(FIXTURE);
-    let (uuid, first_no) = first_gtid(&expected);
-    let printed = mariadb_binlog_events(FIXTURE);
-    let gtid_places: Vec<u64> = printed.iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
-    let samples = expected["sample_row_events"].as_array().unwrap();
-    let last_b = samples.iter().filter(|e| e["table"] == "a.b").map(|e| e["pos"].as_u64().unwrap()).max().unwrap();
-    let done = gtid_places.iter().filter(|&&g| g < last_b).count() as u64;
-    let start = format!("{uuid}:1-{}", first_no + done - 1);
-    let after: Vec<&Json> = samples.iter().filter(|e| e["pos"].as_u64().unwrap() > last_b).collect();
-    let queries = expected["queries"].as_array().unwrap();
+    let split = AfterB::new();
+    let start = split.completed();
+    let queries = split.queries();
     // The server's schema now: a.b (test input) and a.emoji as the file's statement made it.
     let emoji = queries.iter().map(|q| q["sql"].as_str().unwrap()).find(|q| q.contains("`emoji`")).unwrap();
     let run = run_fixture_with(
@@ -527,7 +498,7 @@ fn mysql_start_at_a_gtid_set() {
         queries.len(),
         &[("database.include.list", "a")],
         Resume {
-            rows: Some(after.iter().map(|e| e["row_count"].as_u64().unwrap()).sum()),
+            rows: Some(split.after().iter().map(|e| e["row_count"].as_u64().unwrap()).sum()),
             binlog_pos: Some(&start),
             schemas: vec![(
                 "a".into(),
@@ -539,29 +510,92 @@ fn mysql_start_at_a_gtid_set() {
             ..Resume::default()
         },
     );
-    let prefix = &run.setup.prefix;
-    let data: Vec<Json> =
-        run.records.iter().filter(|c| c.topic.starts_with(&format!("{prefix}.a."))).filter_map(payload).collect();
-    assert_eq!(data.len(), after.len(), "only the changes after {start}: {data:?}");
-    for (p, e) in data.iter().zip(&after) {
-        let pos = e["pos"].as_u64().unwrap();
-        assert_eq!(p["source"]["pos"].as_u64(), Some(pos));
-        assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &e["rows"][0], "a row after the start");
-        let tx = gtid_places.iter().rposition(|&g| g < pos).unwrap() as u64;
-        assert_eq!(
-            p["source"]["gtid"].as_str(),
-            Some(format!("{uuid}:{}", first_no + tx).as_str()),
-            "source.gtid at {pos}"
-        );
-    }
-    let ddl: Vec<Json> = run.records.iter().filter(|c| c.topic == *prefix).filter_map(payload).collect();
-    let texts: Vec<&Json> = ddl.iter().map(|d| &d["ddl"]).collect();
+    split.assert_only_later_changes(&run, "after the start");
     // The server's schema first (recorded at the start), then the file's statements.
-    let want: Vec<&Json> = queries.iter().map(|q| &q["sql"]).collect();
+    let texts = statement_texts(&run);
+    let want = query_texts(queries);
     assert_eq!(texts[texts.len() - want.len()..], want[..], "schema-change records");
     let stored = run.setup.stored().expect("a committed offset");
     let gtids = stored.gtids.clone().expect("the offset carries the completed GTIDs");
     let set = cdc_connector::source::gtid::GtidSet::parse(&gtids).unwrap();
     assert!(set.contains(&cdc_connector::source::gtid::GtidSet::parse(&start).unwrap()), "{stored:?}");
     assert!(run.unknown.is_empty(), "queries the fake server could not answer: {:?}", run.unknown);
+}
+
+/// The GTID fixture split after its last `a.b` change: a resume or a start after the GTIDs
+/// completed by then must read exactly the later transactions (the statements and the `a.emoji`
+/// insert). GTIDs per the decoders, places per `mariadb-binlog`.
+struct AfterB {
+    expected: Json,
+    uuid: String,
+    first_no: u64,
+    gtid_places: Vec<u64>,
+    /// Position of the last `a.b` rows event.
+    last_b: u64,
+    /// How many transactions are done by the last `a.b` change (its own included).
+    done: u64,
+}
+
+impl AfterB {
+    fn new() -> AfterB {
+        let expected = expected_of(FIXTURE);
+        let (uuid, first_no) = first_gtid(&expected);
+        let uuid = uuid.to_string();
+        let gtid_places: Vec<u64> =
+            mariadb_binlog_events(FIXTURE).iter().filter(|e| e.gtid_event).map(|e| e.pos).collect();
+        let last_b = expected["sample_row_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["table"] == "a.b")
+            .map(|e| e["pos"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        let done = gtid_places.iter().filter(|&&g| g < last_b).count() as u64;
+        AfterB { expected, uuid, first_no, gtid_places, last_b, done }
+    }
+
+    /// The GTID set completed by the last `a.b` change.
+    fn completed(&self) -> String {
+        format!("{}:1-{}", self.uuid, self.first_no + self.done - 1)
+    }
+
+    /// The decoders' rows events after it.
+    fn after(&self) -> Vec<&Json> {
+        let samples = self.expected["sample_row_events"].as_array().unwrap();
+        samples.iter().filter(|e| e["pos"].as_u64().unwrap() > self.last_b).collect()
+    }
+
+    fn queries(&self) -> &Vec<Json> {
+        self.expected["queries"].as_array().unwrap()
+    }
+
+    /// `run` read only the row changes after it, each where and as the decoders saw it, with its
+    /// transaction's GTID.
+    fn assert_only_later_changes(&self, run: &Run, what: &str) {
+        let prefix = &run.setup.prefix;
+        let after = self.after();
+        let data: Vec<Json> =
+            run.records.iter().filter(|c| c.topic.starts_with(&format!("{prefix}.a."))).filter_map(payload).collect();
+        assert_eq!(data.len(), after.len(), "{what}: only the changes after {}: {data:?}", self.completed());
+        for (p, e) in data.iter().zip(&after) {
+            let pos = e["pos"].as_u64().unwrap();
+            assert_eq!(p["source"]["pos"].as_u64(), Some(pos), "{what}");
+            assert_eq!(format!("a.{}", p["source"]["table"].as_str().unwrap()), e["table"].as_str().unwrap(), "{what}");
+            assert_row(&image(p, "after").iter().collect::<Vec<_>>(), &e["rows"][0], what);
+            let tx = self.gtid_places.iter().rposition(|&g| g < pos).unwrap() as u64;
+            let gtid = format!("{}:{}", self.uuid, self.first_no + tx);
+            assert_eq!(p["source"]["gtid"].as_str(), Some(gtid.as_str()), "{what}: source.gtid at {pos}");
+        }
+    }
+}
+
+/// The `ddl` of `run`'s schema-change records, in order.
+fn statement_texts(run: &Run) -> Vec<Json> {
+    run.records.iter().filter(|c| c.topic == run.setup.prefix).filter_map(payload).map(|d| d["ddl"].clone()).collect()
+}
+
+/// The `sql` of the decoders' statements of a fixture.
+fn query_texts(queries: &[Json]) -> Vec<Json> {
+    queries.iter().map(|q| q["sql"].clone()).collect()
 }
