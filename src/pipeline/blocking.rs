@@ -165,7 +165,13 @@ impl Streamer {
         request: &Arc<str>,
         shutdown: &mut (impl std::future::Future<Output = ()> + Unpin),
     ) -> Result<bool, PipelineError> {
-        let (mut snap, _) = Snapshot::begin(opts).await?;
+        let (mut snap, catalog) = Snapshot::begin(opts).await?;
+        // Streaming goes on with the tables as the snapshot read them (what its schema records
+        // and its rows say).
+        for table in catalog.tables() {
+            self.schemas.remove(&table.id);
+            self.catalog.insert(table.clone());
+        }
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
             tokio::select! {
@@ -211,19 +217,10 @@ impl Streamer {
         .to_value()
     }
 
-    /// A `DROP TABLE IF EXISTS` / `CREATE TABLE` of the snapshot: applied to the streaming schema,
-    /// recorded in the history, emitted.
+    /// A `DROP TABLE IF EXISTS` / `CREATE TABLE` of the snapshot (already in the streaming
+    /// schema, `read_blocking`): recorded in the history, emitted.
     async fn blocking_schema(&mut self, ev: snapshot::SchemaEvent, request: &Arc<str>) -> Result<(), PipelineError> {
         let at = self.commit_pos;
-        self.catalog.apply_ddl(&ev.database, &ev.ddl).map_err(|e| PipelineError::Ddl {
-            file: self.file.to_string(),
-            pos: at,
-            db: ev.database.clone(),
-            message: format!("blocking snapshot: {e}"),
-        })?;
-        for c in &ev.changes {
-            self.schemas.remove(&c.id);
-        }
         let now = ProcessingTime::now();
         let position = SourceOffset {
             file: self.file.to_string(),
